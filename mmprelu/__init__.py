@@ -1,0 +1,15 @@
+"""mmprelu: He et al. 2015, *Delving Deep into Rectifiers*, for OpenMMLab.
+
+``import mmprelu`` registers every module into mmpretrain's registries and
+exports the public classes here, so that downstream configs can name them as
+``type='mmprelu.PReLUNet'`` as well as ``type='mmpretrain.PReLUNet'``.
+"""
+from .version import __version__, version_info  # noqa: F401
+from .apis import *  # noqa: F401,F403
+from .datasets import *  # noqa: F401,F403
+from .engine import *  # noqa: F401,F403
+from .models import *  # noqa: F401,F403
+from . import apis, datasets, engine, models
+
+__all__ = ['__version__', 'version_info'] + (
+    apis.__all__ + datasets.__all__ + engine.__all__ + models.__all__)

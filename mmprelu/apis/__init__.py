@@ -1,0 +1,3 @@
+from .launch import init_cpu_distributed
+
+__all__ = ['init_cpu_distributed']

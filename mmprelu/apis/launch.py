@@ -1,0 +1,2 @@
+def init_cpu_distributed(*a, **k):
+    raise NotImplementedError

@@ -1,0 +1,4 @@
+from .transforms import *  # noqa: F401,F403
+from . import transforms
+
+__all__ = transforms.__all__

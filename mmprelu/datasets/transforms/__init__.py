@@ -1,0 +1,3 @@
+from .resize import RandomResizeEdge
+
+__all__ = ['RandomResizeEdge']

@@ -1,0 +1,2 @@
+class RandomResizeEdge:  # placeholder, being written
+    pass

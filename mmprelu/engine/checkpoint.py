@@ -1,0 +1,2 @@
+def load_checkpoint_safely(*a, **k):
+    raise NotImplementedError

@@ -1,0 +1,4 @@
+from .checkpoint_hook import WeightsOnlyCheckpointHook
+from .plateau_hook import CheckPlateauMonitorHook
+
+__all__ = ['WeightsOnlyCheckpointHook', 'CheckPlateauMonitorHook']

@@ -1,0 +1,2 @@
+class WeightsOnlyCheckpointHook:  # placeholder, being written
+    pass

@@ -1,0 +1,2 @@
+class CheckPlateauMonitorHook:  # placeholder, being written
+    pass

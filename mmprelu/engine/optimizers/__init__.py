@@ -1,0 +1,3 @@
+from .prelu_constructor import PReLUOptimWrapperConstructor
+
+__all__ = ['PReLUOptimWrapperConstructor']

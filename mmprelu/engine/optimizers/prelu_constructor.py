@@ -1,0 +1,2 @@
+class PReLUOptimWrapperConstructor:  # placeholder, being written
+    pass

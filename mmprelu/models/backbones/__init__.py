@@ -1,0 +1,3 @@
+from .prelu_net import PReLUNet
+
+__all__ = ['PReLUNet']

@@ -1,0 +1,3 @@
+from .prelu_net_head import PReLUNetHead
+
+__all__ = ['PReLUNetHead']

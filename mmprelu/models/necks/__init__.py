@@ -1,0 +1,3 @@
+from .spp import SpatialPyramidPooling
+
+__all__ = ['SpatialPyramidPooling']

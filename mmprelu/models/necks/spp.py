@@ -1,0 +1,2 @@
+class SpatialPyramidPooling:  # placeholder, being written
+    pass

@@ -1,0 +1,6 @@
+class PReLU:
+    pass
+
+
+def build_activation(*a, **k):
+    raise NotImplementedError

@@ -1,0 +1,2 @@
+class MSRAInit:  # placeholder, being written
+    pass
