@@ -1,0 +1,7 @@
+# The 14-layer model of Table 1 (model E of He & Sun 2014): 11 conv layers,
+# SPP {6, 3, 2, 1} (50 bins) and three fc layers.
+_base_ = ['./prelu_net_a.py']
+model = dict(
+    backbone=dict(arch='14'),
+    neck=dict(levels=(6, 3, 2, 1)),
+    head=dict(in_channels=256 * 50))

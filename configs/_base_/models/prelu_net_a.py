@@ -1,0 +1,15 @@
+# PReLU-net model A (Table 3): 19 weight layers, 1.90e10 multiply-adds.
+# Channel-wise PReLU (init 0.25) after every conv and after fc1/fc2.
+model = dict(
+    type='ImageClassifier',
+    backbone=dict(type='PReLUNet', arch='A', act_cfg=dict(type='PReLU')),
+    neck=dict(type='SpatialPyramidPooling', levels=(7, 3, 2, 1)),
+    head=dict(
+        type='PReLUNetHead',
+        num_classes=1000,
+        in_channels=512 * 63,  # last stage channels x SPP bins
+        hidden_channels=(4096, 4096),
+        dropout=0.5,
+        act_cfg=dict(type='PReLU'),
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
+        topk=(1, 5)))

@@ -1,0 +1,27 @@
+# A small PReLU-net trained on CPU in minutes on the embedded digits data
+# (tools/dataset_converters/digits2imagenet.py, 64x64 images): the same kind
+# of model (7x7/2 conv1, 3x3 stages, SPP {7, 3, 2, 1}, fc-fc-fc, channel-wise
+# PReLU, MSRA init) and pipeline (scale jitter, crop, flip, PCA colour) as
+# model A, scaled down: 56x56 crops give a 7x7 last map, as 224 gives 14x14.
+_base_ = [
+    './_base_/models/prelu_net_a.py',
+    './_base_/datasets/digits_bs32.py',
+    './_base_/schedules/imagenet_plateau_bs128.py',
+    './_base_/default_runtime.py',
+]
+model = dict(
+    backbone=dict(
+        arch=dict(
+            channels=(16, 32, 64),
+            depths=(1, 2, 2),
+            kernel_sizes=(7, 3, 3),
+            strides=(2, 1, 1),
+            pools=(None, (2, 2), (2, 2)))),
+    head=dict(num_classes=10, in_channels=64 * 63, hidden_channels=(256, 256)))
+
+optim_wrapper = dict(optimizer=dict(lr=0.02))
+param_scheduler = dict(patience=2)
+train_cfg = dict(max_epochs=12)
+auto_scale_lr = dict(base_batch_size=32)
+default_hooks = dict(logger=dict(interval=10))
+randomness = dict(seed=0)

@@ -1,0 +1,58 @@
+"""Every config under configs/ loads, carries mmprelu's imports and builds."""
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+from mmprelu.registry import DATASETS, MODELS, TRANSFORMS
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = sorted(
+    p for p in (ROOT / 'configs').rglob('*.py') if '_base_' not in p.parts)
+CONFIG_IDS = [str(p.relative_to(ROOT / 'configs')) for p in CONFIGS]
+
+
+@pytest.fixture(params=CONFIGS, ids=CONFIG_IDS)
+def cfg(request):
+    init_default_scope('mmpretrain')
+    return Config.fromfile(request.param)
+
+
+def test_there_are_configs():
+    names = {p.name for p in CONFIGS}
+    for required in ('prelu_net_a_8xb16.py', 'prelu_net_b_8xb16.py',
+                     'prelu_net_c_8xb16.py', 'relu_net_a_8xb16.py',
+                     'prelu_net_14_8xb16.py', 'prelu_net_14_shared_8xb16.py',
+                     'relu_net_14_8xb16.py', 'prelu_net_tiny_1xb32_digits.py'):
+        assert required in names
+
+
+def test_runtime_and_imports(cfg):
+    assert cfg.default_scope == 'mmpretrain'
+    assert 'mmprelu' in cfg.custom_imports['imports']
+    assert cfg.custom_imports['allow_failed_imports'] is False
+    assert 'weights_only_checkpoint' in cfg.default_hooks
+
+
+def test_model_builds_and_runs(cfg):
+    with torch.device('meta'):
+        model = MODELS.build(cfg.model)
+        crop = cfg.val_dataloader.dataset.pipeline[-2]['crop_size']
+        logits = model(torch.empty(1, 3, crop, crop), mode='tensor')
+    assert logits.shape == (1, cfg.model.head.num_classes)
+
+
+def test_pipelines_build(cfg):
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        for step in cfg[loader].dataset.pipeline:
+            assert TRANSFORMS.build(step) is not None
+        assert DATASETS.get(cfg[loader].dataset.type) is not None
+
+
+def test_optimizer_rules(cfg):
+    assert cfg.optim_wrapper.constructor == 'PReLUOptimWrapperConstructor'
+    assert cfg.optim_wrapper.optimizer.momentum == 0.9
+    assert cfg.optim_wrapper.optimizer.weight_decay == 5e-4
+    assert cfg.auto_scale_lr.base_batch_size > 0
