@@ -1,1 +1,3 @@
-__all__ = []
+from .prelu_net_classifier import PReLUNetClassifier
+
+__all__ = ['PReLUNetClassifier']

@@ -1,0 +1,125 @@
+"""PReLU-net classifier with the paper's test protocols (§5.1)."""
+from typing import List, Optional
+
+import torch
+import torch.nn.functional as F
+from mmpretrain.models.classifiers import ImageClassifier
+from mmpretrain.structures import DataSample
+
+from mmprelu.registry import MODELS
+from ..utils.dense import dense_logits_conv, dense_logits_windows
+
+TEST_MODES = ('whole', 'dense')
+DENSE_IMPLS = ('auto', 'conv', 'windows')
+
+
+@MODELS.register_module()
+class PReLUNetClassifier(ImageClassifier):
+    """mmpretrain's ``ImageClassifier`` (same training path) whose
+    ``predict`` implements the views of §5.1 on whatever image the test
+    pipeline gives it:
+
+    * ``test_cfg=dict(mode='whole')`` (default): the conv trunk on the whole
+      input, SPP over the whole feature map (SPP-net's full-image view; on a
+      224 centre crop this is the usual single-crop test, and with a
+      10-crop ``tta_pipeline`` it is the 10-view test).
+    * ``test_cfg=dict(mode='dense', window=14, stride=1)``: the conv trunk
+      once on the whole image; every ``window x window`` sub-map of the last
+      feature map (``stride`` cells apart) is SPP-pooled and classified; the
+      softmax scores of all windows are averaged. A map smaller than the
+      window along an axis uses the whole axis (so a small scale gives one
+      window). Flips and scales are views of mmengine's test-time
+      augmentation, whose scores ``AverageClsScoreTTA`` averages (the paper
+      does not give its fusion rule; we average softmax scores).
+      ``dense_impl``: ``'conv'`` (fast; SPP-net bin rule only), ``'windows'``
+      (explicit windows, ``chunk`` at a time) or ``'auto'`` (``'conv'``
+      when possible).
+
+    Images of different sizes in one batch: the data preprocessor pads them
+    to a common size; padding would leak into convolutions near the border,
+    SPP bins and windows. When the samples' ``img_shape`` differ, each image
+    is cropped to its own shape and run alone (exact, slower); equal shapes
+    run as one batch.
+
+    ``pred_score`` of each sample holds averaged softmax probabilities.
+    """
+
+    def __init__(self, *args, test_cfg: Optional[dict] = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.test_cfg = self._check_test_cfg(test_cfg or {})
+
+    @staticmethod
+    def _check_test_cfg(test_cfg: dict) -> dict:
+        cfg = dict(mode='whole', window=14, stride=1, dense_impl='auto',
+                   chunk=64)
+        unknown = set(test_cfg) - set(cfg)
+        if unknown:
+            raise ValueError(f'test_cfg: unknown keys {sorted(unknown)}; '
+                             f'valid keys: {sorted(cfg)}')
+        cfg.update(test_cfg)
+        if cfg['mode'] not in TEST_MODES:
+            raise ValueError(f"test_cfg: unknown mode {cfg['mode']!r}; "
+                             f'valid: {TEST_MODES}')
+        if cfg['dense_impl'] not in DENSE_IMPLS:
+            raise ValueError(f"test_cfg: unknown dense_impl "
+                             f"{cfg['dense_impl']!r}; valid: {DENSE_IMPLS}")
+        for key in ('window', 'stride', 'chunk'):
+            if not isinstance(cfg[key], int) or cfg[key] < 1:
+                raise ValueError(f'test_cfg.{key} must be a positive int, '
+                                 f'got {cfg[key]!r}')
+        return cfg
+
+    def image_scores(self, fmap: torch.Tensor) -> torch.Tensor:
+        """Averaged softmax scores of one image's feature map (1, C, H, W)
+        under ``test_cfg``."""
+        cfg = self.test_cfg
+        if cfg['mode'] == 'whole':
+            logits = self.head(self.neck((fmap, )))
+        else:
+            impl = cfg['dense_impl']
+            if impl == 'auto':
+                impl = 'conv' if self.neck.mode == 'sppnet' else 'windows'
+            if impl == 'conv':
+                logits = dense_logits_conv(fmap, self.neck, self.head,
+                                           cfg['window'], cfg['stride'])
+            else:
+                logits = dense_logits_windows(fmap, self.neck, self.head,
+                                              cfg['window'], cfg['stride'],
+                                              cfg['chunk'])
+        return F.softmax(logits, dim=1).mean(dim=0)
+
+    def feature_maps(self, inputs: torch.Tensor,
+                     data_samples: Optional[List[DataSample]]):
+        """Last-stage feature maps: one batched tensor when every image has
+        the input's size, else a list of (1, C, h, w) maps, each computed
+        from its own image without the batch padding."""
+        full = tuple(inputs.shape[-2:])
+        shapes = [
+            tuple(s.metainfo.get('img_shape', full))[:2]
+            for s in data_samples
+        ] if data_samples else [full] * len(inputs)
+        if all(shape == full for shape in shapes):
+            return self.backbone(inputs)[-1]
+        return [
+            self.backbone(img[None, :, :h, :w])[-1]
+            for img, (h, w) in zip(inputs, shapes)
+        ]
+
+    def predict(self,
+                inputs: torch.Tensor,
+                data_samples: Optional[List[DataSample]] = None,
+                **kwargs) -> List[DataSample]:
+        fmaps = self.feature_maps(inputs, data_samples)
+        if torch.is_tensor(fmaps) and self.test_cfg['mode'] == 'whole':
+            scores = F.softmax(self.head(self.neck((fmaps, ))), dim=1)
+        else:
+            scores = torch.stack([
+                self.image_scores(fmap[None] if fmap.dim() == 3 else fmap)
+                for fmap in fmaps
+            ])
+        if data_samples is None:
+            data_samples = [DataSample() for _ in range(len(scores))]
+        for sample, score in zip(data_samples, scores):
+            sample.set_pred_score(score).set_pred_label(
+                score.argmax(keepdim=True))
+        return data_samples

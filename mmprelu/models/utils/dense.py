@@ -1,0 +1,103 @@
+"""Dense sliding-window evaluation of SPP + fc layers (§5.1, "multi-view
+testing on feature maps", from SPP-net and OverFeat).
+
+Given the last conv feature map of a whole image, every ``window x window``
+sub-map (stride ``stride`` cells) is pooled by the SPP layer and classified
+by the fc layers. Two implementations with identical results:
+
+* :func:`dense_logits_conv` (the fast one, used by default): with SPP-net's
+  bin rule, bin ``(i, j)`` of level ``n`` of the window at ``(y, x)`` is the
+  max over a ``k x k`` box at ``(y + i s, x + j s)``. So each level is one
+  stride-1 max pool of the whole map, fc1 restricted to that level is a
+  convolution with an ``n x n`` kernel dilated by ``s``, and fc2 / fc3 are
+  1x1 convolutions. The whole map is read once; no window's pooled features
+  are ever materialized.
+* :func:`dense_logits_windows` (the reference): cut the windows out
+  explicitly, in chunks, and run them through the SPP module and the head.
+"""
+from typing import List, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..necks.spp import SpatialPyramidPooling, sppnet_bins
+
+
+def window_grid(height: int, width: int, window: int,
+                stride: int) -> Tuple[int, int, int, int]:
+    """Window size per axis (the whole axis when the map is smaller than
+    ``window``) and the number of window positions per axis."""
+    if window < 1 or stride < 1:
+        raise ValueError(f'dense test: window ({window}) and stride '
+                         f'({stride}) must be positive')
+    win_h, win_w = min(window, height), min(window, width)
+    return (win_h, win_w, (height - win_h) // stride + 1,
+            (width - win_w) // stride + 1)
+
+
+def _hidden_layers(head: nn.Module) -> List[Tuple[nn.Linear, nn.Module]]:
+    """(fc, activation) pairs of a PReLUNetHead's hidden layers."""
+    return [(getattr(head, f'fc{i}'), getattr(head, f'act{i}'))
+            for i in range(1, head.num_fc)]
+
+
+def dense_logits_conv(fmap: torch.Tensor, neck: SpatialPyramidPooling,
+                      head: nn.Module, window: int = 14,
+                      stride: int = 1) -> torch.Tensor:
+    """Logits of every window of ``fmap`` (1, C, H, W), as a
+    ``(num_windows, num_classes)`` tensor in row-major window order.
+
+    Only for ``neck.mode == 'sppnet'`` (the bins must be a regular grid).
+    Dropout is skipped (evaluation).
+    """
+    if neck.mode != 'sppnet':
+        raise ValueError('dense_logits_conv needs SpatialPyramidPooling '
+                         f"mode='sppnet', got {neck.mode!r}; use the "
+                         "windows implementation (dense_impl='windows')")
+    _, channels, height, width = fmap.shape
+    win_h, win_w, ny, nx = window_grid(height, width, window, stride)
+    neck.check_size(win_h, win_w)
+    fc1 = head.fc1
+    x = None
+    offset = 0
+    for n in neck.levels:
+        (kh, sh), (kw, sw) = sppnet_bins(win_h, n), sppnet_bins(win_w, n)
+        pooled = F.max_pool2d(fmap, (kh, kw), stride=1)
+        span = channels * n * n
+        weight = fc1.weight[:, offset:offset + span].reshape(
+            -1, channels, n, n)
+        offset += span
+        out = F.conv2d(pooled, weight, stride=stride, dilation=(sh, sw))
+        out = out[..., :ny, :nx]
+        x = out if x is None else x + out
+    x = x + fc1.bias.view(1, -1, 1, 1)
+    x = head.act1(x)
+    for i in range(2, head.num_fc + 1):
+        fc = getattr(head, f'fc{i}')
+        x = F.conv2d(x, fc.weight[:, :, None, None], fc.bias)
+        if i < head.num_fc:
+            x = getattr(head, f'act{i}')(x)
+    return x.flatten(2)[0].t()
+
+
+def dense_logits_windows(fmap: torch.Tensor,
+                         neck: SpatialPyramidPooling,
+                         head: nn.Module,
+                         window: int = 14,
+                         stride: int = 1,
+                         chunk: int = 64) -> torch.Tensor:
+    """Reference: cut every window out of ``fmap`` (1, C, H, W), SPP-pool it
+    and classify it with ``head``; ``chunk`` windows at a time (bounded
+    memory). Same output layout as :func:`dense_logits_conv`."""
+    _, _, height, width = fmap.shape
+    win_h, win_w, ny, nx = window_grid(height, width, window, stride)
+    corners = [(y * stride, x * stride) for y in range(ny) for x in range(nx)]
+    logits = []
+    for start in range(0, len(corners), chunk):
+        windows = torch.cat([
+            fmap[..., y:y + win_h, x:x + win_w]
+            for y, x in corners[start:start + chunk]
+        ])
+        logits.append(head(neck(windows)))
+    return torch.cat(logits)

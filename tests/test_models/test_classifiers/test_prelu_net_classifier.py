@@ -1,0 +1,126 @@
+import pytest
+import torch
+from mmpretrain.structures import DataSample
+
+from mmprelu.models import (PReLUNet, PReLUNetClassifier, PReLUNetHead,
+                            SpatialPyramidPooling)
+from mmprelu.models.utils.dense import (dense_logits_conv,
+                                        dense_logits_windows, window_grid)
+
+TINY = dict(channels=(8, 16, 16), depths=(1, 1, 1), kernel_sizes=(7, 3, 3),
+            strides=(2, 1, 1), pools=(None, (2, 2), (2, 2)))
+ACTS = [dict(type='PReLU'), dict(type='ReLU'),
+        dict(type='PReLU', channel_shared=True)]
+
+
+def make_head(act_cfg, levels=(7, 3, 2, 1), channels=16):
+    torch.manual_seed(0)
+    head = PReLUNetHead(10, channels * sum(n * n for n in levels),
+                        hidden_channels=(24, 24), act_cfg=act_cfg,
+                        init_cfg=dict(type='Normal', std=0.1,
+                                      layer='Linear'))
+    head.init_weights()
+    if act_cfg['type'] == 'PReLU':  # random slopes, not all 0.25
+        for act in (head.act1, head.act2):
+            act.weight.data.uniform_(-0.5, 1.0)
+    return head.eval()
+
+
+def make_classifier(test_cfg, act_cfg=dict(type='PReLU'), levels=(7, 3, 2,
+                                                                   1)):
+    torch.manual_seed(0)
+    model = PReLUNetClassifier(
+        backbone=dict(type='PReLUNet', arch=TINY, act_cfg=act_cfg),
+        neck=dict(type='SpatialPyramidPooling', levels=levels),
+        head=dict(type='PReLUNetHead', num_classes=10,
+                  in_channels=16 * sum(n * n for n in levels),
+                  hidden_channels=(24, 24), act_cfg=act_cfg),
+        test_cfg=test_cfg)
+    model.init_weights()
+    return model.eval()
+
+
+@pytest.mark.parametrize('act_cfg', ACTS)
+@pytest.mark.parametrize('size', [(14, 14), (15, 22), (30, 17), (9, 26),
+                                  (40, 40)])
+@pytest.mark.parametrize('stride', [1, 2, 3])
+def test_dense_conv_equals_explicit_windows(act_cfg, size, stride):
+    head = make_head(act_cfg)
+    neck = SpatialPyramidPooling((7, 3, 2, 1))
+    fmap = torch.randn(1, 16, *size)
+    fast = dense_logits_conv(fmap, neck, head, 14, stride)
+    ref = dense_logits_windows(fmap, neck, head, 14, stride, chunk=7)
+    _, _, ny, nx = window_grid(*size, 14, stride)
+    assert fast.shape == ref.shape == (ny * nx, 10)
+    assert torch.allclose(fast, ref, atol=1e-5, rtol=1e-5)
+    # and against windows cut by hand, one at a time
+    y, x = (ny - 1) * stride, (nx - 1) * stride
+    win = fmap[..., y:y + min(14, size[0]), x:x + min(14, size[1])]
+    assert torch.allclose(fast[-1], head(neck(win))[0], atol=1e-5)
+
+
+@pytest.mark.parametrize('act_cfg', ACTS[:2])
+@pytest.mark.parametrize('size', [(56, 56), (64, 80), (100, 72)])
+def test_whole_equals_dense_with_one_window(act_cfg, size):
+    img = torch.randn(1, 3, *size)
+    whole = make_classifier(dict(mode='whole'), act_cfg).predict(img)
+    dense = make_classifier(dict(mode='dense', window=1000),
+                            act_cfg).predict(img)
+    assert torch.allclose(whole[0].pred_score, dense[0].pred_score,
+                          atol=1e-6)
+
+
+def test_dense_scores_are_mean_softmax_over_windows():
+    model = make_classifier(dict(mode='dense', window=7, stride=1))
+    img = torch.randn(1, 3, 80, 96)  # last map 10 x 12: 4 x 6 windows
+    fmap = model.backbone(img)[-1]
+    logits = dense_logits_windows(fmap, model.neck, model.head, 7, 1)
+    assert logits.shape[0] == 24
+    expected = logits.softmax(1).mean(0)
+    score = model.predict(img)[0].pred_score
+    assert torch.allclose(score, expected, atol=1e-6)
+    assert score.sum().item() == pytest.approx(1.0, abs=1e-5)
+
+
+@pytest.mark.parametrize('mode', ['whole', 'dense'])
+def test_mixed_size_batch_has_no_padding_leak(mode):
+    model = make_classifier(dict(mode=mode, window=7))
+    sizes = [(56, 56), (64, 90), (72, 60)]
+    imgs = [torch.randn(3, *s) for s in sizes]
+    batch = torch.zeros(3, 3, 72, 90)  # padded like the data preprocessor
+    samples = []
+    for i, img in enumerate(imgs):
+        batch[i, :, :img.shape[1], :img.shape[2]] = img
+        samples.append(DataSample(metainfo=dict(img_shape=sizes[i])))
+    batched = model.predict(batch, samples)
+    for img, out in zip(imgs, batched):
+        alone = model.predict(img[None])[0]
+        assert torch.allclose(out.pred_score, alone.pred_score, atol=1e-6)
+
+
+def test_adaptive_neck_uses_windows_and_conv_refuses():
+    model = make_classifier(dict(mode='dense', window=7), levels=(3, 1))
+    model.neck.mode = 'adaptive'
+    assert model.predict(torch.randn(1, 3, 80, 80))[0].pred_score.shape == (
+        10, )
+    model.test_cfg['dense_impl'] = 'conv'
+    with pytest.raises(ValueError, match="mode='sppnet'"):
+        model.predict(torch.randn(1, 3, 80, 80))
+
+
+@pytest.mark.parametrize('test_cfg,match', [
+    (dict(mode='multi'), 'unknown mode'),
+    (dict(window=0), 'window'),
+    (dict(dense_impl='fft'), 'dense_impl'),
+    (dict(scales=(1, 2)), 'unknown keys'),
+])
+def test_bad_test_cfg(test_cfg, match):
+    with pytest.raises(ValueError, match=match):
+        make_classifier(test_cfg)
+
+
+def test_training_path_unchanged():
+    model = make_classifier(dict(mode='dense')).train()
+    samples = [DataSample().set_gt_label(i) for i in range(2)]
+    losses = model(torch.randn(2, 3, 56, 56), samples, mode='loss')
+    assert losses['loss'].requires_grad
