@@ -10,8 +10,8 @@ by the fc layers. Two implementations with identical results:
   max over a ``k x k`` box at ``(y + i s, x + j s)``. So each level is one
   stride-1 max pool of the whole map, fc1 restricted to that level is a
   convolution with an ``n x n`` kernel dilated by ``s``, and fc2 / fc3 are
-  1x1 convolutions. The whole map is read once; no window's pooled features
-  are ever materialized.
+  1x1 convolutions. The pooled features of the windows are never
+  materialized.
 * :func:`dense_logits_windows` (the reference): cut the windows out
   explicitly, in chunks, and run them through the SPP module and the head.
 """
@@ -42,14 +42,24 @@ def _hidden_layers(head: nn.Module) -> List[Tuple[nn.Linear, nn.Module]]:
             for i in range(1, head.num_fc)]
 
 
-def dense_logits_conv(fmap: torch.Tensor, neck: SpatialPyramidPooling,
-                      head: nn.Module, window: int = 14,
-                      stride: int = 1) -> torch.Tensor:
+def dense_logits_conv(fmap: torch.Tensor,
+                      neck: SpatialPyramidPooling,
+                      head: nn.Module,
+                      window: int = 14,
+                      stride: int = 1,
+                      budget: int = 0) -> torch.Tensor:
     """Logits of every window of ``fmap`` (1, C, H, W), as a
     ``(num_windows, num_classes)`` tensor in row-major window order.
 
-    Only for ``neck.mode == 'sppnet'`` (the bins must be a regular grid).
-    Dropout is skipped (evaluation).
+    Level ``n`` of the pyramid is one stride-1 ``k x k`` max pool of the
+    whole map, then fc1's columns of that level applied as an ``n x n``
+    convolution dilated by ``s`` (stride ``stride``); fc2 and fc3 act as
+    1x1 convolutions on fc1's output. The dilated convolution is computed as
+    im2col + matrix product over bands of window rows, each band's column
+    buffer holding at most ``budget`` numbers (default: the size of the
+    feature map), so memory stays a small multiple of the feature map
+    however many windows there are. fc1's weight is used in place (no copy).
+    Only for ``neck.mode == 'sppnet'``; dropout is skipped (evaluation).
     """
     if neck.mode != 'sppnet':
         raise ValueError('dense_logits_conv needs SpatialPyramidPooling '
@@ -58,27 +68,30 @@ def dense_logits_conv(fmap: torch.Tensor, neck: SpatialPyramidPooling,
     _, channels, height, width = fmap.shape
     win_h, win_w, ny, nx = window_grid(height, width, window, stride)
     neck.check_size(win_h, win_w)
+    budget = budget or fmap.numel()
     fc1 = head.fc1
-    x = None
+    x = fc1.bias.repeat(ny * nx, 1)
     offset = 0
     for n in neck.levels:
         (kh, sh), (kw, sw) = sppnet_bins(win_h, n), sppnet_bins(win_w, n)
         pooled = F.max_pool2d(fmap, (kh, kw), stride=1)
         span = channels * n * n
-        weight = fc1.weight[:, offset:offset + span].reshape(
-            -1, channels, n, n)
+        weight_t = fc1.weight[:, offset:offset + span].t()  # a view
         offset += span
-        out = F.conv2d(pooled, weight, stride=stride, dilation=(sh, sw))
-        out = out[..., :ny, :nx]
-        x = out if x is None else x + out
-    x = x + fc1.bias.view(1, -1, 1, 1)
+        rows = max(1, budget // (span * nx))
+        for y0 in range(0, ny, rows):
+            y1 = min(ny, y0 + rows)
+            top = y0 * stride
+            band = pooled[..., top:(y1 - 1) * stride + (n - 1) * sh + 1, :]
+            cols = F.unfold(band, (n, n), dilation=(sh, sw), stride=stride)
+            cols = cols.view(span, y1 - y0, -1)[..., :nx].reshape(span, -1)
+            x[y0 * nx:y1 * nx].addmm_(cols.t(), weight_t)
     x = head.act1(x)
     for i in range(2, head.num_fc + 1):
-        fc = getattr(head, f'fc{i}')
-        x = F.conv2d(x, fc.weight[:, :, None, None], fc.bias)
+        x = getattr(head, f'fc{i}')(x)
         if i < head.num_fc:
             x = getattr(head, f'act{i}')(x)
-    return x.flatten(2)[0].t()
+    return x
 
 
 def dense_logits_windows(fmap: torch.Tensor,
