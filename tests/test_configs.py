@@ -56,3 +56,15 @@ def test_optimizer_rules(cfg):
     assert cfg.optim_wrapper.optimizer.momentum == 0.9
     assert cfg.optim_wrapper.optimizer.weight_decay == 5e-4
     assert cfg.auto_scale_lr.base_batch_size > 0
+
+
+def test_paper_protocol_is_the_tta_setting(cfg):
+    from mmprelu.apis.protocols import num_views
+    assert cfg.tta_model.type == 'AverageClsScoreTTA'
+    views = num_views(cfg)
+    if cfg.model.test_cfg['mode'] == 'dense':
+        assert views == 6  # 3 scales x 2 flips (Table 4)
+    else:
+        assert views == 10  # 10-view (Table 2)
+    steps = TRANSFORMS.build(cfg.tta_pipeline[-1])
+    assert steps is not None

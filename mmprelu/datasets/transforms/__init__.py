@@ -1,3 +1,5 @@
+from .colour import PCALighting
+from .crop import PositionalCrop
 from .resize import RandomResizeEdge
 
-__all__ = ['RandomResizeEdge']
+__all__ = ['PCALighting', 'PositionalCrop', 'RandomResizeEdge']

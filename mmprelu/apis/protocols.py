@@ -1,0 +1,126 @@
+"""The paper's test protocols (§5.1) as config rewrites, so that any
+checkpoint can be evaluated with any protocol from the command line
+(``tools/test.py CFG CKPT --protocol dense``) without editing files.
+
+Every protocol is an mmengine test-time augmentation: a ``tta_pipeline``
+whose ``TestTimeAug`` lists the views, ``AverageClsScoreTTA`` averaging the
+views' softmax scores, and the classifier's ``test_cfg.mode``:
+
+============  ====================================================  =========
+protocol      views                                                 mode
+============  ====================================================  =========
+center        shorter side ``view_scale``, centre ``crop_size`` crop whole
+whole         full image at shorter side ``s`` for each scale        whole
+              (x2 with flips)
+ten-view      shorter side ``view_scale``; 4 corners + centre,      whole
+              each flipped: 10 views (Tables 2, 5)
+dense         full image at each scale (x2 with flips); every        dense
+              ``window`` sub-map of the last feature map (Tables 4, 6)
+============  ====================================================  =========
+
+Defaults come from the config's ``test_protocol`` dict (ImageNet:
+``scales=(256, 384, 480)`` as in Table 4, ``view_scale=256``,
+``crop_size=224``, ``flip=True``), then from keyword overrides.
+"""
+import copy
+from typing import Optional, Sequence
+
+PROTOCOLS = ('center', 'whole', 'ten-view', 'dense')
+CORNERS = ('top_left', 'top_right', 'bottom_left', 'bottom_right', 'center')
+RESIZES = ('ResizeEdge', 'Resize', 'RandomResizeEdge', 'RandomResize')
+DEFAULTS = dict(scales=(256, 384, 480), view_scale=256, crop_size=224,
+                flip=True)
+
+
+def _split_pipeline(pipeline: list):
+    """(loading steps before the first resize, the final packing step)."""
+    types = [step['type'] for step in pipeline]
+    first = next((i for i, t in enumerate(types) if t in RESIZES), None)
+    if first is None or types[-1] != 'PackInputs':
+        raise ValueError(
+            f'test protocols need a test pipeline of the form [load, ..., '
+            f'resize, ..., PackInputs]; got {types}')
+    return copy.deepcopy(pipeline[:first]), copy.deepcopy(pipeline[-1])
+
+
+def protocol_views(name: str, scales: Sequence[int], view_scale: int,
+                   crop_size: int, flip: bool) -> list:
+    """The ``TestTimeAug.transforms`` lists (without packing) of a
+    protocol."""
+    def resize(s):
+        return dict(type='ResizeEdge', scale=int(s), edge='short')
+
+    flips = [dict(type='RandomFlip', prob=0.), dict(type='RandomFlip',
+                                                    prob=1.)]
+    if name == 'center':
+        views = [[resize(view_scale)],
+                 [dict(type='CenterCrop', crop_size=crop_size)]]
+    elif name == 'ten-view':
+        return [[resize(view_scale)],
+                [dict(type='PositionalCrop', crop_size=crop_size,
+                      position=p) for p in CORNERS], flips]
+    elif name in ('whole', 'dense'):
+        if not scales or any(int(s) < 1 for s in scales):
+            raise ValueError(f'test protocol {name!r}: scales must be '
+                             f'positive sizes, got {scales!r}')
+        views = [[resize(s) for s in scales]]
+    else:
+        raise ValueError(f'unknown test protocol {name!r}; valid: '
+                         f'{PROTOCOLS}')
+    return views + [flips] if flip else views
+
+
+def apply_test_protocol(cfg,
+                        name: str,
+                        scales: Optional[Sequence[int]] = None,
+                        view_scale: Optional[int] = None,
+                        crop_size: Optional[int] = None,
+                        flip: Optional[bool] = None,
+                        window: Optional[int] = None,
+                        stride: Optional[int] = None):
+    """Rewrite ``cfg`` (an mmengine ``Config``) in place so that
+    ``tools/test.py --tta`` evaluates with protocol ``name``.
+
+    ``flip=None`` means the config's default (``True``) for ``whole`` and
+    ``dense``, no flip for ``center``; ``ten-view`` always flips.
+    """
+    if name not in PROTOCOLS:
+        raise ValueError(f'unknown test protocol {name!r}; valid: '
+                         f'{PROTOCOLS}')
+    settings = dict(DEFAULTS)
+    settings.update(cfg.get('test_protocol', None) or {})
+    given = dict(scales=scales, view_scale=view_scale, crop_size=crop_size,
+                 flip=flip)
+    settings.update({k: v for k, v in given.items() if v is not None})
+    if name == 'center' and flip is None:
+        settings['flip'] = False
+    loading, pack = _split_pipeline(cfg.test_dataloader.dataset.pipeline)
+    views = protocol_views(name, settings['scales'], settings['view_scale'],
+                           settings['crop_size'], settings['flip'])
+    cfg.tta_pipeline = loading + [
+        dict(type='TestTimeAug', transforms=views + [[pack]])
+    ]
+    cfg.tta_model = dict(type='AverageClsScoreTTA')
+    if cfg.model.type.split('.')[-1] != 'PReLUNetClassifier':
+        raise ValueError(
+            f'test protocol {name!r} needs model.type="PReLUNetClassifier" '
+            f'(it implements the whole-image and dense views), got '
+            f'{cfg.model.type!r}')
+    test_cfg = dict(cfg.model.get('test_cfg', None) or {})
+    test_cfg['mode'] = 'dense' if name == 'dense' else 'whole'
+    if window is not None:
+        test_cfg['window'] = window
+    if stride is not None:
+        test_cfg['stride'] = stride
+    cfg.model.test_cfg = test_cfg
+    return cfg
+
+
+def num_views(cfg) -> int:
+    """Number of views per image of ``cfg.tta_pipeline``."""
+    count = 1
+    for step in cfg.tta_pipeline:
+        if step['type'] == 'TestTimeAug':
+            for options in step['transforms']:
+                count *= len(options)
+    return count
