@@ -1,2 +1,277 @@
-def load_checkpoint_safely(*a, **k):
-    raise NotImplementedError
+"""Weights-only checkpoint loading for mmengine's Runner.
+
+torch >= 2.6 unpickles with ``weights_only=True`` by default and so refuses
+the mmengine ``HistoryBuffer`` objects (numpy arrays inside) that a stock
+Runner stores under ``checkpoint['message_hub']``. We keep weights-only
+loading and allow exactly what our and stock mmengine/mmpretrain files need:
+
+* files written with :class:`~mmprelu.engine.hooks.WeightsOnlyCheckpointHook`
+  hold plain types; its marker dicts become ``HistoryBuffer`` objects / numpy
+  arrays again (:func:`restore_plain_types`);
+* stock files are read with a few data-only globals: numpy's array/scalar/
+  dtype reconstruction, and ``HistoryBuffer`` mapped onto a stand-in that
+  only records its fields (the real ``__setstate__`` would update a
+  class-level method table from the file). The ``getattr(HistoryBuffer,
+  'min')`` calls by which stock files pickle the default statistics methods
+  go to a getattr that allows nothing else.
+
+Anything else needing arbitrary unpickling is refused with
+:class:`UnsafeCheckpointError`, naming the file and the offending globals.
+The explicit opt-in is the environment variable
+``MMPRELU_ALLOW_UNSAFE_LOAD=1`` -- only for files you trust: it runs
+arbitrary code from the file, which is then loaded with
+``weights_only=False`` and named in a logged warning.
+
+Importing this module registers :func:`load_checkpoint_safely` as mmengine's
+loader for local paths (``CheckpointLoader`` prefix ``''``), used by
+``Runner.resume``, ``Runner.load_checkpoint`` (``tools/test.py``) and
+``init_cfg=dict(type='Pretrained')``. It also replaces
+``mmengine.runner.checkpoint.load_url`` -- ``torch.hub``'s loader, whose
+default is ``weights_only=False`` -- so ``http(s)://``, ``torchvision://``,
+``open-mmlab://`` and ``mmcls://`` downloads obey the same policy.
+``pavi://``/``s3://`` and ``open-mmlab://`` local files use ``torch.load``'s
+weights-only default: left alone, they fail closed.
+"""
+import copy
+import os
+import os.path as osp
+import pickle
+import re
+from collections import Counter, OrderedDict
+
+import mmengine.runner.checkpoint as mm_ckpt
+import numpy as np
+import torch
+from mmengine.logging import HistoryBuffer, print_log
+from mmengine.runner import CheckpointLoader
+
+__all__ = ['load_checkpoint_safely', 'restore_plain_types', 'map_structure',
+           'UnsafeCheckpointError', 'UNSAFE_LOAD_ENV']
+
+UNSAFE_LOAD_ENV = 'MMPRELU_ALLOW_UNSAFE_LOAD'
+# Marker keys written by WeightsOnlyCheckpointHook; the value is the format
+# version. A user dict carrying one of these keys would be restored too.
+HISTORY_BUFFER_KEY = '__mmprelu_history_buffer__'
+NDARRAY_KEY = '__mmprelu_ndarray__'
+_CONTAINERS = (dict, OrderedDict, Counter, list, tuple, set)
+_STAT_METHODS = ('min', 'max', 'current', 'mean')
+
+
+class UnsafeCheckpointError(pickle.UnpicklingError):
+    """A checkpoint needs arbitrary unpickling and the opt-in is not set."""
+
+
+def map_structure(obj, fn, path='checkpoint'):
+    """Apply ``fn(node, path)`` to ``obj`` and, where it returns the node
+    unchanged, recurse into dict/OrderedDict/Counter/list/tuple/set.
+
+    Copy-on-change, never in place (a checkpoint references live objects,
+    e.g. a scheduler's ``base_values``); a changed dict is a shallow copy of
+    its type, so a state dict's ``OrderedDict._metadata`` survives.
+    """
+    new = fn(obj, path)
+    if new is not obj or type(obj) not in _CONTAINERS:
+        return new
+    if isinstance(obj, dict):
+        items = [(map_structure(k, fn, f'{path} key {k!r}'),
+                  map_structure(v, fn, f'{path}[{k!r}]'))
+                 for k, v in obj.items()]
+        if all(nk is k and nv is v
+               for (nk, nv), (k, v) in zip(items, obj.items())):
+            return obj
+        new = copy.copy(obj)
+        new.clear()
+        for k, v in items:
+            new[k] = v
+        return new
+    items = [map_structure(v, fn, f'{path}[{i}]') for i, v in enumerate(obj)]
+    if all(n is o for n, o in zip(items, obj)):
+        return obj
+    return type(obj)(items)
+
+
+class _PickledHistoryBuffer:
+    """Stand-in resolved for ``HistoryBuffer`` while unpickling stock files:
+    it keeps the pickled fields as data and runs no mmengine code."""
+
+    def __setstate__(self, state):
+        if not isinstance(state, dict):
+            raise pickle.UnpicklingError(
+                f'HistoryBuffer state must be a dict, got {type(state)}')
+        self.state = state
+
+
+def _history_buffer_getattr(obj, name):
+    """``builtins.getattr`` for the unpickler: only the stock statistics
+    methods, ``getattr(HistoryBuffer, 'min')`` etc.; their name is enough
+    (HistoryBuffer registers these defaults itself)."""
+    if obj is _PickledHistoryBuffer and name in _STAT_METHODS:
+        return name
+    raise pickle.UnpicklingError(
+        f'getattr({obj!r}, {name!r}) is not allowed: only '
+        f'HistoryBuffer.{{{",".join(_STAT_METHODS)}}} may be referenced')
+
+
+def _safe_globals():
+    """Data-only globals allowed on top of torch's weights-only defaults."""
+    try:
+        from numpy._core import multiarray
+    except ImportError:  # numpy < 2
+        from numpy.core import multiarray
+    allowed = [(_PickledHistoryBuffer,
+                'mmengine.logging.history_buffer.HistoryBuffer'),
+               (_history_buffer_getattr, 'builtins.getattr'),
+               np.ndarray, np.dtype]
+    for mod in ('numpy._core.multiarray', 'numpy.core.multiarray'):
+        allowed += [(multiarray._reconstruct, f'{mod}._reconstruct'),
+                    (multiarray.scalar, f'{mod}.scalar')]
+    # dtype instances are built with np.dtype(...) but their type is a
+    # per-kind class (numpy.dtypes.Float64DType ...) that BUILD must accept.
+    # Object/str/datetime dtypes are deliberately absent.
+    allowed += [type(np.dtype(c)) for c in '?bhilqBHILQefdgFDG']
+    return allowed
+
+
+def _history_buffer(log, count, max_length, path):
+    try:
+        if isinstance(log, torch.Tensor):  # our marker dict
+            log, count = log.cpu().numpy(), count.cpu().numpy()
+        return HistoryBuffer(np.asarray(log), np.asarray(count),
+                             int(max_length))
+    except Exception as err:
+        raise ValueError(f'{path}: malformed HistoryBuffer data: {err!r}'
+                         ) from None
+
+
+def _restore_node(obj, path):
+    if isinstance(obj, _PickledHistoryBuffer):
+        state = getattr(obj, 'state', {})
+        return _history_buffer(state.get('_log_history'),
+                               state.get('_count_history'),
+                               state.get('max_length', 1000000), path)
+    if not isinstance(obj, dict):
+        return obj
+    for key in (HISTORY_BUFFER_KEY, NDARRAY_KEY):
+        if key in obj and obj[key] != 1:
+            raise ValueError(f'{path}: unknown {key} format version '
+                             f'{obj[key]!r} (this mmprelu reads version 1)')
+    if HISTORY_BUFFER_KEY in obj:
+        return _history_buffer(obj.get('log'), obj.get('count'),
+                               obj.get('max_length'), path)
+    if NDARRAY_KEY in obj:
+        if not isinstance(obj.get('data'), torch.Tensor):
+            raise ValueError(f'{path}: {NDARRAY_KEY} dict without tensor '
+                             f"'data' (keys {list(obj)})")
+        return obj['data'].cpu().numpy()
+    return obj
+
+
+def restore_plain_types(checkpoint):
+    """Turn marker dicts (and stock HistoryBuffer stand-ins) back into
+    ``HistoryBuffer`` objects and numpy arrays, anywhere in ``checkpoint``."""
+    return map_structure(checkpoint, _restore_node)
+
+
+def _unsafe_load_allowed():
+    return os.environ.get(UNSAFE_LOAD_ENV, '').strip().lower() in (
+        '1', 'true', 'yes')
+
+
+def _offending_globals(message, local_file):
+    found = re.findall(r'GLOBAL ([\w.]+)', message)
+    if local_file is not None:
+        try:
+            ours = {g[1] if isinstance(g, tuple) else
+                    f'{g.__module__}.{g.__qualname__}'
+                    for g in _safe_globals()}
+            found += [g for g in torch.serialization.
+                      get_unsafe_globals_in_checkpoint(local_file)
+                      if g not in ours]
+        except Exception:  # not a zip file, unreadable...: keep the message
+            pass
+    return list(dict.fromkeys(found))
+
+
+def _load_with_policy(source, load, local_file=None):
+    """``load(weights_only)`` under our allowlist; refuse or, with the
+    opt-in, fall back to full unpickling."""
+    # only add what is not allowlisted yet: leaving the context removes
+    # its entries, and must not drop ones the user added globally
+    present = torch.serialization.get_safe_globals()
+    extra = [g for g in _safe_globals() if g not in present]
+    try:
+        with torch.serialization.safe_globals(extra):
+            checkpoint = load(True)
+    except pickle.UnpicklingError as err:
+        if not _unsafe_load_allowed():
+            message = str(err)
+            # drop torch's generic advice, keep its diagnosis
+            reason = [line.strip() for line in message.splitlines()
+                      if line.strip() and not line.strip().startswith(
+                          ('Weights only load failed', '(1)', '(2)',
+                           'Please file an issue', 'Check the documentation'
+                           ))]
+            reason = (reason[0] if reason else message).replace(
+                'WeightsUnpickler error: ', '')
+            names = _offending_globals(message, local_file)
+            raise UnsafeCheckpointError(
+                f'Refusing to load checkpoint {source!r}: it needs arbitrary '
+                f'unpickling (offending globals: {names or "see below"}), '
+                f'which can run arbitrary code. torch says: {reason}\n'
+                f'Only if you trust this file, set the environment variable '
+                f'{UNSAFE_LOAD_ENV}=1 to load it with weights_only=False.'
+            ) from None
+        print_log(
+            f'{UNSAFE_LOAD_ENV} is set: loading {source!r} with '
+            'weights_only=False. This runs arbitrary code from the file; do '
+            'it only for files you trust.',
+            logger='current', level=30)
+        checkpoint = load(False)
+    return restore_plain_types(checkpoint)
+
+
+def load_checkpoint_safely(filename, map_location=None):
+    """Load a local checkpoint weights-only (see the module docstring).
+
+    Args:
+        filename (str | os.PathLike): path of the file (``~`` is expanded).
+        map_location: as for :func:`torch.load`.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        UnsafeCheckpointError: the file needs arbitrary unpickling and
+            ``MMPRELU_ALLOW_UNSAFE_LOAD=1`` is not set.
+    """
+    filename = osp.expanduser(os.fspath(filename))
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'{filename} can not be found.')
+    return _load_with_policy(
+        filename,
+        lambda weights_only: torch.load(
+            filename, map_location=map_location, weights_only=weights_only),
+        local_file=filename)
+
+
+def load_from_local_safely(filename, map_location=None):
+    """mmengine ``CheckpointLoader`` entry for local paths (its log line reads
+    ``Loads checkpoint by local_safely backend``)."""
+    return load_checkpoint_safely(filename, map_location)
+
+
+def load_url_safely(url, model_dir=None, map_location=None, progress=True,
+                    check_hash=False, file_name=None):
+    """Drop-in for ``mmengine.utils.dl_utils.load_url`` that downloads with
+    ``torch.hub`` (cached) and loads under the same policy."""
+
+    def load(weights_only):
+        return torch.hub.load_state_dict_from_url(
+            url, model_dir=model_dir, map_location=map_location,
+            progress=progress, check_hash=check_hash, file_name=file_name,
+            weights_only=weights_only)
+
+    return _load_with_policy(url, load)
+
+
+CheckpointLoader.register_scheme(
+    prefixes='', loader=load_from_local_safely, force=True)
+mm_ckpt.load_url = load_url_safely
