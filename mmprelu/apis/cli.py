@@ -1,0 +1,122 @@
+"""Helpers shared by ``tools/train.py`` and ``tools/test.py``."""
+import argparse
+import copy
+import os
+import os.path as osp
+
+import torch
+from mmengine.config import DictAction
+
+LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
+DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+AMP_ERROR = ('--amp: automatic mixed precision needs a CUDA GPU '
+             '(torch.cuda.is_available() is False on this machine); drop '
+             '--amp to run in full precision on the CPU')
+
+
+def add_common_args(parser: argparse.ArgumentParser) -> None:
+    """``--cfg-options``, ``--launcher`` and ``--local_rank``."""
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        metavar='KEY=VALUE',
+        help='override config entries, e.g. train_cfg.max_epochs=2 '
+        'model.backbone.arch=B; lists as key="[a,b]"; merged before the '
+        'other options, which win over them')
+    parser.add_argument(
+        '--launcher', choices=LAUNCHERS, default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def amp_device_available() -> bool:
+    """Whether mmengine's AmpOptimWrapper / fp16 test can run here."""
+    from mmengine.device import (is_cuda_available, is_mlu_available,
+                                 is_musa_available, is_npu_available)
+    return (is_cuda_available() or is_npu_available() or is_mlu_available()
+            or is_musa_available())
+
+
+def is_remote(path: str) -> bool:
+    return '://' in str(path)
+
+
+def check_common_args(parser: argparse.ArgumentParser, args) -> None:
+    """Argument errors that need no config (exit code 2, usage message)."""
+    if not osp.isfile(args.config):
+        parser.error(f'config file {args.config!r} does not exist')
+    if getattr(args, 'amp', False) and not amp_device_available():
+        parser.error(AMP_ERROR)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+
+
+def set_work_dir(cfg, work_dir, config: str) -> None:
+    """``work_dir`` if given, else the config's, else
+    ``./work_dirs/<config file stem>``."""
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir', None) is None:
+        stem = osp.splitext(osp.basename(config))[0]
+        cfg.work_dir = osp.join('./work_dirs', stem)
+
+
+def set_dataloader_defaults(cfg, no_pin_memory: bool = False,
+                            no_persistent_workers: bool = False) -> None:
+    """mmpretrain's dataloader defaults, adjusted to this machine.
+
+    ``collate_fn`` defaults to ``default_collate``; ``pin_memory`` to True
+    only with CUDA (pinning is useless on CPU and warns); the training
+    loader's ``persistent_workers`` to True when it has workers. With
+    ``num_workers=0`` ``persistent_workers`` is forced off (PyTorch's
+    DataLoader rejects the combination).
+    """
+    for field in DATALOADERS:
+        loader = cfg.get(field, None)
+        if loader is None:
+            continue
+        loader.setdefault('collate_fn', dict(type='default_collate'))
+        loader.setdefault('pin_memory', torch.cuda.is_available())
+        if no_pin_memory:
+            loader['pin_memory'] = False
+        workers = loader.get('num_workers', 0)
+        if field == 'train_dataloader':
+            loader.setdefault('persistent_workers', workers > 0)
+        if no_persistent_workers or not workers:
+            loader['persistent_workers'] = False
+
+
+def flip_tta_pipeline(test_pipeline: list) -> list:
+    """A test-time augmentation pipeline from a test pipeline: every step
+    but the final ``PackInputs``, then a ``TestTimeAug`` of the image and
+    its horizontal flip, each packed."""
+    if not test_pipeline or test_pipeline[-1].get('type') != 'PackInputs':
+        types = [step.get('type') for step in test_pipeline or []]
+        raise ValueError(
+            f'--tta without a tta_pipeline in the config needs a '
+            f'test_dataloader.dataset.pipeline ending with PackInputs, got '
+            f'{types}')
+    steps = copy.deepcopy(list(test_pipeline))
+    pack = steps.pop()
+    flips = [dict(type='RandomFlip', prob=0.), dict(type='RandomFlip',
+                                                    prob=1.)]
+    return steps + [dict(type='TestTimeAug', transforms=[flips, [pack]])]
+
+
+def enable_tta(cfg) -> None:
+    """Test with ``cfg.tta_model`` wrapping ``cfg.model`` and
+    ``cfg.tta_pipeline`` as the test pipeline (both filled in when the
+    config has none: ``AverageClsScoreTTA`` and :func:`flip_tta_pipeline`).
+    """
+    if cfg.get('tta_model', None) is None:
+        cfg.tta_model = dict(type='AverageClsScoreTTA')
+    if cfg.get('tta_pipeline', None) is None:
+        cfg.tta_pipeline = flip_tta_pipeline(
+            cfg.test_dataloader.dataset.pipeline)
+    tta_model = dict(cfg.tta_model)
+    tta_model['module'] = cfg.model
+    cfg.model = tta_model
+    # test_dataloader may be the same object as val_dataloader: copy it
+    loader = copy.deepcopy(cfg.test_dataloader)
+    loader.dataset.pipeline = cfg.tta_pipeline
+    cfg.test_dataloader = loader

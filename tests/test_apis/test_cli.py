@@ -1,0 +1,82 @@
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+from mmprelu.apis.cli import (enable_tta, flip_tta_pipeline,
+                              set_dataloader_defaults, set_work_dir)
+from mmprelu.registry import TRANSFORMS
+
+TEST_PIPELINE = [
+    dict(type='LoadImageFromFile'),
+    dict(type='ResizeEdge', scale=64, edge='short'),
+    dict(type='CenterCrop', crop_size=56),
+    dict(type='PackInputs'),
+]
+
+
+def test_flip_tta_pipeline_gives_image_and_flip():
+    pipeline = flip_tta_pipeline(TEST_PIPELINE)
+    assert [s['type'] for s in pipeline] == [
+        'LoadImageFromFile', 'ResizeEdge', 'CenterCrop', 'TestTimeAug']
+    init_default_scope('mmpretrain')
+    tta = TRANSFORMS.build(pipeline[-1])
+    img = torch.arange(56 * 56 * 3, dtype=torch.uint8).reshape(56, 56, 3)
+    out = tta(dict(img=img.numpy(), img_shape=(56, 56), ori_shape=(56, 56)))
+    plain, flipped = out['inputs']
+    assert torch.equal(flipped, plain.flip(-1))
+    assert TEST_PIPELINE[-1] == dict(type='PackInputs')  # input untouched
+
+
+def test_flip_tta_pipeline_needs_pack_inputs():
+    with pytest.raises(ValueError, match='PackInputs'):
+        flip_tta_pipeline(TEST_PIPELINE[:-1])
+
+
+@pytest.mark.parametrize('has_tta', [False, True])
+def test_enable_tta(has_tta):
+    loader = dict(batch_size=4, dataset=dict(pipeline=TEST_PIPELINE))
+    cfg = Config(dict(model=dict(type='ImageClassifier'),
+                      val_dataloader=loader, test_dataloader=loader))
+    if has_tta:
+        cfg.tta_model = dict(type='MyTTA', extra=1)
+        cfg.tta_pipeline = [dict(type='LoadImageFromFile'),
+                            dict(type='TestTimeAug', transforms=[])]
+    enable_tta(cfg)
+    expected_type = 'MyTTA' if has_tta else 'AverageClsScoreTTA'
+    assert cfg.model.type == expected_type
+    assert cfg.model.module == dict(type='ImageClassifier')
+    assert cfg.test_dataloader.dataset.pipeline == cfg.tta_pipeline
+    assert cfg.test_dataloader.dataset.pipeline[-1].type == 'TestTimeAug'
+    assert cfg.val_dataloader.dataset.pipeline == TEST_PIPELINE
+
+
+@pytest.mark.parametrize('workers,no_pin,no_persist,persist', [
+    (2, False, False, True),
+    (2, False, True, False),
+    (0, True, False, False),
+])
+def test_dataloader_defaults(workers, no_pin, no_persist, persist):
+    cfg = Config(dict(
+        train_dataloader=dict(num_workers=workers),
+        val_dataloader=dict(num_workers=workers, persistent_workers=True),
+        test_dataloader=None))
+    set_dataloader_defaults(cfg, no_pin, no_persist)
+    for name in ('train_dataloader', 'val_dataloader'):
+        loader = cfg[name]
+        assert loader.collate_fn == dict(type='default_collate')
+        assert loader.pin_memory is (torch.cuda.is_available()
+                                     and not no_pin)
+        assert loader.persistent_workers is persist
+    assert cfg.test_dataloader is None
+
+
+@pytest.mark.parametrize('arg,in_cfg,expected', [
+    ('out', 'cfg_dir', 'out'),
+    (None, 'cfg_dir', 'cfg_dir'),
+    (None, None, './work_dirs/my_config'),
+])
+def test_work_dir(arg, in_cfg, expected):
+    cfg = Config(dict(work_dir=in_cfg))
+    set_work_dir(cfg, arg, 'configs/my_config.py')
+    assert cfg.work_dir == expected

@@ -1,0 +1,189 @@
+import os
+import socket
+
+import pytest
+import torch
+import torch.distributed as torch_dist
+from mmengine.config import Config
+
+from mmprelu.apis import launch
+from mmprelu.apis.launch import dist_env, init_cpu_distributed
+
+DIST_VARS = ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR',
+             'MASTER_PORT', 'SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_LOCALID',
+             'SLURM_NODELIST', 'OMPI_COMM_WORLD_RANK', 'OMPI_COMM_WORLD_SIZE',
+             'OMPI_COMM_WORLD_LOCAL_RANK', 'OMPI_COMM_WORLD_LOCAL_SIZE')
+
+
+@pytest.fixture
+def env(monkeypatch):
+    """A clean distributed environment; returns a setter."""
+    for name in DIST_VARS:
+        monkeypatch.delenv(name, raising=False)
+
+    def set_env(**values):
+        for name, value in values.items():
+            monkeypatch.setenv(name, str(value))
+
+    return set_env
+
+
+@pytest.fixture
+def no_cuda(monkeypatch):
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize('launcher,values,expected', [
+    ('pytorch',
+     dict(RANK=3, WORLD_SIZE=4, LOCAL_RANK=1, MASTER_ADDR='10.0.0.1',
+          MASTER_PORT=1234), (3, 4, 1, '10.0.0.1', '1234')),
+    ('slurm',
+     dict(SLURM_PROCID=5, SLURM_NTASKS=8, SLURM_LOCALID=1,
+          MASTER_ADDR='node7'), (5, 8, 1, 'node7', '29500')),
+    ('mpi',
+     dict(OMPI_COMM_WORLD_RANK=1, OMPI_COMM_WORLD_SIZE=2,
+          OMPI_COMM_WORLD_LOCAL_RANK=1, OMPI_COMM_WORLD_LOCAL_SIZE=2,
+          MASTER_PORT=2345), (1, 2, 1, '127.0.0.1', '2345')),
+])
+def test_dist_env(env, launcher, values, expected):
+    env(**values)
+    info = dist_env(launcher)
+    assert (info['rank'], info['world_size'], info['local_rank'],
+            info['master_addr'], info['master_port']) == expected
+
+
+def test_slurm_master_from_scontrol(env, monkeypatch):
+    env(SLURM_PROCID=0, SLURM_NTASKS=2, SLURM_NODELIST='node[3-4]')
+    calls = []
+
+    def fake_run(cmd, **kwargs):
+        calls.append(cmd)
+        return type('Done', (), dict(stdout='node3\nnode4\n'))()
+
+    monkeypatch.setattr(launch.subprocess, 'run', fake_run)
+    info = dist_env('slurm')
+    assert calls == [['scontrol', 'show', 'hostname', 'node[3-4]']]
+    assert info['master_addr'] == 'node3'
+    assert info['local_rank'] == 0  # SLURM_LOCALID missing: the proc id
+
+
+@pytest.mark.parametrize('launcher,values,error,match', [
+    ('pytorch', dict(WORLD_SIZE=2, MASTER_ADDR='a', MASTER_PORT=1), KeyError,
+     'RANK'),
+    ('pytorch', dict(RANK='x', WORLD_SIZE=2, MASTER_ADDR='a', MASTER_PORT=1),
+     ValueError, "RANK='x'"),
+    ('pytorch', dict(RANK=2, WORLD_SIZE=2, MASTER_ADDR='a', MASTER_PORT=1),
+     ValueError, 'rank 2'),
+    ('mpi', dict(OMPI_COMM_WORLD_RANK=0, OMPI_COMM_WORLD_SIZE=4,
+                 OMPI_COMM_WORLD_LOCAL_RANK=0, OMPI_COMM_WORLD_LOCAL_SIZE=2),
+     KeyError, 'MASTER_ADDR'),
+    ('ssh', dict(), ValueError, 'unknown launcher'),
+])
+def test_dist_env_errors(env, launcher, values, error, match):
+    env(**values)
+    with pytest.raises(error, match=match):
+        dist_env(launcher)
+
+
+def make_cfg(**kwargs):
+    return Config(dict(env_cfg=dict(dist_cfg=dict(backend='nccl')),
+                       **kwargs))
+
+
+def test_nothing_without_launcher(no_cuda):
+    cfg = make_cfg()
+    assert init_cpu_distributed(cfg, 'none') is False
+    assert cfg.env_cfg.dist_cfg.backend == 'nccl'
+    assert 'model_wrapper_cfg' not in cfg
+
+
+def test_nothing_with_cuda(env, monkeypatch):
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    cfg = make_cfg()
+    assert init_cpu_distributed(cfg, 'pytorch') is False  # no env needed
+    assert cfg.env_cfg.dist_cfg.backend == 'nccl'
+    assert not torch_dist.is_initialized()
+
+
+def test_unknown_launcher():
+    with pytest.raises(ValueError, match="unknown launcher 'ssh'"):
+        init_cpu_distributed(make_cfg(), 'ssh')
+
+
+@pytest.mark.parametrize('user_wrapper,expected', [
+    (None, dict(type='MMDistributedDataParallel', broadcast_buffers=False,
+                find_unused_parameters=True, device_ids=None)),
+    (dict(find_unused_parameters=False, device_ids=[0]),
+     dict(type='MMDistributedDataParallel', find_unused_parameters=False,
+          device_ids=None)),
+])
+def test_gloo_group_and_cfg(env, no_cuda, user_wrapper, expected):
+    env(RANK=0, WORLD_SIZE=1, MASTER_ADDR='127.0.0.1',
+        MASTER_PORT=free_port())
+    cfg = make_cfg(find_unused_parameters=True)
+    cfg.env_cfg.dist_cfg.timeout = 60
+    if user_wrapper is not None:
+        cfg.model_wrapper_cfg = user_wrapper
+    try:
+        assert init_cpu_distributed(cfg, 'pytorch') is True
+        assert torch_dist.is_initialized()
+        assert torch_dist.get_backend() == 'gloo'
+        assert torch_dist.get_world_size() == 1
+        # a second call keeps the existing group
+        assert init_cpu_distributed(cfg, 'pytorch') is True
+    finally:
+        if torch_dist.is_initialized():
+            torch_dist.destroy_process_group()
+    assert cfg.env_cfg.dist_cfg == dict(backend='gloo', timeout=60)
+    assert cfg.model_wrapper_cfg == expected
+    assert os.environ['LOCAL_RANK'] == '0'
+
+
+def test_bad_timeout(env, no_cuda):
+    env(RANK=0, WORLD_SIZE=1, MASTER_ADDR='127.0.0.1', MASTER_PORT=1)
+    cfg = make_cfg()
+    cfg.env_cfg.dist_cfg.timeout = '30 min'
+    with pytest.raises(ValueError, match='dist_cfg.timeout'):
+        init_cpu_distributed(cfg, 'pytorch')
+    assert not torch_dist.is_initialized()
+
+
+def test_runner_skips_its_own_init_dist(env, no_cuda, tmp_path,
+                                        monkeypatch):
+    """mmengine 0.10.7's Runner.setup_env calls init_dist only when no
+    process group exists: with ours it builds and wraps a CPU model."""
+    # a distributed Runner sets these when absent: restore them afterwards
+    for name in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
+        monkeypatch.setenv(name, os.environ.get(name, '2'))
+    from mmengine.model import BaseModel, MMDistributedDataParallel
+    from mmengine.runner import Runner
+
+    class Toy(BaseModel):
+
+        def __init__(self):
+            super().__init__()
+            self.fc = torch.nn.Linear(2, 2)
+
+        def forward(self, inputs, data_samples=None, mode='tensor'):
+            return self.fc(inputs)
+
+    env(RANK=0, WORLD_SIZE=1, MASTER_ADDR='127.0.0.1',
+        MASTER_PORT=free_port())
+    cfg = make_cfg()
+    try:
+        init_cpu_distributed(cfg, 'pytorch')
+        runner = Runner(model=Toy(), work_dir=str(tmp_path),
+                        launcher='pytorch', env_cfg=cfg.env_cfg,
+                        default_scope='mmpretrain', cfg=cfg)
+        assert runner.distributed and runner.world_size == 1
+        assert isinstance(runner.model, MMDistributedDataParallel)
+        assert runner.model.device_ids is None
+    finally:
+        if torch_dist.is_initialized():
+            torch_dist.destroy_process_group()

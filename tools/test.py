@@ -1,0 +1,186 @@
+"""Evaluate a checkpoint (the command line of mmpretrain 1.x's
+``tools/test.py``, plus the paper's test protocols).
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE]
+        [--out-item {pred,metrics}] [--tta] [--amp]
+        [--protocol {center,whole,ten-view,dense} [--scales S ...]
+         [--view-scale S] [--crop-size C] [--no-flip] [--window W]
+         [--stride S]] [--show-dir DIR] [--cfg-options KEY=VALUE ...]
+        [--launcher {none,pytorch,slurm,mpi}]
+
+``--out results.pkl|.json`` dumps every prediction (``--out-item metrics``:
+the metrics instead). ``--tta`` tests with the config's ``tta_model`` and
+``tta_pipeline`` (defaults: ``AverageClsScoreTTA`` over the image and its
+flip). ``--protocol`` rewrites both for one of the paper's test protocols
+(§5.1, ``mmprelu/apis/protocols.py``) and implies ``--tta``. The metrics
+are printed at the end, one ``name: value`` line each.
+"""
+import argparse
+import numbers
+import os.path as osp
+
+from mmengine.config import Config
+from mmengine.dist import get_rank
+from mmengine.fileio import dump
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+import mmprelu  # noqa: F401  (registers modules and the safe loader)
+from mmprelu.apis import DumpPredictions, init_cpu_distributed
+from mmprelu.apis.cli import (add_common_args, check_common_args,
+                              enable_tta, is_remote, set_dataloader_defaults,
+                              set_work_dir)
+from mmprelu.apis.protocols import PROTOCOLS, apply_test_protocol
+from mmprelu.apis.results import OUT_SUFFIXES
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description='Test a classifier')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--work-dir',
+        help='where the test log goes (default: the config\'s work_dir, '
+        'else ./work_dirs/<config name>)')
+    parser.add_argument(
+        '--out', help=f'file to dump predictions to ({OUT_SUFFIXES})')
+    parser.add_argument(
+        '--out-item',
+        choices=['pred', 'metrics'],
+        help='what --out holds (default: pred)')
+    parser.add_argument(
+        '--tta',
+        action='store_true',
+        help='test-time augmentation with the config\'s tta_model and '
+        'tta_pipeline (default: average of the image and its flip)')
+    parser.add_argument(
+        '--protocol',
+        choices=PROTOCOLS,
+        help='one of the paper\'s test protocols (implies --tta); defaults '
+        'from the config\'s test_protocol')
+    parser.add_argument(
+        '--scales', type=int, nargs='+', help='--protocol: image scales')
+    parser.add_argument('--view-scale', type=int,
+                        help='--protocol center/ten-view: image scale')
+    parser.add_argument('--crop-size', type=int,
+                        help='--protocol center/ten-view: crop size')
+    parser.add_argument('--no-flip', action='store_true',
+                        help='--protocol: no flipped views')
+    parser.add_argument('--window', type=int,
+                        help='--protocol dense: window on the last map')
+    parser.add_argument('--stride', type=int,
+                        help='--protocol dense: window stride')
+    parser.add_argument('--amp', action='store_true',
+                        help='mixed-precision test; needs a CUDA GPU')
+    parser.add_argument('--show-dir',
+                        help='save images with their predictions here')
+    parser.add_argument('--show', action='store_true',
+                        help='show images with their predictions')
+    parser.add_argument('--interval', type=int, default=1,
+                        help='visualize every INTERVAL-th sample')
+    parser.add_argument('--wait-time', type=float, default=2.,
+                        help='seconds each shown image stays')
+    parser.add_argument('--no-pin-memory', action='store_true',
+                        help='pin_memory=False in every dataloader')
+    add_common_args(parser)
+    return parser
+
+
+def check_args(parser, args) -> None:
+    check_common_args(parser, args)
+    if not is_remote(args.checkpoint) and not osp.isfile(args.checkpoint):
+        parser.error(f'checkpoint file {args.checkpoint!r} does not exist')
+    if args.out_item is not None and args.out is None:
+        parser.error('--out-item needs --out FILE')
+    if args.out is not None and not args.out.lower().endswith(OUT_SUFFIXES):
+        parser.error(f'--out {args.out!r}: the file must end with one of '
+                     f'{OUT_SUFFIXES}')
+    protocol_opts = [name for name in ('scales', 'view_scale', 'crop_size',
+                                       'window', 'stride')
+                     if getattr(args, name) is not None]
+    if args.no_flip:
+        protocol_opts.append('no_flip')
+    if protocol_opts and args.protocol is None:
+        names = ', '.join('--' + n.replace('_', '-') for n in protocol_opts)
+        parser.error(f'{names} only apply with --protocol {{'
+                     f'{",".join(PROTOCOLS)}}}')
+
+
+def enable_visualization(cfg, args, parser) -> None:
+    hook = cfg.get('default_hooks', {}).get('visualization', None)
+    if hook is None:
+        parser.error('--show/--show-dir need default_hooks.visualization '
+                     '(a VisualizationHook) in the config')
+    hook.enable = True
+    hook.interval = args.interval
+    if args.show:
+        hook.show = True
+        hook.wait_time = args.wait_time
+    if args.show_dir is not None:
+        hook.out_dir = args.show_dir
+
+
+def merge_args(cfg, args, parser: argparse.ArgumentParser):
+    """Apply the command line to ``cfg`` (an mmengine ``Config``)."""
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.launcher = args.launcher
+    set_work_dir(cfg, args.work_dir, args.config)
+    cfg.load_from = args.checkpoint
+    cfg.resume = False
+    if args.amp:
+        cfg.test_cfg = dict(cfg.get('test_cfg', None) or {}, fp16=True)
+    if args.show or args.show_dir:
+        enable_visualization(cfg, args, parser)
+    set_dataloader_defaults(cfg, no_pin_memory=args.no_pin_memory)
+
+    try:
+        if args.protocol is not None:
+            apply_test_protocol(
+                cfg, args.protocol, scales=args.scales,
+                view_scale=args.view_scale, crop_size=args.crop_size,
+                flip=False if args.no_flip else None, window=args.window,
+                stride=args.stride)
+        if args.tta or args.protocol is not None:
+            enable_tta(cfg)
+    except ValueError as err:
+        parser.error(f'{args.config}: {err}')
+    return cfg
+
+
+def format_metric(value) -> str:
+    if isinstance(value, numbers.Real) and \
+            not isinstance(value, numbers.Integral):
+        return f'{float(value):.4f}'
+    return str(value)
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    check_args(parser, args)
+
+    cfg = merge_args(Config.fromfile(args.config), args, parser)
+    init_cpu_distributed(cfg, args.launcher)
+    if 'runner_type' in cfg:
+        runner = RUNNERS.build(cfg)
+    else:
+        runner = Runner.from_cfg(cfg)
+
+    if args.out is not None and args.out_item in (None, 'pred'):
+        runner.test_evaluator.metrics.append(
+            DumpPredictions(out_file_path=args.out))
+    metrics = runner.test()
+
+    if get_rank() == 0:
+        if args.out is not None and args.out_item == 'metrics':
+            dump(metrics, args.out)
+        for name, value in metrics.items():
+            print(f'{name}: {format_metric(value)}')
+        if args.out is not None:
+            print(f'{args.out_item or "pred"} written to {args.out}')
+    return metrics
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,127 @@
+"""Train a model from a config (the command line of mmpretrain 1.x's
+``tools/train.py``).
+
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [auto|CKPT]]
+        [--amp] [--no-validate] [--auto-scale-lr] [--no-pin-memory]
+        [--no-persistent-workers] [--cfg-options KEY=VALUE ...]
+        [--launcher {none,pytorch,slurm,mpi}]
+
+Several processes: ``bash tools/dist_train.sh CONFIG NUM_PROCS [args]``;
+without CUDA they train on CPU over gloo (``mmprelu/apis/launch.py``).
+``--cfg-options`` are merged first, so the other options win over them.
+"""
+import argparse
+import os.path as osp
+
+from mmengine.config import Config
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+import mmprelu  # noqa: F401  (registers modules and the safe loader)
+from mmprelu.apis import init_cpu_distributed
+from mmprelu.apis.cli import (add_common_args, check_common_args, is_remote,
+                              set_dataloader_defaults, set_work_dir)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description='Train a classifier')
+    parser.add_argument('config', help='config file')
+    parser.add_argument(
+        '--work-dir',
+        help='where logs and checkpoints go (default: the config\'s '
+        'work_dir, else ./work_dirs/<config name>)')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        const='auto',
+        metavar='CKPT',
+        help='resume training (weights, optimizer, schedulers, iteration) '
+        'from CKPT; with no value (or "auto"), from the latest checkpoint '
+        'in the work dir (trains from scratch if there is none)')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='automatic mixed precision (AmpOptimWrapper with a dynamic '
+        'loss scale); needs a CUDA GPU')
+    parser.add_argument(
+        '--no-validate',
+        action='store_true',
+        help='no evaluation during training')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the lr linearly by the total batch size over the '
+        'config\'s auto_scale_lr.base_batch_size')
+    parser.add_argument(
+        '--no-pin-memory',
+        action='store_true',
+        help='pin_memory=False in every dataloader')
+    parser.add_argument(
+        '--no-persistent-workers',
+        action='store_true',
+        help='persistent_workers=False in every dataloader')
+    add_common_args(parser)
+    return parser
+
+
+def merge_args(cfg, args, parser: argparse.ArgumentParser):
+    """Apply the command line to ``cfg`` (an mmengine ``Config``)."""
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.launcher = args.launcher
+    set_work_dir(cfg, args.work_dir, args.config)
+
+    if args.no_validate:
+        cfg.val_cfg = None
+        cfg.val_dataloader = None
+        cfg.val_evaluator = None
+
+    if args.amp:
+        if cfg.get('optim_wrapper', None) is None:
+            parser.error(f'--amp: config {args.config} has no optim_wrapper')
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        cfg.resume = True
+        cfg.load_from = args.resume
+
+    if args.auto_scale_lr:
+        scale = cfg.get('auto_scale_lr', None)
+        if not scale or scale.get('base_batch_size', None) is None:
+            parser.error(
+                f'--auto-scale-lr: config {args.config} has no '
+                f'auto_scale_lr.base_batch_size (the total batch size its '
+                f'lr is set for); add auto_scale_lr = dict('
+                f'base_batch_size=...) or drop --auto-scale-lr')
+        scale.enable = True
+
+    set_dataloader_defaults(cfg, args.no_pin_memory,
+                            args.no_persistent_workers)
+    return cfg
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    check_common_args(parser, args)
+    if args.resume not in (None, 'auto') and not is_remote(args.resume) \
+            and not osp.isfile(args.resume):
+        parser.error(f'--resume: checkpoint {args.resume!r} does not exist '
+                     f'(no value, or "auto", resumes from the latest '
+                     f'checkpoint in the work dir)')
+
+    cfg = merge_args(Config.fromfile(args.config), args, parser)
+    init_cpu_distributed(cfg, args.launcher)
+    if 'runner_type' in cfg:
+        runner = RUNNERS.build(cfg)
+    else:
+        runner = Runner.from_cfg(cfg)
+    runner.train()
+
+
+if __name__ == '__main__':
+    main()
