@@ -1,90 +1,17 @@
 """tools/train.py, tools/test.py and tools/dist_train.sh as subprocesses on
 CPU: the tiny digits config, 64 training / 32 validation images, one or two
-epochs of two iterations."""
+epochs of two iterations (fixtures in conftest.py)."""
 import importlib.util
-import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import mmengine
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parents[2]
-CONFIG = ROOT / 'configs' / 'prelu_net_tiny_1xb32_digits.py'
-TIMEOUT = 180
-
-
-def run(args, **kwargs):
-    env = dict(os.environ)
-    env['PATH'] = os.path.dirname(sys.executable) + os.pathsep + env['PATH']
-    env['PYTHON'] = sys.executable
-    env.update(kwargs.pop('env', {}))
-    return subprocess.run(
-        args, cwd=ROOT, env=env, capture_output=True, text=True,
-        timeout=TIMEOUT, **kwargs)
-
-
-def python(tool, *args, **kwargs):
-    return run([sys.executable, str(ROOT / 'tools' / tool), *map(str, args)],
-               **kwargs)
-
-
-def check(proc):
-    assert proc.returncode == 0, (
-        f'exit code {proc.returncode}\n--- stdout\n{proc.stdout[-3000:]}'
-        f'\n--- stderr\n{proc.stderr[-5000:]}')
-    return proc.stdout + proc.stderr
-
-
-def load_meta(path):
-    # our own checkpoint: trusted
-    return torch.load(path, map_location='cpu', weights_only=False)['meta']
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope='session')
-def digits(tmp_path_factory):
-    root = tmp_path_factory.mktemp('digits')
-    check(python('dataset_converters/digits2imagenet.py', root, '--size',
-                 64))
-    assert (root / 'meta' / 'train.txt').is_file()
-    return root
-
-
-@pytest.fixture(scope='session')
-def options(digits):
-    """``--cfg-options`` for a fast run on the converted data."""
-    return [
-        '--cfg-options',
-        *(f'{loader}_dataloader.{key}' for loader in ('train', 'val', 'test')
-          for key in (f'dataset.data_root={digits}', 'num_workers=0',
-                      'persistent_workers=False')),
-        'train_dataloader.dataset.indices=64',
-        'val_dataloader.dataset.indices=32',
-        'test_dataloader.dataset.indices=32',
-        'default_hooks.checkpoint.interval=1',
-        'default_hooks.logger.interval=1',
-    ]
-
-
-@pytest.fixture(scope='session')
-def trained(tmp_path_factory, options):
-    """One epoch (2 iterations) of tools/train.py; returns (work dir,
-    output)."""
-    work_dir = tmp_path_factory.mktemp('train')
-    out = check(python('train.py', CONFIG, '--work-dir', work_dir, *options,
-                       'train_cfg.max_epochs=1'))
-    return work_dir, out
+from tool_runner import (CONFIG, ROOT, check, free_port, load_meta, python,
+                         run)
 
 
 def test_train_writes_checkpoint(trained):

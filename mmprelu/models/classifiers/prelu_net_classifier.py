@@ -47,6 +47,12 @@ class PReLUNetClassifier(ImageClassifier):
     def __init__(self, *args, test_cfg: Optional[dict] = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.test_cfg = self._check_test_cfg(test_cfg or {})
+        finest = max(getattr(self.neck, 'levels', (1, )))
+        if self.test_cfg['window'] < finest:
+            raise ValueError(
+                f"test_cfg.window={self.test_cfg['window']} is smaller than "
+                f'the finest SPP level ({finest}); a window must hold at '
+                f'least {finest}x{finest} cells')
 
     @staticmethod
     def _check_test_cfg(test_cfg: dict) -> dict:

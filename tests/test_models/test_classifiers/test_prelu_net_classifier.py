@@ -113,6 +113,7 @@ def test_adaptive_neck_uses_windows_and_conv_refuses():
     (dict(window=0), 'window'),
     (dict(dense_impl='fft'), 'dense_impl'),
     (dict(scales=(1, 2)), 'unknown keys'),
+    (dict(window=5), 'smaller than the finest SPP level'),
 ])
 def test_bad_test_cfg(test_cfg, match):
     with pytest.raises(ValueError, match=match):
