@@ -18,7 +18,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmprelu  # noqa: F401  (registers modules and the safe loader)
-from mmprelu.apis import init_cpu_distributed
+from mmprelu.apis import init_cpu_distributed, validate_config
 from mmprelu.apis.cli import (add_common_args, check_common_args, is_remote,
                               set_dataloader_defaults, set_work_dir)
 
@@ -115,6 +115,7 @@ def main(argv=None):
                      f'checkpoint in the work dir)')
 
     cfg = merge_args(Config.fromfile(args.config), args, parser)
+    validate_config(cfg)  # bad values fail now, naming key and choices
     init_cpu_distributed(cfg, args.launcher)
     if 'runner_type' in cfg:
         runner = RUNNERS.build(cfg)

@@ -19,6 +19,13 @@ default_hooks = dict(
     weights_only_checkpoint=dict(type='WeightsOnlyCheckpointHook'),
     # a plateau lr schedule whose monitor is never produced fails loudly
     plateau_check=dict(type='CheckPlateauMonitorHook'),
+    # a NaN/Inf loss stops training before the bad weights are saved
+    divergence=dict(type='DivergenceHook'),
+    # RNG states and the in-epoch position in checkpoints: --resume from an
+    # iteration checkpoint continues bit for bit (see its docstring)
+    exact_resume=dict(type='ExactResumeHook'),
+    # count of images skipped by LoadImageSafely(skip_bad=True), per epoch
+    bad_images=dict(type='BadImageReportHook'),
 )
 
 env_cfg = dict(

@@ -153,7 +153,7 @@ def test_digits_config_settings():
     assert cfg.train_dataloader.dataset.metainfo.classes == [
         str(i) for i in range(10)]
     types = [s['type'] for s in cfg.train_dataloader.dataset.pipeline]
-    assert types == ['LoadImageFromFile', 'RandomResizeEdge', 'RandomCrop',
+    assert types == ['LoadImageSafely', 'RandomResizeEdge', 'RandomCrop',
                      'RandomFlip', 'PCALighting', 'PackInputs']
 
 
@@ -179,4 +179,4 @@ def test_imagenet_config_settings(config, resize):
     assert [s['type'] for s in steps[2:]] == [
         'RandomCrop', 'RandomFlip', 'PCALighting', 'PackInputs']
     assert [s['type'] for s in cfg.val_dataloader.dataset.pipeline] == [
-        'LoadImageFromFile', 'ResizeEdge', 'CenterCrop', 'PackInputs']
+        'LoadImageSafely', 'ResizeEdge', 'CenterCrop', 'PackInputs']

@@ -14,8 +14,11 @@ data_preprocessor = dict(
     to_rgb=True,
 )
 
+# LoadImageSafely (mmprelu): decodes by content (CMYK, grey, 16-bit, a PNG
+# named .JPEG), bounds extreme aspect ratios, names the file on errors; set
+# skip_bad=True to skip unreadable files with a warning and a count.
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageSafely'),
     dict(type='RandomResizeEdge', scale_range=(64, 128), edge='short'),
     dict(type='RandomCrop', crop_size=56),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
@@ -31,7 +34,7 @@ train_pipeline = [
 ]
 
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageSafely'),
     dict(type='ResizeEdge', scale=64, edge='short'),
     dict(type='CenterCrop', crop_size=56),
     dict(type='PackInputs'),
@@ -78,7 +81,7 @@ test_protocol = dict(
 # (needs model test_cfg mode='dense'; window 7 = the 56-crop map size).
 tta_model = dict(type='AverageClsScoreTTA')
 tta_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageSafely'),
     dict(
         type='TestTimeAug',
         transforms=[

@@ -25,8 +25,11 @@ pca_lighting = dict(
     alphastd=0.1,
     channel_order='bgr')
 
+# LoadImageSafely (mmprelu): decodes by content (CMYK, grey, 16-bit, a PNG
+# named .JPEG), bounds extreme aspect ratios, names the file on errors; set
+# skip_bad=True to skip unreadable files with a warning and a count.
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageSafely'),
     dict(type='RandomResizeEdge', scale_range=(256, 512), edge='short'),
     dict(type='RandomCrop', crop_size=224),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
@@ -35,7 +38,7 @@ train_pipeline = [
 ]
 
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageSafely'),
     dict(type='ResizeEdge', scale=256, edge='short'),
     dict(type='CenterCrop', crop_size=224),
     dict(type='PackInputs'),
@@ -80,7 +83,7 @@ test_protocol = dict(
 # over windows, flips and scales. `tools/test.py CFG CKPT --tta`.
 tta_model = dict(type='AverageClsScoreTTA')
 tta_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageSafely'),
     dict(
         type='TestTimeAug',
         transforms=[

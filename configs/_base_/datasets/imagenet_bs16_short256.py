@@ -3,8 +3,11 @@
 # horizontal flips and AlexNet PCA colour altering for training.
 _base_ = ['./imagenet_bs16_scale_jitter.py']
 
+# LoadImageSafely (mmprelu): decodes by content (CMYK, grey, 16-bit, a PNG
+# named .JPEG), bounds extreme aspect ratios, names the file on errors; set
+# skip_bad=True to skip unreadable files with a warning and a count.
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageSafely'),
     dict(type='ResizeEdge', scale=256, edge='short'),
     dict(type='RandomCrop', crop_size=224),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
@@ -24,7 +27,7 @@ train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 # and the centre 224 crops, each also flipped), `tools/test.py --tta`.
 tta_model = dict(type='AverageClsScoreTTA')
 tta_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageSafely'),
     dict(
         type='TestTimeAug',
         transforms=[

@@ -1,4 +1,10 @@
+from .bad_image_hook import BadImageReportHook
 from .checkpoint_hook import WeightsOnlyCheckpointHook
+from .divergence_hook import DivergenceHook, TrainingDiverged
 from .plateau_hook import CheckPlateauMonitorHook
+from .prelu_slope_hook import PReLUSlopeHook
+from .resume_hook import ExactResumeHook
 
-__all__ = ['WeightsOnlyCheckpointHook', 'CheckPlateauMonitorHook']
+__all__ = ['WeightsOnlyCheckpointHook', 'CheckPlateauMonitorHook',
+           'PReLUSlopeHook', 'DivergenceHook', 'TrainingDiverged',
+           'ExactResumeHook', 'BadImageReportHook']

@@ -1,0 +1,206 @@
+"""Check a config before anything is built (issue 6).
+
+Most bad values already fail in a constructor (unknown arch, jitter range
+with min > max, unknown MSRA init mode, dense window below the finest SPP
+level), but some only when the component is built, long after start-up,
+and the cross-cutting ones (a crop larger than the image, an SPP pyramid
+finer than the feature map, a dense window larger than every test map)
+fail mid-run or silently. :func:`validate_config` runs right after the
+config is loaded (tools/train.py, tools/test.py) and raises ``ValueError``
+naming the config key, the value and what is valid.
+"""
+from typing import Iterator, List, Optional, Sequence, Tuple
+
+from mmengine.registry import DefaultScope
+
+from mmprelu.registry import TRANSFORMS
+
+__all__ = ['validate_config', 'feature_map_size']
+
+RESIZES = ('RandomResizeEdge', 'ResizeEdge')
+CROPS = ('RandomCrop', 'CenterCrop', 'PositionalCrop')
+INITS = ('MSRA', 'MSRAInit')
+LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def feature_map_size(arch, size: int) -> int:
+    """Side of the last PReLUNet map for an input side ``size``, computed
+    from the arch (a name of ``PReLUNet.arch_settings`` or a dict) without
+    building the net: max pools ``floor((n - k) / s) + 1``, odd-kernel convs
+    ``floor((n + 2 (k // 2) - k) / s) + 1``, even-kernel convs keep ``n``."""
+    from mmprelu.models.backbones.prelu_net import PReLUNet
+    arch = PReLUNet.parse_arch(arch)
+    for pool, kernel, stride in zip(arch['pools'], arch['kernel_sizes'],
+                                    arch['strides']):
+        if pool is not None:
+            size = (size - pool[0]) // pool[1] + 1 if size >= pool[0] else 0
+        if kernel % 2:
+            size = (size + 2 * (kernel // 2) - kernel) // stride + 1
+    return max(size, 0)
+
+
+def _pipelines(cfg) -> Iterator[Tuple[str, list]]:
+    for loader in LOADERS:
+        dataset = (cfg.get(loader) or {}).get('dataset', None)
+        where = f'{loader}.dataset'
+        while isinstance(dataset, dict) and 'pipeline' not in dataset \
+                and isinstance(dataset.get('dataset'), dict):
+            dataset, where = dataset['dataset'], where + '.dataset'
+        if isinstance(dataset, dict) and dataset.get('pipeline'):
+            yield f'{where}.pipeline', list(dataset['pipeline'])
+    if cfg.get('tta_pipeline'):
+        yield 'tta_pipeline', list(cfg.tta_pipeline)
+
+
+def _pair(size) -> Tuple[int, int]:
+    return (size, size) if isinstance(size, (int, float)) else tuple(size)
+
+
+def _smallest_side(step: dict) -> Optional[int]:
+    """Shortest image side a resize step guarantees (None: unknown)."""
+    if step.get('edge', 'short') != 'short':
+        return None
+    if step['type'] == 'RandomResizeEdge':
+        return min(step.get('scale_range', (256, 512)))
+    return step.get('scale', None)
+
+
+def _check_crop(where, step, smallest) -> Optional[int]:
+    """Raise if the crop is larger than the smallest image side; return the
+    crop side (None when unknown)."""
+    crop = step.get('crop_size', None)
+    if crop is None:
+        return None
+    side = max(_pair(crop))
+    if smallest is not None and side > smallest \
+            and not step.get('pad_if_needed', False):
+        raise ValueError(
+            f'{where}: {step["type"]} crop_size={crop} is larger than the '
+            f'smallest image side {smallest} the resize before it gives; '
+            f'use crop_size <= {smallest}, a resize scale >= {side}, or '
+            f'pad_if_needed=True')
+    return min(_pair(crop))
+
+
+def _walk(where, steps, state) -> None:
+    """Follow a pipeline: ``state`` holds 'smallest' (short side after the
+    last resize), 'crops' and 'scales' (test scales seen)."""
+    for i, step in enumerate(steps):
+        if not isinstance(step, dict) or 'type' not in step:
+            continue
+        here = f'{where}[{i}]'
+        kind = step['type']
+        if kind in RESIZES:
+            state['smallest'] = _smallest_side(step)
+            if kind == 'ResizeEdge' and state['smallest'] is not None:
+                state['scales'].append(state['smallest'])
+        elif kind in CROPS:
+            crop = _check_crop(here, step, state['smallest'])
+            if crop is not None:
+                state['crops'].append(crop)
+        elif kind == 'TestTimeAug':
+            for j, options in enumerate(step.get('transforms', [])):
+                resizes = [o for o in options if o.get('type') in RESIZES]
+                if resizes:
+                    sides = [_smallest_side(o) for o in resizes]
+                    state['scales'].extend(s for s in sides if s is not None)
+                    state['smallest'] = (None if None in sides else
+                                         min(sides))
+                for k, option in enumerate(options):
+                    if option.get('type') in CROPS:
+                        crop = _check_crop(
+                            f'{here}.transforms[{j}][{k}]', option,
+                            state['smallest'])
+                        if crop is not None:
+                            state['crops'].append(crop)
+
+
+def _build_steps(where, steps, scope: str) -> None:
+    """Build every transform so that constructor errors (e.g. a jitter
+    range with min > max) surface now, prefixed with the config key."""
+    with DefaultScope.overwrite_default_scope(scope):
+        for i, step in enumerate(steps):
+            try:
+                TRANSFORMS.build(step)
+            except Exception as err:  # re-raised with the location
+                raise ValueError(f'{where}[{i}] ({step.get("type")}): '
+                                 f'{err}') from err
+
+
+def _find_inits(node, path) -> Iterator[Tuple[str, dict]]:
+    if isinstance(node, dict):
+        if node.get('type') in INITS:
+            yield path, node
+        for key, value in node.items():
+            yield from _find_inits(value, f'{path}.{key}')
+    elif isinstance(node, (list, tuple)):
+        for i, value in enumerate(node):
+            yield from _find_inits(value, f'{path}[{i}]')
+
+
+def _check_model(cfg, train_crops: Sequence[int],
+                 test_scales: Sequence[int]) -> None:
+    model = cfg.get('model') or {}
+    for path, init in _find_inits(model, 'model'):
+        from mmprelu.models.utils.init import MSRAInit
+        kwargs = {k: v for k, v in init.items() if k != 'type'}
+        try:
+            MSRAInit(**kwargs)
+        except (ValueError, TypeError) as err:
+            raise ValueError(f'{path}: {err}') from err
+    backbone = model.get('backbone') or {}
+    if backbone.get('type') != 'PReLUNet':
+        return
+    arch = backbone.get('arch', 'A')
+    try:
+        feature_map_size(arch, 224)
+    except ValueError as err:
+        raise ValueError(f'model.backbone.arch: {err}') from err
+    levels = (model.get('neck') or {}).get('levels', None)
+    if model.get('neck', {}).get('type') == 'SpatialPyramidPooling':
+        levels = levels or (7, 3, 2, 1)
+    finest = max(levels) if levels else 1
+    for crop in train_crops:
+        side = feature_map_size(arch, crop)
+        if side < finest:
+            raise ValueError(
+                f'model.neck.levels={tuple(levels)}: the finest level '
+                f'({finest}) is larger than the {side}x{side} last map of '
+                f'the {crop}x{crop} training crop; use levels <= {side} '
+                f'or a crop of at least '
+                f'{_smallest_input(arch, finest)} pixels')
+    test_cfg = model.get('test_cfg') or {}
+    if test_cfg.get('mode') != 'dense' or not test_scales:
+        return
+    window = test_cfg.get('window', 14)
+    maps = {s: feature_map_size(arch, s) for s in sorted(set(test_scales))}
+    if all(side < window for side in maps.values()):
+        raise ValueError(
+            f'model.test_cfg.window={window} is larger than the last map at '
+            f'every test scale (scale: map side {maps}); use window <= '
+            f'{max(maps.values())} or larger test scales')
+
+
+def _smallest_input(arch, side: int) -> int:
+    size = side
+    while feature_map_size(arch, size) < side and size < 1 << 16:
+        size += 1
+    return size
+
+
+def validate_config(cfg) -> None:
+    """Raise ``ValueError`` for an invalid config (see the module
+    docstring). ``cfg`` is an mmengine ``Config`` (or dict-like)."""
+    train_crops: List[int] = []
+    test_scales: List[int] = []
+    for where, steps in _pipelines(cfg):
+        _build_steps(where, steps, cfg.get('default_scope', 'mmpretrain'))
+        state = dict(smallest=None, crops=[], scales=[])
+        _walk(where, steps, state)
+        if where.startswith('train_dataloader'):
+            train_crops.extend(state['crops'])
+        if where == 'tta_pipeline':
+            test_scales.extend(state['scales'])
+    protocol = cfg.get('test_protocol') or {}
+    test_scales.extend(protocol.get('scales', ()))
+    _check_model(cfg, train_crops, test_scales)

@@ -1,0 +1,226 @@
+"""Robust image loading for real-world datasets (issue 6).
+
+ImageNet holds CMYK JPEGs, a PNG named ``.JPEG`` and grayscale images; other
+datasets add truncated and zero-byte files, 16-bit PNGs and images with
+extreme aspect ratios. The paper (He et al. 2015, §3) is silent on all of
+this; ``LoadImageSafely`` is our answer, a drop-in replacement for mmcv's
+``LoadImageFromFile`` (colour mode only).
+"""
+import io
+import multiprocessing
+import threading
+import warnings
+from typing import Dict, Optional
+
+import numpy as np
+from mmcv.transforms import BaseTransform
+from mmengine import fileio
+from mmengine.logging import print_log
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from mmprelu.registry import TRANSFORMS
+
+__all__ = ['LoadImageSafely', 'decode_image', 'bad_image_stats']
+
+# Pillow refuses (DecompressionBombError) above twice this many pixels; we
+# refuse above it, from the header, before any pixel is decoded.
+DEFAULT_MAX_PIXELS = 178_956_970
+_SIXTEEN_BIT = ('I;16', 'I;16L', 'I;16B', 'I;16N', 'I')
+
+_lock = threading.Lock()
+_stats = {'skipped': 0, 'files': set()}
+# Created at import, before any dataloader worker is forked, so that forked
+# workers (the configs' mp_start_method='fork') add to the same counter.
+_shared_skipped = multiprocessing.Value('q', 0)
+
+
+def bad_image_stats() -> Dict:
+    """Images skipped by ``LoadImageSafely(skip_bad=True)``: ``'total'``
+    over this process and its forked dataloader workers (spawned workers
+    keep their own), ``'skipped'`` and ``'files'`` (sorted paths) in this
+    process only."""
+    with _lock:
+        return {'total': int(_shared_skipped.value),
+                'skipped': _stats['skipped'],
+                'files': sorted(_stats['files'])}
+
+
+def _to_uint8(img: Image.Image) -> np.ndarray:
+    """HxWx3 uint8 BGR array from a Pillow image of any mode."""
+    if img.mode in _SIXTEEN_BIT:
+        # 16-bit grayscale (PNG): 0..65535 -> 0..255 by rounding v / 257
+        arr = np.asarray(img).astype(np.float64)
+        arr = np.clip(np.rint(arr / 257.), 0, 255).astype(np.uint8)
+    elif img.mode == 'F':
+        # float images: taken to be on the 0..255 scale already
+        arr = np.clip(np.rint(np.asarray(img)), 0, 255).astype(np.uint8)
+    else:
+        # RGBA/LA/PA/P: alpha dropped (as cv2's IMREAD_COLOR does);
+        # CMYK/YCbCr/LAB/1/L: Pillow's conversion to RGB
+        arr = np.asarray(img.convert('RGB'))
+        return np.ascontiguousarray(arr[..., ::-1])
+    return np.repeat(arr[..., None], 3, axis=2)
+
+
+def decode_image(content: bytes, path: str = '<bytes>',
+                 max_pixels: Optional[int] = DEFAULT_MAX_PIXELS
+                 ) -> np.ndarray:
+    """Decode image bytes to an HxWx3 uint8 BGR array.
+
+    The format is found from the content (a PNG named ``.JPEG`` is read as a
+    PNG); EXIF orientation is applied (as mmcv's default cv2 decoding does).
+
+    Raises:
+        ValueError: ``'{path}: {reason}'`` for an empty, unrecognised,
+            truncated or corrupt file, or one with more than ``max_pixels``
+            pixels.
+    """
+    if not content:
+        raise ValueError(f'{path}: empty file (0 bytes)')
+    try:
+        with warnings.catch_warnings():
+            # a too-large image is refused below, not warned about
+            warnings.simplefilter('ignore', Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(content))
+            width, height = img.size
+            if width < 1 or height < 1:
+                raise ValueError(f'{path}: image has size {width}x{height}')
+            if max_pixels is not None and width * height > max_pixels:
+                raise ValueError(
+                    f'{path}: image of {width}x{height} pixels is larger '
+                    f'than max_pixels={max_pixels}')
+            img.load()  # raises on truncated data
+            img = ImageOps.exif_transpose(img)
+            return _to_uint8(img)
+    except ValueError:
+        raise
+    except UnidentifiedImageError:
+        raise ValueError(f'{path}: not a recognised image format '
+                         f'({len(content)} bytes)') from None
+    except Image.DecompressionBombError as err:
+        raise ValueError(f'{path}: image too large ({err})') from None
+    except (OSError, SyntaxError) as err:
+        raise ValueError(f'{path}: truncated or corrupt image '
+                         f'({type(err).__name__}: {err})') from None
+
+
+@TRANSFORMS.register_module()
+class LoadImageSafely(BaseTransform):
+    """Load an image robustly, as a 3-channel uint8 BGR array.
+
+    Handles what ``LoadImageFromFile`` trips over: grayscale, palette,
+    CMYK, RGBA and 16-bit images are converted to 3-channel 8-bit BGR
+    (16-bit values are divided by 257; alpha is dropped); the format is
+    sniffed from the content, not the extension. Unreadable files (empty,
+    truncated, not an image, over ``max_pixels``) raise
+    ``ValueError('{path}: {reason}')``.
+
+    Extreme aspect ratios (e.g. 1x4000): a short-side resize to 256 would
+    make a 256 x 1,024,000 image (750 MiB). With ``max_aspect_ratio=r`` an
+    image whose long/short side ratio exceeds ``r`` is centre-cropped along
+    its long side to ``round(r * short)`` pixels, so every later resize has
+    bounded memory (our choice; such images carry little object content
+    outside their centre). ``ori_shape`` is the shape after that crop.
+
+    ``skip_bad=True`` (opt-in, training only) returns ``None`` for an
+    unreadable file with a warning naming the file, the reason and the
+    running count (see :func:`bad_image_stats`; ``BadImageReportHook``
+    logs the count after every epoch); mmengine's ``BaseDataset``
+    then draws another index (up to ``max_refetch`` times), so a long run
+    survives a few bad files. Test-mode datasets raise on ``None``, so keep
+    ``skip_bad=False`` in test pipelines.
+
+    Required keys: ``img_path``. Added keys: ``img``, ``img_shape``,
+    ``ori_shape``.
+
+    Args:
+        to_float32 (bool): return a float32 array. Defaults to False.
+        max_aspect_ratio (float, optional): see above; ``None`` disables the
+            crop. Defaults to 10.
+        max_pixels (int, optional): refuse larger images (read from the
+            header, before decoding). Defaults to Pillow's error threshold,
+            178,956,970.
+        skip_bad (bool): see above. Defaults to False.
+        backend_args (dict, optional): mmengine file backend arguments.
+    """
+
+    def __init__(self,
+                 to_float32: bool = False,
+                 max_aspect_ratio: Optional[float] = 10.,
+                 max_pixels: Optional[int] = DEFAULT_MAX_PIXELS,
+                 skip_bad: bool = False,
+                 backend_args: Optional[dict] = None) -> None:
+        name = type(self).__name__
+        if max_aspect_ratio is not None and not (
+                isinstance(max_aspect_ratio, (int, float))
+                and max_aspect_ratio >= 1):
+            raise ValueError(f'{name}: max_aspect_ratio must be None or a '
+                             f'number >= 1, got {max_aspect_ratio!r}')
+        if max_pixels is not None and not (isinstance(max_pixels, int)
+                                           and max_pixels > 0):
+            raise ValueError(f'{name}: max_pixels must be None or a '
+                             f'positive int, got {max_pixels!r}')
+        for key, value in (('to_float32', to_float32),
+                           ('skip_bad', skip_bad)):
+            if not isinstance(value, bool):
+                raise ValueError(f'{name}: {key} must be a bool, got '
+                                 f'{value!r}')
+        self.to_float32 = to_float32
+        self.max_aspect_ratio = max_aspect_ratio
+        self.max_pixels = max_pixels
+        self.skip_bad = skip_bad
+        self.backend_args = None if backend_args is None else dict(
+            backend_args)
+
+    def _read(self, path: str) -> bytes:
+        try:
+            return fileio.get(path, backend_args=self.backend_args)
+        except OSError as err:
+            raise ValueError(f'{path}: cannot read file '
+                             f'({type(err).__name__}: {err})') from None
+
+    def clamp_aspect(self, img: np.ndarray) -> np.ndarray:
+        """Centre-crop the long side to ``max_aspect_ratio * short``."""
+        if self.max_aspect_ratio is None:
+            return img
+        height, width = img.shape[:2]
+        short, long = min(height, width), max(height, width)
+        keep = max(1, int(round(self.max_aspect_ratio * short)))
+        if long <= keep:
+            return img
+        start = (long - keep) // 2
+        if height > width:
+            return img[start:start + keep]
+        return img[:, start:start + keep]
+
+    def transform(self, results: Dict) -> Optional[Dict]:
+        path = results.get('img_path')
+        if path is None:
+            raise KeyError(f'{type(self).__name__}: results has no '
+                           f'"img_path"')
+        try:
+            img = decode_image(self._read(path), str(path), self.max_pixels)
+        except ValueError as err:
+            if not self.skip_bad:
+                raise
+            with _shared_skipped.get_lock():
+                _shared_skipped.value += 1
+                total = int(_shared_skipped.value)
+            with _lock:
+                _stats['skipped'] += 1
+                _stats['files'].add(str(path))
+            print_log(f'skipped a bad image: {err} ({total} skipped so far)',
+                      logger='current', level=30)
+            return None
+        img = np.ascontiguousarray(self.clamp_aspect(img))
+        if self.to_float32:
+            img = img.astype(np.float32)
+        results['img'] = img
+        results['img_shape'] = img.shape[:2]
+        results['ori_shape'] = img.shape[:2]
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(to_float32={self.to_float32}, '
+                f'max_aspect_ratio={self.max_aspect_ratio}, '
+                f'max_pixels={self.max_pixels}, skip_bad={self.skip_bad})')

@@ -1,0 +1,103 @@
+"""validate_config: invalid values fail when the config is loaded, naming
+the key and what is valid."""
+import glob
+from pathlib import Path
+
+import pytest
+from mmengine.config import Config
+
+import mmprelu  # noqa: F401
+from mmprelu.apis import feature_map_size, validate_config
+
+ROOT = Path(__file__).resolve().parents[2]
+DIGITS = ROOT / 'configs' / 'prelu_net_tiny_1xb32_digits.py'
+CONFIGS = sorted(glob.glob(str(ROOT / 'configs' / '*.py')) +
+                 glob.glob(str(ROOT / 'configs' / 'experiments' / '*.py')))
+
+
+@pytest.fixture
+def cfg():
+    return Config.fromfile(DIGITS)
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=lambda p: Path(p).name)
+def test_shipped_configs_are_valid(path):
+    validate_config(Config.fromfile(path))
+
+
+@pytest.mark.parametrize('arch,size,expected', [
+    ('A', 224, 14), ('B', 224, 14), ('C', 224, 14), ('A', 256, 16),
+    ('A', 480, 30), ('14', 224, 18),
+])
+def test_feature_map_size(arch, size, expected):
+    assert feature_map_size(arch, size) == expected
+
+
+def test_feature_map_size_matches_the_built_net():
+    import torch
+    from mmprelu.models.backbones.prelu_net import PReLUNet
+    arch = dict(channels=(4, 8), depths=(1, 1), kernel_sizes=(7, 2),
+                strides=(2, 1), pools=(None, (3, 3)))
+    net = PReLUNet(arch=arch).eval()
+    for size in (31, 40, 57):
+        out = net(torch.zeros(1, 3, size, size))[-1]
+        assert out.shape[-1] == feature_map_size(arch, size)
+
+
+def set_train_step(cfg, index, **changes):
+    cfg.train_dataloader.dataset.pipeline[index].update(changes)
+
+
+@pytest.mark.parametrize('mutate,words', [
+    # unknown arch: the valid names in the message
+    (lambda c: c.model.backbone.__setitem__('arch', 'Z'),
+     ['model.backbone.arch', "'Z'"]),
+    # jitter range min > max (RandomResizeEdge's own check, located)
+    (lambda c: set_train_step(c, 1, scale_range=(128, 64)),
+     ['train_dataloader.dataset.pipeline[1]', 'min > max']),
+    # crop larger than the smallest training scale
+    (lambda c: set_train_step(c, 2, crop_size=72),
+     ['pipeline[2]', 'crop_size=72', 'smallest image side 64']),
+    # crop larger than the test resize
+    (lambda c: c.val_dataloader.dataset.pipeline[2].update(crop_size=80),
+     ['val_dataloader.dataset.pipeline[2]', 'crop_size=80']),
+    # SPP finer than the last map of the training crop (56 -> 7x7)
+    (lambda c: c.model.neck.update(levels=(8, 3, 2, 1)),
+     ['model.neck.levels', 'finest level (8)', '7x7']),
+    # dense window larger than the map at every test scale (8, 12, 15)
+    (lambda c: c.model.update(test_cfg=dict(mode='dense', window=16)),
+     ['model.test_cfg.window=16', 'every test scale']),
+    # unknown MSRA init mode
+    (lambda c: c.model.backbone.update(
+        init_cfg=dict(type='MSRA', mode='fan_sideways')),
+     ['model.backbone.init_cfg', 'fan_sideways', 'fan_in']),
+])
+def test_invalid_values_fail(cfg, mutate, words):
+    mutate(cfg)
+    with pytest.raises(ValueError) as err:
+        validate_config(cfg)
+    for word in words:
+        assert word in str(err.value)
+
+
+def test_dense_window_fits_one_scale_is_accepted(cfg):
+    # 120 -> 15x15 last map: a 15 window fits there (not at 64 or 96)
+    cfg.model.update(test_cfg=dict(mode='dense', window=15))
+    validate_config(cfg)
+    cfg.model.test_cfg.mode = 'whole'
+    cfg.model.test_cfg.window = 99  # not dense: the window is unused
+    validate_config(cfg)
+
+
+def test_padded_crop_is_accepted(cfg):
+    set_train_step(cfg, 2, crop_size=72, pad_if_needed=True)
+    validate_config(cfg)
+
+
+def test_tta_crop_checked(cfg):
+    cfg.tta_pipeline[1].transforms.insert(
+        1, [dict(type='CenterCrop', crop_size=100)])
+    with pytest.raises(ValueError, match=r'tta_pipeline\[1\].transforms'):
+        validate_config(cfg)
+
+

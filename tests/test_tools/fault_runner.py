@@ -1,0 +1,28 @@
+"""Helpers of the fault tests (exact resume, divergence, bad images): a
+temporary config on top of the digits config that adds the test-only hooks
+of fault_hooks.py, and the environment that lets tools/train.py import
+them."""
+import os
+
+from tool_runner import CONFIG
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def write_config(directory, body=''):
+    path = directory / 'fault_cfg.py'
+    path.write_text(
+        f'_base_ = [{str(CONFIG)!r}]\n'
+        "custom_imports = dict(imports=['mmprelu', 'fault_hooks'], "
+        'allow_failed_imports=False)\n'
+        "custom_hooks = [dict(type='KillAtIterHook'), "
+        "dict(type='PoisonAtIterHook')]\n" + body)
+    return path
+
+
+def fault_env(**values):
+    env = {'PYTHONPATH': HERE + os.pathsep + os.environ.get('PYTHONPATH', ''),
+           'OMP_NUM_THREADS': '1'}
+    env.update({f'MMPRELU_TEST_{k.upper()}': str(v)
+                for k, v in values.items()})
+    return env

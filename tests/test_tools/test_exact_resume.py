@@ -1,0 +1,60 @@
+"""A CPU run killed with SIGKILL mid-training and resumed with --resume ends
+with the same weights, bit for bit, as an uninterrupted run (issue 6,
+ExactResumeHook)."""
+import signal
+
+import pytest
+import torch
+
+from fault_runner import fault_env, write_config
+from tool_runner import check, python
+
+ITERS_PER_EPOCH = 4  # 64 images, batch 16
+ITERS = 2 * ITERS_PER_EPOCH
+
+
+def train(config, work_dir, options, *extra, kill_at=None):
+    env = fault_env() if kill_at is None else fault_env(kill_at_iter=kill_at)
+    return python('train.py', config, '--work-dir', work_dir, *extra,
+                  *options,
+                  'train_dataloader.batch_size=16', 'train_cfg.max_epochs=2',
+                  'randomness.seed=0', 'randomness.deterministic=True',
+                  'default_hooks.checkpoint.by_epoch=False',
+                  'default_hooks.checkpoint.max_keep_ckpts=-1',
+                  # a plateau step after every validation: scheduler state
+                  'param_scheduler.patience=0',
+                  'param_scheduler.threshold=1000', env=env)
+
+
+def weights(path):
+    return torch.load(path, map_location='cpu',
+                      weights_only=True)['state_dict']
+
+
+@pytest.fixture(scope='module')
+def reference(tmp_path_factory, options):
+    tmp = tmp_path_factory.mktemp('resume_ref')
+    config = write_config(tmp)
+    check(train(config, tmp / 'work', options))
+    return config, weights(tmp / 'work' / f'iter_{ITERS}.pth')
+
+
+# 3: mid-epoch (3 of 4 batches done); 4: the last batch of epoch 1, before
+# its validation and plateau step
+@pytest.mark.parametrize('kill_at', [3, 4])
+def test_killed_and_resumed_run_matches(tmp_path, options, reference,
+                                        kill_at):
+    config, expected = reference
+    work = tmp_path / 'work'
+    proc = train(config, work, options, kill_at=kill_at)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
+    assert (work / f'iter_{kill_at}.pth').is_file()
+    assert not (work / f'iter_{kill_at + 1}.pth').exists()
+    out = check(train(config, work, options, '--resume'))
+    assert f'resumes after {kill_at % ITERS_PER_EPOCH or 4} of its' in out
+    got = weights(work / f'iter_{ITERS}.pth')
+    assert got.keys() == expected.keys()
+    slopes = [k for k in got if 'prelu' in k.lower() or 'act' in k]
+    assert slopes, 'expected PReLU slopes in the state dict'
+    different = [k for k in got if not torch.equal(got[k], expected[k])]
+    assert not different, f'weights differ after resume: {different}'
