@@ -26,7 +26,8 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmprelu  # noqa: F401  (registers modules and the safe loader)
-from mmprelu.apis import (DumpPredictions, init_cpu_distributed,
+from mmprelu.apis import (DumpPredictions, close_distributed,
+                          init_cpu_distributed,
                           validate_config)
 from mmprelu.apis.cli import (add_common_args, check_common_args,
                               enable_tta, is_remote, set_dataloader_defaults,
@@ -181,6 +182,7 @@ def main(argv=None):
             print(f'{name}: {format_metric(value)}')
         if args.out is not None:
             print(f'{args.out_item or "pred"} written to {args.out}')
+    close_distributed()
     return metrics
 
 

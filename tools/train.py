@@ -18,7 +18,8 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmprelu  # noqa: F401  (registers modules and the safe loader)
-from mmprelu.apis import init_cpu_distributed, validate_config
+from mmprelu.apis import (close_distributed, init_cpu_distributed,
+                          validate_config)
 from mmprelu.apis.cli import (add_common_args, check_common_args, is_remote,
                               set_dataloader_defaults, set_work_dir)
 
@@ -122,6 +123,7 @@ def main(argv=None):
     else:
         runner = Runner.from_cfg(cfg)
     runner.train()
+    close_distributed()
 
 
 if __name__ == '__main__':

@@ -1,8 +1,8 @@
-from .launch import dist_env, init_cpu_distributed
+from .launch import close_distributed, dist_env, init_cpu_distributed
 from .results import DumpPredictions
 from .validate import feature_map_size, validate_config
 
 __all__ = [
-    'init_cpu_distributed', 'dist_env', 'DumpPredictions', 'validate_config',
+    'init_cpu_distributed', 'close_distributed', 'dist_env', 'DumpPredictions', 'validate_config',
     'feature_map_size'
 ]

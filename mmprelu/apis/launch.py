@@ -197,3 +197,17 @@ def init_cpu_distributed(cfg, launcher: str) -> bool:
     wrapper['device_ids'] = None
     cfg.model_wrapper_cfg = wrapper
     return True
+
+
+def close_distributed() -> None:
+    """Leave the process group cleanly at the end of a tool.
+
+    Without it, a gloo process may abort at interpreter exit ("terminate
+    called without an active exception") while its communication threads
+    are torn down, and torchrun reports the run as failed after it
+    finished. Waits for every rank first, so none exits while another still
+    talks to it.
+    """
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.barrier()
+        torch_dist.destroy_process_group()
