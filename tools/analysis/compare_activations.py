@@ -23,13 +23,11 @@ Outputs under ``--out-dir``: ``NAME.{md,json,png}`` (``--name``, default
 """
 import argparse
 import statistics
-from pathlib import Path
-
-from mmengine.config import DictAction
 
 from analysis_utils import (markdown_table, progress, pyplot, save_figure,
                             write_outputs)
-from experiment import last_epoch_loss, set_torch_threads, train
+from experiment import (add_experiment_args, check_experiment_args,
+                        last_epoch_loss, train)
 
 #: Table 2 of the paper: ImageNet val 10-view top-1 / top-5 error (%).
 PAPER_TABLE2 = {'ReLU': (33.82, 13.34), 'PReLU channel-shared': (32.71, 12.87),
@@ -113,31 +111,10 @@ def run(configs, labels, seeds, epochs, work_dir, out_dir,
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('configs', nargs='+', help='experiment configs')
-    parser.add_argument('--labels', nargs='+',
-                        help='one label per config (default: file names)')
+    add_experiment_args(parser, 'compare_activations')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    parser.add_argument('--epochs', type=int, default=None,
-                        help='training epochs (default: the config)')
-    parser.add_argument('--threads', type=int, default=1)
-    parser.add_argument('--data-root', help='converted digits folder')
-    parser.add_argument('--train-indices', type=int)
-    parser.add_argument('--val-indices', type=int)
-    parser.add_argument('--work-dir', default='work_dirs/compare_activations')
-    parser.add_argument('--out-dir', default='work_dirs/compare_activations')
-    parser.add_argument('--name', default='compare_activations')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args(argv)
-    labels = args.labels or [Path(c).stem for c in args.configs]
-    if len(labels) != len(args.configs) or len(set(labels)) != len(labels):
-        parser.error(f'--labels needs one distinct label per config: got '
-                     f'{labels} for {len(args.configs)} configs')
-    missing = [c for c in args.configs if not Path(c).is_file()]
-    if missing:
-        parser.error(f'config file(s) not found: {missing}')
-    if args.epochs is not None and args.epochs < 1:
-        parser.error(f'--epochs must be positive, got {args.epochs}')
-    set_torch_threads(args.threads)
+    labels = check_experiment_args(parser, args)
     _, _, md, png = run(args.configs, labels, args.seeds, args.epochs,
                         args.work_dir, args.out_dir, args.name,
                         args.cfg_options, data_root=args.data_root,

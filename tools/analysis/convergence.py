@@ -20,13 +20,11 @@ Outputs under ``--out-dir``: ``NAME.{md,json,png}`` (``--name``, default
 ``convergence``).
 """
 import argparse
-from pathlib import Path
-
-from mmengine.config import DictAction
 
 from analysis_utils import (markdown_table, progress, pyplot, save_figure,
                             write_outputs)
-from experiment import last_epoch_loss, set_torch_threads, train
+from experiment import (add_experiment_args, check_experiment_args,
+                        last_epoch_loss, train)
 
 
 def smooth(values, window):
@@ -96,37 +94,10 @@ def run(configs, labels, epochs, seed, work_dir, out_dir, name='convergence',
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('configs', nargs='+', help='experiment configs')
-    parser.add_argument('--labels', nargs='+',
-                        help='one label per config (default: file names)')
-    parser.add_argument('--epochs', type=int, default=None,
-                        help='training epochs (default: the config)')
+    add_experiment_args(parser, 'convergence')
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--threads', type=int, default=1,
-                        help='torch CPU threads (default 1)')
-    parser.add_argument('--data-root', help='converted digits folder '
-                        '(default: the config, data/digits)')
-    parser.add_argument('--train-indices', type=int,
-                        help='use only the first N training images')
-    parser.add_argument('--val-indices', type=int,
-                        help='use only the first N validation images')
-    parser.add_argument('--work-dir', default='work_dirs/convergence')
-    parser.add_argument('--out-dir', default='work_dirs/convergence')
-    parser.add_argument('--name', default='convergence')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args(argv)
-    labels = args.labels or [Path(c).stem for c in args.configs]
-    if len(labels) != len(args.configs):
-        parser.error(f'--labels needs one label per config: got '
-                     f'{len(labels)} for {len(args.configs)}')
-    if len(set(labels)) != len(labels):
-        parser.error(f'--labels must be distinct, got {labels}')
-    missing = [c for c in args.configs if not Path(c).is_file()]
-    if missing:
-        parser.error(f'config file(s) not found: {missing}')
-    if args.epochs is not None and args.epochs < 1:
-        parser.error(f'--epochs must be positive, got {args.epochs}')
-    set_torch_threads(args.threads)
+    labels = check_experiment_args(parser, args)
     runs, md, png = run(args.configs, labels, args.epochs, args.seed,
                         args.work_dir, args.out_dir, args.name,
                         args.cfg_options, data_root=args.data_root,

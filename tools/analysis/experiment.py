@@ -17,6 +17,8 @@ import torch
 import torch.nn as nn
 from mmengine.hooks import Hook
 
+from mmengine.config import DictAction
+
 from analysis_utils import load_config, set_threads
 
 
@@ -114,4 +116,42 @@ def last_epoch_loss(log):
     return sum(values) / len(values)
 
 
-set_torch_threads = set_threads
+
+def add_experiment_args(parser, name: str) -> None:
+    """Command-line arguments shared by the training experiments
+    (convergence.py, compare_activations.py)."""
+    parser.add_argument('configs', nargs='+', help='experiment configs')
+    parser.add_argument('--labels', nargs='+',
+                        help='one label per config (default: file names)')
+    parser.add_argument('--epochs', type=int, default=None,
+                        help='training epochs (default: the config)')
+    parser.add_argument('--threads', type=int, default=1,
+                        help='torch CPU threads (default 1)')
+    parser.add_argument('--data-root', help='converted digits folder '
+                        '(default: the config, data/digits)')
+    parser.add_argument('--train-indices', type=int,
+                        help='use only the first N training images')
+    parser.add_argument('--val-indices', type=int,
+                        help='use only the first N validation images')
+    parser.add_argument('--work-dir', default=f'work_dirs/{name}')
+    parser.add_argument('--out-dir', default=f'work_dirs/{name}')
+    parser.add_argument('--name', default=name)
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+
+
+def check_experiment_args(parser, args) -> list:
+    """Validate the shared arguments (errors through ``parser``), limit
+    torch's threads and return one label per config."""
+    labels = args.labels or [Path(c).stem for c in args.configs]
+    if len(labels) != len(args.configs):
+        parser.error(f'--labels needs one label per config: got '
+                     f'{len(labels)} for {len(args.configs)}')
+    if len(set(labels)) != len(labels):
+        parser.error(f'--labels must be distinct, got {labels}')
+    missing = [c for c in args.configs if not Path(c).is_file()]
+    if missing:
+        parser.error(f'config file(s) not found: {missing}')
+    if args.epochs is not None and args.epochs < 1:
+        parser.error(f'--epochs must be positive, got {args.epochs}')
+    set_threads(args.threads)
+    return labels
