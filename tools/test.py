@@ -22,16 +22,12 @@ import os.path as osp
 from mmengine.config import Config
 from mmengine.dist import get_rank
 from mmengine.fileio import dump
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
 import mmprelu  # noqa: F401  (registers modules and the safe loader)
-from mmprelu.apis import (DumpPredictions, close_distributed,
-                          init_cpu_distributed,
-                          validate_config)
-from mmprelu.apis.cli import (add_common_args, check_common_args,
-                              enable_tta, is_remote, set_dataloader_defaults,
-                              set_work_dir)
+from mmprelu.apis import DumpPredictions, close_distributed
+from mmprelu.apis.cli import (add_common_args, build_runner,
+                              check_common_args, enable_tta, is_remote,
+                              set_dataloader_defaults, set_work_dir)
 from mmprelu.apis.protocols import PROTOCOLS, apply_test_protocol
 from mmprelu.apis.results import OUT_SUFFIXES
 
@@ -163,12 +159,7 @@ def main(argv=None):
     check_args(parser, args)
 
     cfg = merge_args(Config.fromfile(args.config), args, parser)
-    validate_config(cfg)  # bad values fail now, naming key and choices
-    init_cpu_distributed(cfg, args.launcher)
-    if 'runner_type' in cfg:
-        runner = RUNNERS.build(cfg)
-    else:
-        runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg, args.launcher)
 
     if args.out is not None and args.out_item in (None, 'pred'):
         runner.test_evaluator.metrics.append(

@@ -14,13 +14,11 @@ import argparse
 import os.path as osp
 
 from mmengine.config import Config
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
 import mmprelu  # noqa: F401  (registers modules and the safe loader)
-from mmprelu.apis import (close_distributed, init_cpu_distributed,
-                          validate_config)
-from mmprelu.apis.cli import (add_common_args, check_common_args, is_remote,
+from mmprelu.apis import close_distributed
+from mmprelu.apis.cli import (add_common_args, build_runner,
+                              check_common_args, is_remote,
                               set_dataloader_defaults, set_work_dir)
 
 
@@ -116,12 +114,7 @@ def main(argv=None):
                      f'checkpoint in the work dir)')
 
     cfg = merge_args(Config.fromfile(args.config), args, parser)
-    validate_config(cfg)  # bad values fail now, naming key and choices
-    init_cpu_distributed(cfg, args.launcher)
-    if 'runner_type' in cfg:
-        runner = RUNNERS.build(cfg)
-    else:
-        runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg, args.launcher)
     runner.train()
     close_distributed()
 

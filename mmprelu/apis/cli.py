@@ -6,6 +6,11 @@ import os.path as osp
 
 import torch
 from mmengine.config import DictAction
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+from .launch import init_cpu_distributed
+from .validate import validate_config
 
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
@@ -120,3 +125,14 @@ def enable_tta(cfg) -> None:
     loader = copy.deepcopy(cfg.test_dataloader)
     loader.dataset.pipeline = cfg.tta_pipeline
     cfg.test_dataloader = loader
+
+
+def build_runner(cfg, launcher: str):
+    """Validate ``cfg``, set up CPU distribution if needed (see
+    :func:`~mmprelu.apis.launch.init_cpu_distributed`) and build the Runner
+    (``cfg.runner_type`` if set) — the common start of train.py and test.py."""
+    validate_config(cfg)  # bad values fail now, naming key and choices
+    init_cpu_distributed(cfg, launcher)
+    if 'runner_type' in cfg:
+        return RUNNERS.build(cfg)
+    return Runner.from_cfg(cfg)
