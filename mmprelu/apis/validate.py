@@ -26,17 +26,9 @@ LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 def feature_map_size(arch, size: int) -> int:
     """Side of the last PReLUNet map for an input side ``size``, computed
     from the arch (a name of ``PReLUNet.arch_settings`` or a dict) without
-    building the net: max pools ``floor((n - k) / s) + 1``, odd-kernel convs
-    ``floor((n + 2 (k // 2) - k) / s) + 1``, even-kernel convs keep ``n``."""
+    building the net (:meth:`PReLUNet.feature_size`)."""
     from mmprelu.models.backbones.prelu_net import PReLUNet
-    arch = PReLUNet.parse_arch(arch)
-    for pool, kernel, stride in zip(arch['pools'], arch['kernel_sizes'],
-                                    arch['strides']):
-        if pool is not None:
-            size = (size - pool[0]) // pool[1] + 1 if size >= pool[0] else 0
-        if kernel % 2:
-            size = (size + 2 * (kernel // 2) - kernel) // stride + 1
-    return max(size, 0)
+    return PReLUNet.feature_size(arch, size)
 
 
 def _pipelines(cfg) -> Iterator[Tuple[str, list]]:

@@ -218,6 +218,22 @@ class PReLUNet(BaseBackbone):
                                  f'None or (kernel, stride), got {pool!r}')
         return {k: tuple(arch[k]) for k in ARCH_KEYS}
 
+    @classmethod
+    def feature_size(cls, arch: Union[str, dict], size: int) -> int:
+        """Side of the last stage's map for an input side ``size``, from the
+        arch alone (no weights): max pools ``floor((n - k) / s) + 1``,
+        odd-kernel convs ``floor((n + 2 (k // 2) - k) / s) + 1``, even
+        kernels keep ``n`` (the padding rule of :class:`ConvAct`)."""
+        arch = cls.parse_arch(arch)
+        for pool, kernel, stride in zip(arch['pools'], arch['kernel_sizes'],
+                                        arch['strides']):
+            if pool is not None:
+                size = (size - pool[0]) // pool[1] + 1 \
+                    if size >= pool[0] else 0
+            if kernel % 2:
+                size = (size + 2 * (kernel // 2) - kernel) // stride + 1
+        return max(size, 0)
+
     @staticmethod
     def _check_indices(out_indices, num_stages) -> Tuple[int, ...]:
         if isinstance(out_indices, int):
