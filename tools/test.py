@@ -24,7 +24,7 @@ from mmengine.dist import get_rank
 from mmengine.fileio import dump
 
 import mmprelu  # noqa: F401  (registers modules and the safe loader)
-from mmprelu.apis import DumpPredictions, close_distributed
+from mmprelu.apis import DumpPredictions, close_distributed, exit_process
 from mmprelu.apis.cli import (add_common_args, build_runner,
                               check_common_args, enable_tta, is_remote,
                               set_dataloader_defaults, set_work_dir)
@@ -153,7 +153,7 @@ def format_metric(value) -> str:
     return str(value)
 
 
-def main(argv=None):
+def main(argv=None, exit_on_close=False):
     parser = build_parser()
     args = parser.parse_args(argv)
     check_args(parser, args)
@@ -173,9 +173,11 @@ def main(argv=None):
             print(f'{name}: {format_metric(value)}')
         if args.out is not None:
             print(f'{args.out_item or "pred"} written to {args.out}')
-    close_distributed()
+    del runner  # its DDP wrapper holds the process group
+    if close_distributed() and exit_on_close:
+        exit_process(0)
     return metrics
 
 
 if __name__ == '__main__':
-    main()
+    main(exit_on_close=True)

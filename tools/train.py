@@ -16,7 +16,7 @@ import os.path as osp
 from mmengine.config import Config
 
 import mmprelu  # noqa: F401  (registers modules and the safe loader)
-from mmprelu.apis import close_distributed
+from mmprelu.apis import close_distributed, exit_process
 from mmprelu.apis.cli import (add_common_args, build_runner,
                               check_common_args, is_remote,
                               set_dataloader_defaults, set_work_dir)
@@ -116,8 +116,10 @@ def main(argv=None):
     cfg = merge_args(Config.fromfile(args.config), args, parser)
     runner = build_runner(cfg, args.launcher)
     runner.train()
-    close_distributed()
+    del runner  # its DDP wrapper holds the process group
+    return close_distributed()
 
 
 if __name__ == '__main__':
-    main()
+    if main():
+        exit_process(0)

@@ -40,8 +40,11 @@ The resolved ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR`` and
 ``LOCAL_RANK`` when it wraps the model, whatever the launcher.
 """
 import datetime
+import gc
+import logging
 import os
 import subprocess
+import sys
 from typing import Dict, Optional
 
 import torch
@@ -199,15 +202,37 @@ def init_cpu_distributed(cfg, launcher: str) -> bool:
     return True
 
 
-def close_distributed() -> None:
+def close_distributed() -> bool:
     """Leave the process group cleanly at the end of a tool.
 
-    Without it, a gloo process may abort at interpreter exit ("terminate
-    called without an active exception") while its communication threads
-    are torn down, and torchrun reports the run as failed after it
-    finished. Waits for every rank first, so none exits while another still
-    talks to it.
+    Waits for every rank first, so none exits while another still talks to
+    it, then destroys the group. Drop the Runner (its DDP wrapper holds the
+    group) before calling this. Returns True when a group was closed: the
+    tool should then end with :func:`exit_process`.
     """
-    if torch_dist.is_available() and torch_dist.is_initialized():
-        torch_dist.barrier()
-        torch_dist.destroy_process_group()
+    if not (torch_dist.is_available() and torch_dist.is_initialized()):
+        return False
+    gc.collect()
+    torch_dist.barrier()
+    torch_dist.destroy_process_group()
+    return True
+
+
+def exit_process(code: int = 0) -> None:
+    """End a distributed tool's process without C++ static destructors.
+
+    With gloo, a process sometimes aborted at interpreter exit ("terminate
+    called without an active exception", SIGABRT) after its job had
+    finished, and torchrun then reported the whole run as failed. The
+    abort happens while torch's C++ globals are torn down, which
+    ``os._exit`` skips. Logs and the standard streams are flushed first;
+    the Runner has already closed its visualizer and checkpoints in its
+    ``after_run`` hooks, so nothing is lost.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    logging.shutdown()
+    os._exit(code)

@@ -1,5 +1,7 @@
 import os
 import socket
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -187,3 +189,32 @@ def test_runner_skips_its_own_init_dist(env, no_cuda, tmp_path,
     finally:
         if torch_dist.is_initialized():
             torch_dist.destroy_process_group()
+
+
+def test_close_then_exit_flushes_everything(tmp_path):
+    """A closed group ends with os._exit: stdout, stderr and log files are
+    flushed and the exit code is kept."""
+    log = tmp_path / 'run.log'
+    script = f"""
+import logging, os, sys
+import torch.distributed as dist
+from mmprelu.apis import close_distributed, exit_process
+os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT='{free_port()}')
+assert close_distributed() is False  # no group yet
+dist.init_process_group('gloo', rank=0, world_size=1)
+logger = logging.getLogger('t')
+logger.addHandler(logging.FileHandler({str(log)!r}))
+logger.warning('logged before exit')
+sys.stdout.write('unflushed stdout')
+sys.stderr.write('unflushed stderr')
+assert close_distributed() is True
+assert not dist.is_initialized()
+exit_process(3)
+print('never printed')
+"""
+    proc = subprocess.run([sys.executable, '-c', script], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stdout == 'unflushed stdout'
+    assert 'unflushed stderr' in proc.stderr
+    assert log.read_text() == 'logged before exit\n'

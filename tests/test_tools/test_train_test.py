@@ -60,6 +60,14 @@ def test_dist_train_two_cpu_processes(options, tmp_path):
     # --auto-scale-lr: total batch 64 against base_batch_size 32
     assert 'Scaling the original LR by 2.0' in out
     assert load_meta(work_dir / 'epoch_1.pth')['iter'] == 1
+    # the same checkpoint tested by two processes: every val image counted
+    # once, metrics printed once (rank 0), both processes exit 0
+    proc = check(
+        run(['bash', 'tools/dist_test.sh', str(CONFIG),
+             str(work_dir / 'epoch_1.pth'), '2', '--work-dir',
+             str(tmp_path / 'test'), *options],
+            env=dict(PORT=str(free_port()))))
+    assert len(re.findall(r'^accuracy/top1: ', proc, re.M)) == 1
 
 
 def config_block(out, name):
