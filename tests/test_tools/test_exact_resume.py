@@ -39,18 +39,23 @@ def reference(tmp_path_factory, options):
     return config, weights(tmp / 'work' / f'iter_{ITERS}.pth')
 
 
-# 3: mid-epoch (3 of 4 batches done); 4: the last batch of epoch 1, before
-# its validation and plateau step
-@pytest.mark.parametrize('kill_at', [3, 4])
+# kill_at 3: mid-epoch (3 of 4 batches done); 4: the last batch of epoch 1,
+# before its validation and plateau step. The reference loads in the main
+# process; runs with 2 workers (re-created each epoch, or persistent) must
+# end with the same weights: augmentation is seeded per sample.
+@pytest.mark.parametrize('kill_at,workers,persistent', [
+    (3, 0, False), (4, 0, False), (3, 2, False), (2, 2, True), (4, 2, True)])
 def test_killed_and_resumed_run_matches(tmp_path, options, reference,
-                                        kill_at):
+                                        kill_at, workers, persistent):
     config, expected = reference
     work = tmp_path / 'work'
-    proc = train(config, work, options, kill_at=kill_at)
+    loader = [f'train_dataloader.num_workers={workers}',
+              f'train_dataloader.persistent_workers={persistent}']
+    proc = train(config, work, options + loader, kill_at=kill_at)
     assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
     assert (work / f'iter_{kill_at}.pth').is_file()
     assert not (work / f'iter_{kill_at + 1}.pth').exists()
-    out = check(train(config, work, options, '--resume'))
+    out = check(train(config, work, options + loader, '--resume'))
     assert f'resumes after {kill_at % ITERS_PER_EPOCH or 4} of its' in out
     got = weights(work / f'iter_{ITERS}.pth')
     assert got.keys() == expected.keys()

@@ -3,139 +3,91 @@
 What mmengine 0.10.7 restores on ``--resume``: weights (PReLU slopes
 included), optimizer state (momentum buffers), param schedulers (the plateau
 state too), the message hub, the epoch/iteration counters and the seed. What
-it does not: the python/numpy/torch RNG states, and the position inside an
-epoch (``EpochBasedTrainLoop`` restarts the epoch from its first batch, so an
-iteration checkpoint taken mid-epoch replays batches). ``ExactResumeHook``
-adds both, so that a run killed at any iteration and resumed from an
-iteration checkpoint ends with the same weights, bit for bit, as an
-uninterrupted run (deterministic ops, same number of threads):
+it does not: the python/numpy/torch RNG states, the dataloader workers'
+random streams, and the position inside an epoch (``EpochBasedTrainLoop``
+restarts the epoch from its first batch, so an iteration checkpoint taken
+mid-epoch replays batches). ``ExactResumeHook`` adds them, so that a run
+killed at any iteration and resumed from an iteration checkpoint ends with
+the same weights, bit for bit, as an uninterrupted run (deterministic ops,
+same number of threads), with or without dataloader workers, persistent or
+not:
 
-1. At the start of every training epoch it reseeds python, numpy and torch
-   from ``(runner.seed, epoch)``. Each epoch's random stream then starts from
-   a known state: a resume at an epoch boundary needs no stored state, and
-   whatever ran in between (validation draws from torch's generator to seed
-   its loader) cannot shift it.
-2. Every checkpoint stores the RNG states of that moment under
-   ``checkpoint['rng_state']``, in plain types and tensors (python: the
-   ``random.getstate()`` tuple; numpy: the MT19937 key as an int64 tensor and
-   the position/gaussian fields; torch: the CPU generator's byte tensor and
-   each CUDA device's), so the file stays loadable with
-   ``torch.load(weights_only=True)``.
-3. On resume from a checkpoint taken ``n`` batches into an epoch, the first
-   epoch's batch sampler skips those ``n`` batches (the sampler itself
-   still yields the epoch's full, seeded order) and the stored RNG states are
-   restored right before the first remaining batch is drawn, i.e. at the
-   same point of the random stream as in the uninterrupted run.
+1. Each training epoch's random stream in the main process (dropout) starts
+   from a seed mixed from ``(runner.seed, epoch)``, applied when the epoch's
+   indices are drawn. A resume at an epoch boundary needs no stored state,
+   and whatever ran in between (validation, a new worker pool drawing its
+   base seed) cannot shift it.
+2. Each training sample is augmented with python/numpy/torch seeded from
+   ``(runner.seed, epoch, sample index)`` (``seed_per_sample``, see
+   :mod:`mmprelu.engine.hooks.seeding`), so its augmentation does not depend
+   on which worker loads it, on what that worker loaded before, or on
+   ``num_workers``: a run with 8 workers augments exactly like one with 0.
+3. Every checkpoint stores the main process's RNG states of that moment
+   under ``checkpoint['rng_state']``, in plain types and tensors, so the
+   file stays loadable with ``torch.load(weights_only=True)``.
+4. On resume from a checkpoint taken ``n`` batches into an epoch, that
+   epoch's sampler still draws the epoch's full, seeded order but skips the
+   first ``n`` batches, and the stored RNG states are restored when the
+   epoch starts, i.e. at the same point of the stream as in the
+   uninterrupted run.
 
-Dataloader workers: with ``num_workers=0`` (the test) all randomness is in
-the main process and the resume is exact. With workers, mmengine seeds each
-worker's numpy/python from ``seed + worker id`` and torch from a base seed
-drawn at the start of the epoch (which step 1 makes identical after a
-resume); a resume at an epoch boundary is then exact with non-persistent
-workers, but mid-epoch it is not (workers restart their streams and batches
-map to other workers). For exact mid-epoch resumes with workers, resume from
-epoch checkpoints or train with ``num_workers=0``.
-
-Steps 1 and 3 apply to ``EpochBasedTrainLoop`` (all our configs);
-``IterBasedTrainLoop`` skips consumed batches itself, and only step 2 then
-applies (its RNG states are not restored).
+Steps 1, 2 and 4 apply to ``EpochBasedTrainLoop`` (all our configs) with a
+batch sampler; ``IterBasedTrainLoop`` skips consumed batches itself, and only
+step 3 then applies (its RNG states are not restored). Step 2 needs the
+train dataset (or the datasets inside a Concat/Repeat/ClassBalanced wrapper)
+to have a ``pipeline`` (every mmengine ``BaseDataset``); otherwise the hook
+warns and workers keep mmengine's own per-worker seeding.
 """
-import random
 from typing import Optional
 
-import numpy as np
-import torch
 from mmengine.hooks import Hook
 from mmengine.runner import EpochBasedTrainLoop
 
 from mmprelu.registry import HOOKS
+from .seeding import (EpochSampler, SampleSeededPipeline, epoch_seed,
+                      get_rng_state, seed_everything, set_rng_state)
 
 __all__ = ['ExactResumeHook', 'get_rng_state', 'set_rng_state']
 
 RNG_KEY = 'rng_state'
 
 
-def get_rng_state() -> dict:
-    """RNG states of python, numpy and torch in plain types and tensors."""
-    name, key, pos, has_gauss, gauss = np.random.get_state()
-    state = {
-        'python': random.getstate(),
-        'numpy': {'name': str(name),
-                  'key': torch.from_numpy(key.astype(np.int64)),
-                  'pos': int(pos), 'has_gauss': int(has_gauss),
-                  'cached_gaussian': float(gauss)},
-        'torch': torch.get_rng_state(),
-    }
-    if torch.cuda.is_available():
-        state['cuda'] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_state(state: dict) -> None:
-    """Inverse of :func:`get_rng_state`."""
-    version, internal, gauss_next = state['python']
-    random.setstate((version, tuple(internal), gauss_next))
-    npy = state['numpy']
-    np.random.set_state((npy['name'],
-                         npy['key'].numpy().astype(np.uint32), npy['pos'],
-                         npy['has_gauss'], npy['cached_gaussian']))
-    torch.set_rng_state(state['torch'].cpu())
-    if 'cuda' in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state['cuda'])
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
-def epoch_seed(seed: int, epoch: int) -> int:
-    """A 32-bit seed mixed from the run seed and the epoch."""
-    return int(np.random.SeedSequence([seed % 2**32, epoch]).generate_state(
-        1)[0])
-
-
-class _ResumedSampler:
-    """Stands in for a batch sampler's ``sampler`` for one epoch: restores
-    the RNG states, then yields the epoch's indices after the first
-    ``skip`` ones; afterwards puts the original sampler back."""
-
-    def __init__(self, batch_sampler, skip: int, rng_state: Optional[dict]):
-        self.batch_sampler = batch_sampler
-        self.original = batch_sampler.sampler
-        self.skip = skip
-        self.rng_state = rng_state
-
-    def __len__(self):
-        return len(self.original)
-
-    def __iter__(self):
-        self.batch_sampler.sampler = self.original  # one epoch only
-        if self.rng_state is not None:
-            set_rng_state(self.rng_state)
-        indices = iter(self.original)
-        for _ in range(self.skip):
-            if next(indices, None) is None:
-                break
-        return indices
+def _datasets_with_pipeline(dataset, depth: int = 0):
+    """The datasets that own a ``pipeline``, looking inside mmengine's
+    dataset wrappers (``dataset`` / ``datasets`` attributes)."""
+    if depth > 8:
+        return []
+    if hasattr(dataset, 'pipeline'):
+        return [dataset]
+    found = []
+    inner = getattr(dataset, 'datasets', None)
+    if inner is None and hasattr(dataset, 'dataset'):
+        inner = [dataset.dataset]
+    for item in inner or []:
+        found += _datasets_with_pipeline(item, depth + 1)
+    return found
 
 
 @HOOKS.register_module()
 class ExactResumeHook(Hook):
-    """Store and restore RNG states and the in-epoch position (see the
-    module docstring).
+    """Store and restore RNG states and the in-epoch position, and seed
+    every training sample on its own (see the module docstring).
 
     Args:
         reseed_every_epoch (bool): step 1 above. Defaults to True; without
             it only resumes from iteration checkpoints taken mid-epoch are
             exact.
+        seed_per_sample (bool): step 2 above. Defaults to True; without it
+            a mid-epoch resume with dataloader workers is not exact (workers
+            restart their streams and batches map to other workers).
     """
 
     priority = 'NORMAL'  # before WeightsOnlyCheckpointHook (LOWEST)
 
-    def __init__(self, reseed_every_epoch: bool = True) -> None:
+    def __init__(self, reseed_every_epoch: bool = True,
+                 seed_per_sample: bool = True) -> None:
         self.reseed_every_epoch = bool(reseed_every_epoch)
+        self.seed_per_sample = bool(seed_per_sample)
         self._loaded: Optional[dict] = None
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
@@ -146,30 +98,52 @@ class ExactResumeHook(Hook):
         # shows a resume mid-epoch (see before_train_epoch)
         self._loaded = checkpoint.get(RNG_KEY, None)
 
-    def before_train_epoch(self, runner) -> None:
-        if self.reseed_every_epoch and runner.seed is not None:
-            seed_everything(epoch_seed(runner.seed, runner.epoch))
-        loaded, self._loaded = self._loaded, None
-        if not isinstance(runner.train_loop, EpochBasedTrainLoop):
-            return  # IterBasedTrainLoop advances its own iterator on resume
-        loader = runner.train_loop.dataloader
-        consumed = runner.iter - runner.epoch * len(loader)
-        if consumed <= 0:
+    def before_train(self, runner) -> None:
+        if not self.seed_per_sample or runner.seed is None:
             return
-        batch_sampler = getattr(loader, 'batch_sampler', None)
-        if batch_sampler is None or not hasattr(batch_sampler, 'sampler'):
+        datasets = _datasets_with_pipeline(runner.train_loop.dataloader.dataset)
+        if not datasets:
             runner.logger.warning(
-                f'ExactResumeHook: the train dataloader has no batch '
-                f'sampler; the resumed epoch {runner.epoch + 1} restarts '
-                f'from its first batch')
+                'ExactResumeHook: the train dataset has no pipeline to seed '
+                'per sample; with dataloader workers a mid-epoch resume is '
+                'not exact')
+        for dataset in datasets:
+            if not isinstance(dataset.pipeline, SampleSeededPipeline):
+                dataset.pipeline = SampleSeededPipeline(dataset.pipeline,
+                                                        runner.seed)
+
+    def before_train_epoch(self, runner) -> None:
+        seed = None
+        if self.reseed_every_epoch and runner.seed is not None:
+            seed = epoch_seed(runner.seed, runner.epoch)
+        loaded, self._loaded = self._loaded, None
+        loader = runner.train_loop.dataloader
+        batch_sampler = getattr(loader, 'batch_sampler', None)
+        if not isinstance(runner.train_loop, EpochBasedTrainLoop) or \
+                batch_sampler is None or \
+                not hasattr(batch_sampler, 'sampler'):
+            # IterBasedTrainLoop advances its own iterator on resume
+            if seed is not None:
+                seed_everything(seed)
+            if isinstance(runner.train_loop, EpochBasedTrainLoop) and \
+                    runner.iter % len(loader):
+                runner.logger.warning(
+                    f'ExactResumeHook: the train dataloader has no batch '
+                    f'sampler; the resumed epoch {runner.epoch + 1} restarts '
+                    f'from its first batch')
             return
-        if loaded is None:
+        consumed = max(0, runner.iter - runner.epoch * len(loader))
+        if consumed and loaded is None:
             runner.logger.warning(
                 'ExactResumeHook: the checkpoint has no RNG states (saved '
                 'without this hook); data order resumes exactly but random '
                 'augmentation does not')
-        batch_sampler.sampler = _ResumedSampler(
-            batch_sampler, consumed * batch_sampler.batch_size, loaded)
-        runner.logger.info(
-            f'ExactResumeHook: epoch {runner.epoch + 1} resumes after '
-            f'{consumed} of its {len(loader)} batches')
+        batch_sampler.sampler = EpochSampler(
+            batch_sampler, runner.epoch,
+            skip=consumed * batch_sampler.batch_size,
+            rng_state=loaded if consumed else None, reseed=seed,
+            tag=self.seed_per_sample)
+        if consumed:
+            runner.logger.info(
+                f'ExactResumeHook: epoch {runner.epoch + 1} resumes after '
+                f'{consumed} of its {len(loader)} batches')
