@@ -16,7 +16,10 @@ Pieces of :class:`~mmprelu.engine.hooks.ExactResumeHook`:
   dropout, is untouched when ``num_workers=0``). mmengine's ``BaseDataset``
   passes the index on as ``results['sample_idx']``, which is where the
   pipeline wrapper reads it; indices without an epoch (validation, test, any
-  sampler we did not wrap) run the pipeline unseeded, as before.
+  sampler we did not wrap) run the pipeline unseeded, as before. Cost:
+  about 0.08 ms per sample on our 2-core CPU (saving, seeding and restoring
+  the three generators), against several ms to decode and resize one
+  ImageNet JPEG.
 * :class:`EpochSampler`: stands in for a batch sampler's ``sampler`` for one
   epoch: reseeds (or restores the RNG states of a mid-epoch checkpoint) at
   the moment the epoch's indices are drawn, skips the batches a resumed
@@ -132,8 +135,14 @@ class SampleSeededPipeline:
         epoch = getattr(index, 'epoch', None)
         if epoch is None:
             return self.pipeline(results)
+        seed = sample_seed(self.seed, epoch, int(index))
         with _own_cpu_rng_states():
-            seed_everything(sample_seed(self.seed, epoch, int(index)))
+            # CPU generators only: transforms run on CPU, and
+            # torch.manual_seed (which also seeds every accelerator) costs
+            # ~5x more per sample
+            random.seed(seed)
+            np.random.seed(seed)
+            torch.default_generator.manual_seed(seed)
             return self.pipeline(results)
 
     def __getattr__(self, name):  # .transforms etc. of the wrapped Compose
