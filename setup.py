@@ -4,10 +4,21 @@ mmcv / mmengine / mmpretrain are deliberately *not* in ``install_requires``:
 pip cannot build mmcv with ops from source on most machines, so the
 OpenMMLab packages are installed the OpenMMLab way (``mim`` or
 ``tools/setup_env.sh``) from ``requirements/mminstall.txt``.
+
+The package carries a ``mmprelu/.mim`` folder (``model-index.yml``,
+``configs/``, ``tools/``), the layout ``mim`` and mmpretrain's model hub
+expect (see mmprelu/apis/model_hub.py): a wheel (``pip install .``) gets
+copies, made by :class:`BuildPyWithMim` in the build folder; an editable
+install (``pip install -e .``) gets symlinks in the source tree, so edited
+configs are seen at once (copies where symlinks are not allowed).
+``mmprelu/.mim`` is in ``.gitignore``.
 """
+import os
 import os.path as osp
+import shutil
 
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
 
 HERE = osp.dirname(osp.abspath(__file__))
 
@@ -25,6 +36,55 @@ def read_version():
     with open(osp.join(HERE, 'mmprelu', 'version.py'), encoding='utf-8') as f:
         exec(compile(f.read(), 'version.py', 'exec'), scope)
     return scope['__version__']
+
+
+#: What goes into mmprelu/.mim, relative to the repository root.
+MIM_FILES = ('model-index.yml', 'configs', 'tools')
+
+
+def _remove(path):
+    if osp.islink(path) or osp.isfile(path):
+        os.remove(path)
+    elif osp.isdir(path):
+        shutil.rmtree(path)
+
+
+def add_mim_files(mim_dir, link):
+    """Fill ``mim_dir`` with :data:`MIM_FILES`: relative symlinks to the
+    repository (``link=True``, editable installs) or copies (wheels)."""
+    os.makedirs(mim_dir, exist_ok=True)
+    for name in MIM_FILES:
+        src = osp.join(HERE, name)
+        if not osp.exists(src):
+            raise FileNotFoundError(
+                f'setup.py: {src} is missing; mmprelu/.mim needs '
+                f'{list(MIM_FILES)} (is this a complete source tree?)')
+        dst = osp.join(mim_dir, name)
+        _remove(dst)
+        if link:
+            try:
+                os.symlink(osp.relpath(src, mim_dir), dst)
+                continue
+            except OSError:  # no symlinks (e.g. Windows): copy instead
+                pass
+        if osp.isdir(src):
+            shutil.copytree(src, dst, ignore=shutil.ignore_patterns(
+                '__pycache__', '*.pyc'))
+        else:
+            shutil.copyfile(src, dst)
+
+
+class BuildPyWithMim(build_py):
+    """``build_py`` that also writes ``mmprelu/.mim``: copies into the
+    build folder for a wheel, links in the source tree when editable."""
+
+    def run(self):
+        super().run()
+        if getattr(self, 'editable_mode', False):
+            add_mim_files(osp.join(HERE, 'mmprelu', '.mim'), link=True)
+        else:
+            add_mim_files(osp.join(self.build_lib, 'mmprelu', '.mim'),
+                          link=False)
 
 
 def read_readme():
@@ -49,4 +109,5 @@ setup(
         'optional': read_requirements('optional'),
         'mim': read_requirements('mminstall'),
     },
+    cmdclass={'build_py': BuildPyWithMim},
     zip_safe=False)

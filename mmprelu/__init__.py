@@ -11,5 +11,8 @@ from .engine import *  # noqa: F401,F403
 from .models import *  # noqa: F401,F403
 from . import apis, datasets, engine, models
 
+# names in mmpretrain.list_models / get_model (mmprelu/apis/model_hub.py)
+apis.model_hub.register_on_import()
+
 __all__ = ['__version__', 'version_info'] + (
     apis.__all__ + datasets.__all__ + engine.__all__ + models.__all__)

@@ -166,3 +166,17 @@ def test_invalid_arguments(kwargs, key):
 def test_decode_bytes_names_source():
     with pytest.raises(ValueError, match='^x.jpg: empty file'):
         decode_image(b'', 'x.jpg')
+
+
+@pytest.mark.parametrize('to_float32', [False, True])
+def test_an_already_loaded_image_is_kept(to_float32):
+    """mmpretrain's inferencers read the image themselves: no file read,
+    the aspect crop and dtype still apply."""
+    img = np.random.RandomState(0).randint(0, 256, (4, 100, 3), np.uint8)
+    out = LoadImageSafely(to_float32=to_float32)(
+        dict(img=img, img_path='/does/not/exist.jpg'))
+    assert out['img'].shape == (4, 40, 3) == out['ori_shape'] + (3, )
+    assert out['img'].dtype == (np.float32 if to_float32 else np.uint8)
+    assert np.array_equal(out['img'], img[:, 30:70])
+    with pytest.raises(KeyError, match='neither "img_path" nor'):
+        LoadImageSafely()(dict())

@@ -70,6 +70,18 @@ def test_dist_train_two_cpu_processes(options, tmp_path):
     assert len(re.findall(r'^accuracy/top1: ', proc, re.M)) == 1
 
 
+def test_train_with_compile(options, tmp_path):
+    """``compile`` (mmengine's torch.compile switch) traces our model and
+    optimizer step; the eager backend checks tracing without the minutes a
+    CPU inductor build takes."""
+    out = check(python('train.py', CONFIG, '--work-dir', tmp_path / 'work',
+                       *options, 'train_cfg.max_epochs=1',
+                       'compile.backend=eager',
+                       'default_hooks.channels_last.type=ChannelsLastHook'))
+    assert re.search(r'Epoch\(train\) \[1\]\[2/2\].*loss: [0-9.]+', out)
+    assert "compile = dict(backend='eager')" in out
+
+
 def config_block(out, name):
     """The text of ``name = ...`` in the config mmengine logs."""
     match = re.search(rf'^{name} = (.*?)^\w', out, re.M | re.S)

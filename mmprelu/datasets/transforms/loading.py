@@ -12,6 +12,7 @@ import threading
 import warnings
 from typing import Dict, Optional
 
+import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmengine import fileio
@@ -56,9 +57,13 @@ def _to_uint8(img: Image.Image) -> np.ndarray:
         arr = np.clip(np.rint(np.asarray(img)), 0, 255).astype(np.uint8)
     else:
         # RGBA/LA/PA/P: alpha dropped (as cv2's IMREAD_COLOR does);
-        # CMYK/YCbCr/LAB/1/L: Pillow's conversion to RGB
-        arr = np.asarray(img.convert('RGB'))
-        return np.ascontiguousarray(arr[..., ::-1])
+        # CMYK/YCbCr/LAB/1/L: Pillow's conversion to RGB. An RGB image is
+        # not converted (a copy), and cvtColor swaps R and B into a new
+        # contiguous array: numpy's copy of arr[..., ::-1] costs about as
+        # much as decoding the JPEG (same pixels, see benchmarks/pipeline.py)
+        if img.mode != 'RGB':
+            img = img.convert('RGB')
+        return cv2.cvtColor(np.asarray(img), cv2.COLOR_RGB2BGR)
     return np.repeat(arr[..., None], 3, axis=2)
 
 
@@ -90,7 +95,7 @@ def decode_image(content: bytes, path: str = '<bytes>',
                     f'{path}: image of {width}x{height} pixels is larger '
                     f'than max_pixels={max_pixels}')
             img.load()  # raises on truncated data
-            img = ImageOps.exif_transpose(img)
+            ImageOps.exif_transpose(img, in_place=True)  # no copy
             return _to_uint8(img)
     except ValueError:
         raise
@@ -130,8 +135,13 @@ class LoadImageSafely(BaseTransform):
     survives a few bad files. Test-mode datasets raise on ``None``, so keep
     ``skip_bad=False`` in test pipelines.
 
-    Required keys: ``img_path``. Added keys: ``img``, ``img_shape``,
-    ``ori_shape``.
+    An image already in ``results['img']`` (a ``uint8`` array put there by
+    mmpretrain's inferencers, which load images themselves and drop only
+    ``LoadImageFromFile`` from a test pipeline) is used as it is, not read
+    again; the aspect-ratio crop and ``to_float32`` still apply.
+
+    Required keys: ``img_path`` (or ``img``). Added keys: ``img``,
+    ``img_shape``, ``ori_shape``.
 
     Args:
         to_float32 (bool): return a float32 array. Defaults to False.
@@ -194,10 +204,12 @@ class LoadImageSafely(BaseTransform):
         return img[:, start:start + keep]
 
     def transform(self, results: Dict) -> Optional[Dict]:
+        if isinstance(results.get('img'), np.ndarray):
+            return self._finish(results, results['img'])
         path = results.get('img_path')
         if path is None:
-            raise KeyError(f'{type(self).__name__}: results has no '
-                           f'"img_path"')
+            raise KeyError(f'{type(self).__name__}: results has neither '
+                           f'"img_path" nor an "img" array')
         try:
             img = decode_image(self._read(path), str(path), self.max_pixels)
         except ValueError as err:
@@ -212,6 +224,9 @@ class LoadImageSafely(BaseTransform):
             print_log(f'skipped a bad image: {err} ({total} skipped so far)',
                       logger='current', level=30)
             return None
+        return self._finish(results, img)
+
+    def _finish(self, results: Dict, img: np.ndarray) -> Dict:
         img = np.ascontiguousarray(self.clamp_aspect(img))
         if self.to_float32:
             img = img.astype(np.float32)

@@ -1,4 +1,5 @@
 from .bad_image_hook import BadImageReportHook
+from .channels_last_hook import ChannelsLastHook
 from .checkpoint_hook import WeightsOnlyCheckpointHook
 from .divergence_hook import DivergenceHook, TrainingDiverged
 from .plateau_hook import CheckPlateauMonitorHook
@@ -7,4 +8,4 @@ from .resume_hook import ExactResumeHook
 
 __all__ = ['WeightsOnlyCheckpointHook', 'CheckPlateauMonitorHook',
            'PReLUSlopeHook', 'DivergenceHook', 'TrainingDiverged',
-           'ExactResumeHook', 'BadImageReportHook']
+           'ExactResumeHook', 'BadImageReportHook', 'ChannelsLastHook']

@@ -75,3 +75,13 @@ class PReLUOptimWrapperConstructor(DefaultOptimWrapperConstructor):
                 if id(group['params'][0]) in own:
                     group['weight_decay'] = (self.base_wd or 0.) * \
                         self.slope_decay_mult
+
+    def __call__(self, model: nn.Module):
+        optim_wrapper = super().__call__(model)
+        # mmengine hands the groups to the optimizer inside its config, so
+        # they arrive as ConfigDicts, which torch.compile (Dynamo, torch
+        # 2.14) cannot trace in optimizer.step(); plain dicts behave the same
+        groups = optim_wrapper.optimizer.param_groups
+        for i, group in enumerate(groups):
+            groups[i] = {key: value for key, value in group.items()}
+        return optim_wrapper

@@ -1,4 +1,7 @@
-"""Every config under configs/ loads, carries mmprelu's imports and builds."""
+"""Every PReLU-net config (configs/*.py, configs/experiments/) loads, carries
+mmprelu's imports, builds and follows the paper's recipe. The zoo and
+detection configs have their own tests (test_zoo_configs.py, tests/test_det).
+"""
 from pathlib import Path
 
 import pytest
@@ -8,9 +11,10 @@ from mmengine.registry import init_default_scope
 
 from mmprelu.registry import DATASETS, MODELS, TRANSFORMS
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = sorted(
-    p for p in (ROOT / 'configs').rglob('*.py') if '_base_' not in p.parts)
+    p for p in (ROOT / 'configs').rglob('*.py')
+    if not {'_base_', 'zoo', 'det'} & set(p.parts))
 CONFIG_IDS = [str(p.relative_to(ROOT / 'configs')) for p in CONFIGS]
 
 
