@@ -5,6 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from mmengine.registry import init_default_scope
 
 from mmprelu.engine.hooks import ChannelsLastHook
 from mmprelu.engine.hooks.channels_last_hook import is_channels_last
@@ -45,6 +46,7 @@ def test_weights_become_channels_last(stage):
 def test_forward_equals_contiguous_model():
     model = tiny_backbone()
     reference = copy.deepcopy(model)
+    init_default_scope('mmpretrain')  # configs' scope (a test may leave mmdet)
     HOOKS.build(dict(type='ChannelsLastHook')).before_train(
         fake_runner(model))
     x = torch.randn(2, 3, 40, 48)

@@ -6,16 +6,77 @@ channel-wise PReLU with initial slope 0.25; ``channel_shared=True`` gives the
 channel-shared variant (one slope per layer); ``act_cfg=dict(type='ReLU')``
 gives the ReLU baseline; any other activation registered in mmpretrain's
 ``MODELS`` (e.g. ``LeakyReLU``) is built from the registry unchanged.
+
+Implementation switch: :class:`PReLU` trains through
+:func:`~mmprelu.models.utils.prelu_function.fast_prelu` (``impl='fast'``,
+the default: same outputs, ReLU-like speed and memory) or through the
+stock ``F.prelu`` (``impl='torch'``). Per layer: ``PReLU(c, impl='torch')``
+or ``act_cfg=dict(type='PReLU', impl='torch')``; globally, for layers
+built without ``impl``: the environment variable
+``MMPRELU_PRELU_IMPL=torch`` (read at every forward), or
+:func:`set_prelu_impl` / the :func:`prelu_impl` context manager, which take
+precedence over the variable.
 """
+import contextlib
 import copy
+import os
 from typing import Optional
 
+import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from mmprelu.registry import MODELS
+from .prelu_function import fast_prelu
 
 #: Names that :func:`build_activation` treats as the paper's PReLU.
 PRELU_TYPES = ('PReLU', 'mmprelu.PReLU', 'mmpretrain.PReLU')
+
+#: Valid values of ``impl`` / ``MMPRELU_PRELU_IMPL``.
+PRELU_IMPLS = ('fast', 'torch')
+#: Environment variable holding the global default implementation.
+PRELU_IMPL_ENV = 'MMPRELU_PRELU_IMPL'
+_global_impl: Optional[str] = None
+
+
+def _check_impl(impl, where: str) -> str:
+    if impl not in PRELU_IMPLS:
+        raise ValueError(f'{where}: unknown PReLU impl {impl!r}; valid '
+                         f'choices are {PRELU_IMPLS}')
+    return impl
+
+
+def get_prelu_impl() -> str:
+    """The implementation used by :class:`PReLU` layers built without
+    ``impl``: the value set by :func:`set_prelu_impl`, else
+    ``$MMPRELU_PRELU_IMPL``, else ``'fast'``."""
+    if _global_impl is not None:
+        return _global_impl
+    env = os.environ.get(PRELU_IMPL_ENV)
+    if not env:
+        return 'fast'
+    return _check_impl(env.strip().lower(), f'${PRELU_IMPL_ENV}')
+
+
+def set_prelu_impl(impl: Optional[str]) -> Optional[str]:
+    """Set the global default (``'fast'`` or ``'torch'``; ``None`` goes
+    back to the environment variable). Returns the previous setting."""
+    global _global_impl
+    previous = _global_impl
+    _global_impl = None if impl is None else _check_impl(
+        impl, 'set_prelu_impl')
+    return previous
+
+
+@contextlib.contextmanager
+def prelu_impl(impl: str):
+    """``with prelu_impl('torch'): ...`` runs the block with that global
+    default and restores the previous one afterwards."""
+    previous = set_prelu_impl(impl)
+    try:
+        yield
+    finally:
+        set_prelu_impl(previous)
 
 
 class PReLU(nn.PReLU):
@@ -32,12 +93,18 @@ class PReLU(nn.PReLU):
             for the whole layer (Table 2, "channel-shared").
         init (float): Initial slope ``a``; the paper uses 0.25 throughout
             (§2.1). MSRA init (Eq. 15) reads it from :attr:`init`.
+        impl (str, optional): ``'fast'`` (our autograd function, see
+            :mod:`~mmprelu.models.utils.prelu_function`) or ``'torch'``
+            (``F.prelu``). ``None`` (default) follows the global switch
+            (:func:`get_prelu_impl`). TorchScript, tracing, ONNX export and
+            ``torch.compile`` always use ``F.prelu``.
     """
 
     def __init__(self,
                  num_channels: int,
                  channel_shared: bool = False,
-                 init: float = 0.25) -> None:
+                 init: float = 0.25,
+                 impl: Optional[str] = None) -> None:
         if not isinstance(num_channels, int) or num_channels < 1:
             raise ValueError(
                 f'PReLU: num_channels must be a positive int, got '
@@ -46,10 +113,26 @@ class PReLU(nn.PReLU):
             num_parameters=1 if channel_shared else num_channels,
             init=float(init))
         self.channel_shared = bool(channel_shared)
+        self.impl = None if impl is None else _check_impl(impl, 'PReLU')
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        if torch.jit.is_scripting():
+            return F.prelu(input, self.weight)
+        return self._forward_eager(input)
+
+    @torch.jit.unused
+    def _forward_eager(self, input: torch.Tensor) -> torch.Tensor:
+        impl = self.impl if self.impl is not None else get_prelu_impl()
+        if (impl == 'torch' or torch.jit.is_tracing()
+                or torch.onnx.is_in_onnx_export()
+                or torch.compiler.is_compiling()):
+            return F.prelu(input, self.weight)
+        return fast_prelu(input, self.weight)
 
     def extra_repr(self) -> str:
         mode = 'channel-shared' if self.channel_shared else 'channel-wise'
-        return f'{self.num_parameters}, {mode}, init={self.init}'
+        impl = '' if self.impl is None else f', impl={self.impl!r}'
+        return f'{self.num_parameters}, {mode}, init={self.init}{impl}'
 
 
 def build_activation(act_cfg: Optional[dict],
@@ -61,7 +144,8 @@ def build_activation(act_cfg: Optional[dict],
     for this layer (``num_channels`` unless ``channel_shared=True``), which
     mmcv's ``ConvModule`` cannot do (it builds ``nn.PReLU`` with a single
     shared slope unless told the channel count). Keys: ``channel_shared``
-    (default False) and ``init`` (default 0.25). ``num_parameters`` is
+    (default False), ``init`` (default 0.25) and ``impl`` (default: the
+    global switch, see :class:`PReLU`). ``num_parameters`` is
     accepted for compatibility with ``nn.PReLU`` configs when it is 1 or
     ``num_channels``.
 
@@ -87,11 +171,11 @@ def build_activation(act_cfg: Optional[dict],
                     f'a layer with {num_channels} channels; prefer '
                     f'channel_shared=True/False')
             cfg.setdefault('channel_shared', num_parameters == 1)
-        unknown = set(cfg) - {'channel_shared', 'init'}
+        unknown = set(cfg) - {'channel_shared', 'init', 'impl'}
         if unknown:
             raise ValueError(
                 f'act_cfg {act_cfg!r}: unknown PReLU keys {sorted(unknown)}; '
-                f'valid keys are channel_shared, init, num_parameters')
+                f'valid keys are channel_shared, init, impl, num_parameters')
         return PReLU(num_channels, **cfg)
     if act_type in ('ReLU', nn.ReLU):
         cfg.setdefault('inplace', True)

@@ -1,0 +1,224 @@
+"""What PReLU (§2.1) costs over ReLU in training: time and saved memory.
+
+Three implementations, side by side in one process:
+
+* ``relu``: ``dict(type='ReLU')`` (in place, as every mmprelu net builds it);
+* ``stock``: :class:`~mmprelu.models.utils.PReLU` with ``impl='torch'``,
+  i.e. ``torch.nn.PReLU``'s own ``F.prelu``;
+* ``ours``: the default ``impl='fast'``
+  (:mod:`mmprelu.models.utils.prelu_function`),
+
+each PReLU channel-wise (``cw``) and channel-shared (``shared``), plus
+``leaky``: an in-place LeakyReLU with the fixed slope 0.25, the floor for
+any rectifier whose negative side is not zero (one pass each way, no
+slope gradient; non-zero negatives also make max pooling and the next
+layers' data denser than after ReLU). Two measurements:
+
+* ``step``: one training step (forward, cross-entropy, backward, SGD step)
+  of a PReLU-net (``PReLUNet`` ``--arch`` with widths times ``--width``,
+  SPP, ``PReLUNetHead`` with ``--hidden`` fc widths) on a
+  ``--batch x 3 x --size x --size`` batch (every variant built from seed
+  0; MSRA init is slope-aware, so conv weights differ by the Eq. 15
+  factor). SPP levels finer than the last map are dropped (a 64
+  input gives a 4 x 4 map: levels (3, 2, 1)).
+* ``act``: the activation alone, forward + backward, on an ``--act-shape``
+  tensor (default 16 x 384 x 28 x 28, model C's second stage at 224;
+  ReLU and LeakyReLU out of place here, since the input is a leaf).
+
+Timing: ``--repeats`` interleaved repeats (every variant once per repeat,
+the order rotating), after one warm-up; each ratio is the median over
+repeats of ``time(variant) / time(relu)`` within the same repeat.
+
+Memory (``saved_mib``): the bytes autograd keeps for the backward of one
+training step, counted with ``torch.autograd.graph.saved_tensors_hooks``
+over distinct storages (a tensor saved by two layers, e.g. an in-place
+ReLU's output that the next conv also saves, counts once). This is what
+grows a training step's peak memory with the activation's choice; weights,
+gradients and transient buffers are not included.
+
+    python benchmarks/prelu_overhead.py --arch C --width 0.25 --size 64 \\
+        --batch 16 --repeats 15 --out prelu_overhead.json
+"""
+import argparse
+import json
+import logging
+import statistics
+import time
+
+import torch
+import torch.nn.functional as F
+from mmengine.logging import MMLogger
+
+from mmprelu.models import PReLUNet, PReLUNetHead, SpatialPyramidPooling
+from mmprelu.models.utils import PReLU
+
+#: variant name -> act_cfg of every activation
+VARIANTS = {
+    'relu': dict(type='ReLU'),
+    'stock-cw': dict(type='PReLU', impl='torch'),
+    'ours-cw': dict(type='PReLU', impl='fast'),
+    'stock-shared': dict(type='PReLU', channel_shared=True, impl='torch'),
+    'ours-shared': dict(type='PReLU', channel_shared=True, impl='fast'),
+    'leaky': dict(type='LeakyReLU', negative_slope=0.25, inplace=True),
+}
+
+
+def build_net(arch, width, hidden, size, num_classes, act_cfg):
+    """A reduced PReLU-net (trunk, SPP, head) with ``act_cfg`` everywhere,
+    MSRA-initialised from seed 0."""
+    settings = PReLUNet.parse_arch(arch)
+    settings['channels'] = tuple(
+        max(1, int(c * width)) for c in settings['channels'])
+    fmap = PReLUNet.feature_size(settings, size)
+    levels = tuple(n for n in (7, 3, 2, 1) if n <= fmap)
+    if not levels:
+        raise ValueError(f'--size {size} leaves no feature map for SPP')
+    torch.manual_seed(0)
+    MMLogger.get_current_instance().setLevel(logging.WARNING)  # init logs
+    backbone = PReLUNet(settings, act_cfg=act_cfg)
+    neck = SpatialPyramidPooling(levels)
+    head = PReLUNetHead(num_classes, neck.out_channels(
+        settings['channels'][-1]), hidden_channels=(hidden, hidden),
+        act_cfg=act_cfg)
+    backbone.init_weights()
+    head.init_weights()
+    net = torch.nn.Sequential(backbone, neck, head)
+    return net.train(), levels, fmap
+
+
+def train_step(net, optimizer, images, labels):
+    optimizer.zero_grad(set_to_none=True)
+    backbone, neck, head = net
+    logits = head(neck(backbone(images)[-1:]))
+    loss = F.cross_entropy(logits, labels)
+    loss.backward()
+    optimizer.step()
+    return loss
+
+
+def saved_bytes(fn):
+    """Bytes of the distinct storages autograd saves while ``fn`` runs
+    (``fn`` returns the loss; the graph is freed after counting)."""
+    storages = {}
+
+    def pack(t):
+        s = t.untyped_storage()
+        storages[(s.data_ptr(), t.device)] = s.nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        out = fn()
+    del out
+    return sum(storages.values())
+
+
+def act_fn(name, shape):
+    """fwd + bwd of one activation on a fresh leaf of ``shape``."""
+    cfg = VARIANTS[name]
+    if name == 'relu':
+        module = torch.nn.ReLU()
+    elif name == 'leaky':
+        module = torch.nn.LeakyReLU(cfg['negative_slope'])
+    else:
+        module = PReLU(shape[1], channel_shared=cfg.get(
+            'channel_shared', False), impl=cfg['impl'])
+    x = torch.randn(shape).requires_grad_()
+    grad = torch.randn(shape)
+
+    def run():
+        x.grad = None
+        module.zero_grad(set_to_none=True)
+        module(x).backward(grad)
+
+    return run
+
+
+def interleaved(fns, repeats):
+    """Median seconds per variant and median per-repeat ratio to relu."""
+    names = list(fns)
+    for fn in fns.values():  # warm-up
+        fn()
+    times = {n: [] for n in names}
+    for r in range(repeats):
+        order = names[r % len(names):] + names[:r % len(names)]
+        for n in order:
+            start = time.perf_counter()
+            fns[n]()
+            times[n].append(time.perf_counter() - start)
+    seconds = {n: statistics.median(v) for n, v in times.items()}
+    ratio = {
+        n: statistics.median(t / b for t, b in zip(v, times['relu']))
+        for n, v in times.items()
+    }
+    return seconds, ratio
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--arch', default='C', help='A, B, C, 14 or 30')
+    parser.add_argument('--width', type=float, default=0.25,
+                        help='channel multiplier (CPU: keep it small)')
+    parser.add_argument('--hidden', type=int, default=1024,
+                        help='fc1/fc2 width (paper: 4096)')
+    parser.add_argument('--size', type=int, default=64, help='input side')
+    parser.add_argument('--batch', type=int, default=16)
+    parser.add_argument('--classes', type=int, default=1000)
+    parser.add_argument('--act-shape', default='16,384,28,28',
+                        help='N,C[,H,W...] of the activation-alone test')
+    parser.add_argument('--repeats', type=int, default=15)
+    parser.add_argument('--threads', type=int, default=1,
+                        help='torch threads (0: leave as is)')
+    parser.add_argument('--out', help='write the results as JSON here')
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    shape = tuple(int(v) for v in args.act_shape.split(','))
+    if len(shape) < 2 or min(shape) < 1:
+        parser.error(f'--act-shape needs N,C[,...] positive ints, got '
+                     f'{args.act_shape!r}')
+
+    gen = torch.Generator().manual_seed(1)
+    images = torch.randn(args.batch, 3, args.size, args.size, generator=gen)
+    labels = torch.randint(args.classes, (args.batch, ), generator=gen)
+    steps, saved = {}, {}
+    for name, cfg in VARIANTS.items():
+        net, levels, fmap = build_net(args.arch, args.width, args.hidden,
+                                      args.size, args.classes, cfg)
+        opt = torch.optim.SGD(net.parameters(), lr=1e-4, momentum=0.9)
+        steps[name] = (lambda n=net, o=opt: train_step(n, o, images, labels))
+        backbone, neck, head = net
+        saved[name] = saved_bytes(
+            lambda: F.cross_entropy(head(neck(backbone(images)[-1:])),
+                                    labels))
+    step_s, step_ratio = interleaved(steps, args.repeats)
+    act_s, act_ratio = interleaved(
+        {name: act_fn(name, shape) for name in VARIANTS}, args.repeats)
+    mem_ratio = {n: saved[n] / saved['relu'] for n in VARIANTS}
+
+    result = dict(
+        arch=args.arch, width=args.width, hidden=args.hidden,
+        input=[args.batch, 3, args.size, args.size], spp_levels=list(levels),
+        feature_map=fmap, act_shape=list(shape), threads=args.threads,
+        repeats=args.repeats, torch=torch.__version__,
+        step=dict(seconds=step_s, ratio_to_relu=step_ratio),
+        act=dict(seconds=act_s, ratio_to_relu=act_ratio),
+        saved=dict(mib={n: b / 2**20 for n, b in saved.items()},
+                   ratio_to_relu=mem_ratio))
+    print(f'{args.arch} x{args.width}, fc {args.hidden}, input '
+          f'{args.batch}x3x{args.size}x{args.size}, activation alone '
+          f'{"x".join(map(str, shape))}, {args.repeats} interleaved repeats, '
+          f'{args.threads or torch.get_num_threads()} thread(s)')
+    print(f"{'variant':<14}{'step ms':>9}{'step/relu':>11}{'act ms':>9}"
+          f"{'act/relu':>10}{'saved MiB':>11}{'saved/relu':>12}")
+    for n in VARIANTS:
+        print(f'{n:<14}{step_s[n] * 1e3:>9.1f}{step_ratio[n]:>11.3f}'
+              f'{act_s[n] * 1e3:>9.2f}{act_ratio[n]:>10.2f}'
+              f'{saved[n] / 2**20:>11.1f}{mem_ratio[n]:>12.3f}')
+    if args.out:
+        with open(args.out, 'w') as f:
+            json.dump(result, f, indent=2)
+    return result
+
+
+if __name__ == '__main__':
+    main()
