@@ -19,6 +19,7 @@ JSON with ``--out``.
 """
 import argparse
 import json
+import logging
 import resource
 import statistics
 import subprocess
@@ -26,6 +27,7 @@ import sys
 import time
 
 import torch
+from mmengine.logging import MMLogger
 
 from mmprelu.models import PReLUNet, PReLUNetHead, SpatialPyramidPooling
 from mmprelu.models.utils.dense import (dense_logits_conv,
@@ -102,6 +104,7 @@ def main(argv=None):
                         help='also measure peak memory of model C, s=480')
     parser.add_argument('--out', help='write the results as JSON here')
     args = parser.parse_args(argv)
+    MMLogger.get_current_instance().setLevel(logging.WARNING)  # init logs
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
