@@ -7,7 +7,8 @@ from mmpretrain.models.classifiers import ImageClassifier
 from mmpretrain.structures import DataSample
 
 from mmprelu.registry import MODELS
-from ..utils.dense import dense_logits_conv, dense_logits_windows
+from ..utils.dense import (dense_logits_conv, dense_logits_windows,
+                           window_grid)
 
 TEST_MODES = ('whole', 'dense')
 DENSE_IMPLS = ('auto', 'conv', 'windows')
@@ -32,8 +33,11 @@ class PReLUNetClassifier(ImageClassifier):
       augmentation, whose scores ``AverageClsScoreTTA`` averages (the paper
       does not give its fusion rule; we average softmax scores).
       ``dense_impl``: ``'conv'`` (fast; SPP-net bin rule only), ``'windows'``
-      (explicit windows, ``chunk`` at a time) or ``'auto'`` (``'conv'``
-      when possible).
+      (explicit windows, ``chunk`` at a time) or ``'auto'`` (default:
+      ``'windows'`` when all windows fit in one chunk or the neck is not
+      in SPP-net mode, else ``'conv'``; measured on model A at s = 256,
+      24 windows, explicit windows were 1.2x faster than the conv form,
+      while at s = 384, 209 windows, the conv form was faster).
 
     Images of different sizes in one batch: the data preprocessor pads them
     to a common size; padding would leak into convolutions near the border,
@@ -84,7 +88,11 @@ class PReLUNetClassifier(ImageClassifier):
         else:
             impl = cfg['dense_impl']
             if impl == 'auto':
-                impl = 'conv' if self.neck.mode == 'sppnet' else 'windows'
+                _, _, rows, cols = window_grid(*fmap.shape[-2:],
+                                               cfg['window'], cfg['stride'])
+                few = rows * cols <= cfg['chunk']
+                impl = 'windows' if few or self.neck.mode != 'sppnet' \
+                    else 'conv'
             if impl == 'conv':
                 logits = dense_logits_conv(fmap, self.neck, self.head,
                                            cfg['window'], cfg['stride'])

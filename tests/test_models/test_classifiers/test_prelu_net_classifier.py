@@ -125,3 +125,22 @@ def test_training_path_unchanged():
     samples = [DataSample().set_gt_label(i) for i in range(2)]
     losses = model(torch.randn(2, 3, 56, 56), samples, mode='loss')
     assert losses['loss'].requires_grad
+
+
+@pytest.mark.parametrize('chunk,expected', [(64, 'windows'), (23, 'conv'),
+                                            (24, 'windows')])
+def test_auto_picks_windows_when_they_fit_one_chunk(monkeypatch, chunk,
+                                                    expected):
+    """80 x 96 input: a 10 x 12 map, 24 windows of 7."""
+    from mmprelu.models.classifiers import prelu_net_classifier as module
+    used = []
+    for name in ('conv', 'windows'):
+        real = getattr(module, f'dense_logits_{name}')
+        monkeypatch.setattr(
+            module, f'dense_logits_{name}',
+            lambda *a, _real=real, _name=name, **k: used.append(_name)
+            or _real(*a, **k))
+    model = make_classifier(dict(mode='dense', window=7, chunk=chunk))
+    score = model.predict(torch.randn(1, 3, 80, 96))[0].pred_score
+    assert used == [expected]
+    assert score.sum().item() == pytest.approx(1.0, abs=1e-5)
