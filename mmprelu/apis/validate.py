@@ -132,6 +132,7 @@ def _find_inits(node, path) -> Iterator[Tuple[str, dict]]:
 
 def _check_model(cfg, train_crops: Sequence[int],
                  test_scales: Sequence[int]) -> None:
+    from mmprelu.models.backbones.prelu_net import PReLUNet
     model = cfg.get('model') or {}
     for path, init in _find_inits(model, 'model'):
         from mmprelu.models.utils.init import MSRAInit
@@ -160,7 +161,7 @@ def _check_model(cfg, train_crops: Sequence[int],
                 f'({finest}) is larger than the {side}x{side} last map of '
                 f'the {crop}x{crop} training crop; use levels <= {side} '
                 f'or a crop of at least '
-                f'{_smallest_input(arch, finest)} pixels')
+                f'{PReLUNet.smallest_input(arch, finest)} pixels')
     test_cfg = model.get('test_cfg') or {}
     if test_cfg.get('mode') != 'dense' or not test_scales:
         return
@@ -171,13 +172,6 @@ def _check_model(cfg, train_crops: Sequence[int],
             f'model.test_cfg.window={window} is larger than the last map at '
             f'every test scale (scale: map side {maps}); use window <= '
             f'{max(maps.values())} or larger test scales')
-
-
-def _smallest_input(arch, side: int) -> int:
-    size = side
-    while feature_map_size(arch, size) < side and size < 1 << 16:
-        size += 1
-    return size
 
 
 def validate_config(cfg) -> None:

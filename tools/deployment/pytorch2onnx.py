@@ -40,7 +40,7 @@ from mmengine.config import Config, DictAction
 
 import mmprelu  # noqa: F401  (registers modules and the safe loader)
 from mmprelu.engine.checkpoint import load_checkpoint_safely
-from mmprelu.models.necks.spp import SpatialPyramidPooling
+from mmprelu.models.necks.spp import SpatialPyramidPooling, sppnet_bins
 from mmprelu.registry import MODELS
 
 ATOL = 1e-4
@@ -56,10 +56,10 @@ class SlicedSPP(SpatialPyramidPooling):
 
     @staticmethod
     def _bounds(size, level, mode):
-        if mode == 'adaptive':
+        if mode == 'adaptive':  # torch's adaptive pooling bounds
             return [(i * size // level, ((i + 1) * size + level - 1) // level)
                     for i in range(level)]
-        window, stride = (size + level - 1) // level, size // level
+        window, stride = sppnet_bins(size, level)
         return [(i * stride, i * stride + window) for i in range(level)]
 
     def pool_level(self, x: torch.Tensor, level: int) -> torch.Tensor:
@@ -123,8 +123,7 @@ def min_input_size(model: nn.Module):
             and isinstance(neck, SpatialPyramidPooling)):
         return None
     try:
-        return next(s for s in range(1, 4097) if backbone.feature_size(
-            backbone.arch, s) >= max(neck.levels))
+        return backbone.smallest_input(backbone.arch, max(neck.levels))
     except Exception:  # an arch the static rule cannot read
         return None
 

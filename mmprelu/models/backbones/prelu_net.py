@@ -234,6 +234,15 @@ class PReLUNet(BaseBackbone):
                 size = (size + 2 * (kernel // 2) - kernel) // stride + 1
         return max(size, 0)
 
+    @classmethod
+    def smallest_input(cls, arch: Union[str, dict], side: int) -> int:
+        """Smallest input side whose last map is at least ``side`` (the
+        inverse of :meth:`feature_size`; searched up to 65536)."""
+        size = side
+        while cls.feature_size(arch, size) < side and size < 1 << 16:
+            size += 1
+        return size
+
     @staticmethod
     def _check_indices(out_indices, num_stages) -> Tuple[int, ...]:
         if isinstance(out_indices, int):

@@ -2,7 +2,6 @@
 conv trunk and fc1 of every PReLU-net (Table 1: {6, 3, 2, 1}; Table 3:
 {7, 3, 2, 1}).
 """
-import math
 from typing import Sequence, Tuple
 
 import torch
@@ -17,8 +16,9 @@ MODES = ('sppnet', 'adaptive')
 def sppnet_bins(size: int, level: int) -> Tuple[int, int]:
     """SPP-net's bin rule for ``level`` bins over ``size`` cells: window
     ``ceil(a / n)``, stride ``floor(a / n)``. Bin ``i`` covers cells
-    ``[i * stride, i * stride + window)``."""
-    return math.ceil(size / level), size // level
+    ``[i * stride, i * stride + window)``. Integer arithmetic only, so that
+    a traced size (ONNX export with dynamic axes) stays symbolic."""
+    return (size + level - 1) // level, size // level
 
 
 @MODELS.register_module()

@@ -162,3 +162,11 @@ def test_norm_cfg_option():
     bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
     assert len(bns) == 4 and not any(bn.training for bn in bns)
     assert model.stages[0].conv1.conv.bias is None
+
+
+@pytest.mark.parametrize('arch', ['A', 'C', '14'])
+@pytest.mark.parametrize('side', [1, 7, 14])
+def test_smallest_input_inverts_feature_size(arch, side):
+    size = PReLUNet.smallest_input(arch, side)
+    assert PReLUNet.feature_size(arch, size) >= side
+    assert PReLUNet.feature_size(arch, size - 1) < side
