@@ -35,8 +35,11 @@ class ChannelsLastHook(Hook):
     built earlier still holds them; converting after the checkpoint is
     loaded (``before_train``) means resumed weights are converted too.
 
-    Use with ``custom_hooks = [dict(type='ChannelsLastHook')]`` or
-    ``--cfg-options custom_hooks="[dict(type='ChannelsLastHook')]"``.
+    Use with ``custom_hooks = [dict(type='ChannelsLastHook')]`` in a config
+    or, on the command line, ``--cfg-options
+    default_hooks.channels_last.type=ChannelsLastHook`` (a list of dicts
+    given to ``--cfg-options custom_hooks=...`` reaches mmengine as
+    strings).
 
     Args:
         train (bool): convert before training. Defaults to True.

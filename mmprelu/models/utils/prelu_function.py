@@ -156,14 +156,14 @@ def prelu_backward(grad: torch.Tensor, saved: torch.Tensor,
 def fast_prelu(input: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """Eq. (1) through :class:`PReLUFunction` when autograd needs it on a
     CPU tensor, else ``torch.prelu`` (no graph, nothing to save; also for
-    meta tensors, mixed dtypes, integer inputs and 1-d inputs).
+    meta tensors, which have no values to test ``a > 0``, mixed dtypes,
+    integer inputs and 1-d inputs).
 
     Accelerator tensors (CUDA etc.) take the stock op: its GPU backward is
     vectorised already, and testing ``a > 0`` in :class:`PReLUFunction`
     would make the host wait for the device at every PReLU layer."""
     if (input.dim() < 2 or input.dtype != weight.dtype
             or input.device.type != 'cpu' or weight.device.type != 'cpu'
-            or input.is_meta or weight.is_meta  # no values to test a > 0
             or not input.is_floating_point()
             or weight.numel() not in (1, input.shape[1])
             or not torch.is_grad_enabled()
