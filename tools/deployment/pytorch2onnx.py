@@ -37,9 +37,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.config import Config, DictAction
+from mmengine.runner import load_checkpoint
 
 import mmprelu  # noqa: F401  (registers modules and the safe loader)
-from mmprelu.engine.checkpoint import load_checkpoint_safely
 from mmprelu.models.necks.spp import SpatialPyramidPooling, sppnet_bins
 from mmprelu.registry import MODELS
 
@@ -85,18 +85,15 @@ class ExportModel(nn.Module):
 
 
 def load_weights(model: nn.Module, checkpoint: str) -> None:
-    """Load ``checkpoint`` (weights-only) strictly into ``model``."""
-    ckpt = load_checkpoint_safely(checkpoint, map_location='cpu')
-    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
-    if not isinstance(state, dict):
-        raise SystemExit(f'{checkpoint}: no state dict in the checkpoint')
-    state = {k[7:] if k.startswith('module.') else k: v
-             for k, v in state.items()}
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    if missing or unexpected:
-        raise SystemExit(
-            f'{checkpoint} does not fit the config\'s model: missing keys '
-            f'{missing[:5]}, unexpected keys {unexpected[:5]}')
+    """Load ``checkpoint`` strictly into ``model`` with mmengine's
+    ``load_checkpoint`` (``state_dict`` and ``module.`` prefixes handled
+    there; local files go through mmprelu's weights-only loader)."""
+    try:
+        load_checkpoint(model, checkpoint, map_location='cpu', strict=True,
+                        logger='silent')
+    except (RuntimeError, KeyError, TypeError, AttributeError) as err:
+        raise SystemExit(f'{checkpoint} does not fit the config\'s model: '
+                         f'{err}') from err
 
 
 def build_model(config: str, checkpoint: str, cfg_options=None,
