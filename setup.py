@@ -102,6 +102,7 @@ setup(
     license='Apache License 2.0',
     packages=find_packages(exclude=('configs', 'tools', 'tests', 'benchmarks')),
     include_package_data=True,
+    package_data={'mmprelu': ['models/utils/csrc/*.cpp']},
     python_requires='>=3.8',
     install_requires=read_requirements('runtime'),
     extras_require={

@@ -5,8 +5,12 @@ Three implementations, side by side in one process:
 * ``relu``: ``dict(type='ReLU')`` (in place, as every mmprelu net builds it);
 * ``stock``: :class:`~mmprelu.models.utils.PReLU` with ``impl='torch'``,
   i.e. ``torch.nn.PReLU``'s own ``F.prelu``;
-* ``ours``: the default ``impl='fast'``
-  (:mod:`mmprelu.models.utils.prelu_function`),
+* ``python``: ``impl='python'``, our pure-Python autograd function
+  (:mod:`mmprelu.models.utils.prelu_function`; the fallback when no
+  compiler is available);
+* ``ours``: the default ``impl='fast'``, the fused C++ kernel
+  (:mod:`mmprelu.models.utils.prelu_ext`; built before timing), and
+  ``ours-cw-inplace`` the same with ``inplace=True``,
 
 each PReLU channel-wise (``cw``) and channel-shared (``shared``), plus
 ``leaky``: an in-place LeakyReLU with the fixed slope 0.25, the floor for
@@ -51,13 +55,18 @@ from mmengine.logging import MMLogger
 
 from mmprelu.models import PReLUNet, PReLUNetHead, SpatialPyramidPooling
 from mmprelu.models.utils import PReLU
+from mmprelu.models.utils.prelu_ext import (fused_prelu_error,
+                                            load_fused_prelu)
 
 #: variant name -> act_cfg of every activation
 VARIANTS = {
     'relu': dict(type='ReLU'),
     'stock-cw': dict(type='PReLU', impl='torch'),
+    'python-cw': dict(type='PReLU', impl='python'),
     'ours-cw': dict(type='PReLU', impl='fast'),
+    'ours-cw-inplace': dict(type='PReLU', impl='fast', inplace=True),
     'stock-shared': dict(type='PReLU', channel_shared=True, impl='torch'),
+    'python-shared': dict(type='PReLU', channel_shared=True, impl='python'),
     'ours-shared': dict(type='PReLU', channel_shared=True, impl='fast'),
     'leaky': dict(type='LeakyReLU', negative_slope=0.25, inplace=True),
 }
@@ -119,7 +128,7 @@ def act_fn(name, shape):
         module = torch.nn.ReLU()
     elif name == 'leaky':
         module = torch.nn.LeakyReLU(cfg['negative_slope'])
-    else:
+    else:  # the input is a leaf here, so never written over
         module = PReLU(shape[1], channel_shared=cfg.get(
             'channel_shared', False), impl=cfg['impl'])
     x = torch.randn(shape).requires_grad_()
@@ -177,6 +186,10 @@ def main(argv=None):
         parser.error(f'--act-shape needs N,C[,...] positive ints, got '
                      f'{args.act_shape!r}')
 
+    fused = load_fused_prelu()
+    fused_note = ('fused kernel ready' if fused else
+                  f"fused kernel NOT available, 'ours' = 'python': "
+                  f'{fused_prelu_error()}')
     gen = torch.Generator().manual_seed(1)
     images = torch.randn(args.batch, 3, args.size, args.size, generator=gen)
     labels = torch.randint(args.classes, (args.batch, ), generator=gen)
@@ -199,7 +212,7 @@ def main(argv=None):
         arch=args.arch, width=args.width, hidden=args.hidden,
         input=[args.batch, 3, args.size, args.size], spp_levels=list(levels),
         feature_map=fmap, act_shape=list(shape), threads=args.threads,
-        repeats=args.repeats, torch=torch.__version__,
+        repeats=args.repeats, torch=torch.__version__, fused_kernel=fused,
         step=dict(seconds=step_s, ratio_to_relu=step_ratio),
         act=dict(seconds=act_s, ratio_to_relu=act_ratio),
         saved=dict(mib={n: b / 2**20 for n, b in saved.items()},
@@ -207,11 +220,12 @@ def main(argv=None):
     print(f'{args.arch} x{args.width}, fc {args.hidden}, input '
           f'{args.batch}x3x{args.size}x{args.size}, activation alone '
           f'{"x".join(map(str, shape))}, {args.repeats} interleaved repeats, '
-          f'{args.threads or torch.get_num_threads()} thread(s)')
-    print(f"{'variant':<14}{'step ms':>9}{'step/relu':>11}{'act ms':>9}"
+          f'{args.threads or torch.get_num_threads()} thread(s); '
+          f'{fused_note}')
+    print(f"{'variant':<16}{'step ms':>9}{'step/relu':>11}{'act ms':>9}"
           f"{'act/relu':>10}{'saved MiB':>11}{'saved/relu':>12}")
     for n in VARIANTS:
-        print(f'{n:<14}{step_s[n] * 1e3:>9.1f}{step_ratio[n]:>11.3f}'
+        print(f'{n:<16}{step_s[n] * 1e3:>9.1f}{step_ratio[n]:>11.3f}'
               f'{act_s[n] * 1e3:>9.2f}{act_ratio[n]:>10.2f}'
               f'{saved[n] / 2**20:>11.1f}{mem_ratio[n]:>12.3f}')
     if args.out:

@@ -12,7 +12,11 @@ summed: on a 16 x 384 x 28 x 28 tensor its backward is several times
 slower than ReLU's, and the saved input doubles the activation memory of
 a conv net (the next layer saves the output too).
 
-:class:`PReLUFunction` instead
+:func:`fast_prelu` (what ``impl='fast'`` layers call) uses the fused C++
+kernel of :mod:`.prelu_ext` when it can be built: both gradients in one
+pass, output saved, autograd in C++. :class:`PReLUFunction` is the
+pure-Python version of the same idea (``impl='python'``, and the fallback
+when no compiler is available); it
 
 * keeps the *output* (which the next layer keeps anyway, so no extra
   memory): where every slope is positive the output has the sign of the
@@ -34,6 +38,7 @@ The forward is ``torch.prelu`` itself, so outputs are bitwise equal to
 ``nn.PReLU``; the input gradient is bitwise equal too; the slope gradient
 differs only by summation order (and the ``/ a`` rounding).
 
+Both keep the output by the rule above and give the same numbers.
 Limits (use ``impl='torch'`` if they matter): second-order gradients are
 not supported (``once_differentiable``), and modifying the output in place
 after the layer (e.g. an in-place ReLU) raises autograd's "modified by an
@@ -43,6 +48,8 @@ from typing import Optional, Tuple
 
 import torch
 from torch.autograd.function import once_differentiable
+
+from .prelu_ext import load_fused_prelu
 
 #: Backward chunk size along dim 0, in elements (CPU only; 4 MiB in
 #: float32). On 16 x 384 x 28 x 28 (one thread) 256 Ki and 1 Mi elements
@@ -153,20 +160,36 @@ def prelu_backward(grad: torch.Tensor, saved: torch.Tensor,
     return grad_input, grad_weight
 
 
-def fast_prelu(input: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """Eq. (1) through :class:`PReLUFunction` when autograd needs it on a
-    CPU tensor, else ``torch.prelu`` (no graph, nothing to save; also for
-    meta tensors, which have no values to test ``a > 0``, mixed dtypes,
-    integer inputs and 1-d inputs).
+def fast_prelu(input: torch.Tensor,
+               weight: torch.Tensor,
+               inplace: bool = False,
+               fused: bool = True) -> torch.Tensor:
+    """Eq. (1) for training: the fused C++ kernel
+    (:mod:`.prelu_ext`, ``fused=True``, float32/float64 only) or else
+    :class:`PReLUFunction` when autograd needs it on a CPU tensor, and
+    ``torch.prelu`` otherwise (no graph, nothing to save; also for meta
+    tensors, which have no values to test ``a > 0``, mixed dtypes, integer
+    inputs, empty and 1-d inputs).
+
+    ``inplace=True`` lets the fused kernel write the output over the input
+    where that is safe: the input is a non-leaf, non-view tensor in the
+    graph and every slope is positive (the input is then not needed for
+    backward); otherwise it returns a new tensor, so always use the return
+    value. Autograd still raises if something else saved the input.
 
     Accelerator tensors (CUDA etc.) take the stock op: its GPU backward is
-    vectorised already, and testing ``a > 0`` in :class:`PReLUFunction`
-    would make the host wait for the device at every PReLU layer."""
+    vectorised already, and testing ``a > 0`` would make the host wait for
+    the device at every PReLU layer."""
     if (input.dim() < 2 or input.dtype != weight.dtype
             or input.device.type != 'cpu' or weight.device.type != 'cpu'
-            or not input.is_floating_point()
+            or not input.is_floating_point() or input.numel() == 0
             or weight.numel() not in (1, input.shape[1])
             or not torch.is_grad_enabled()
             or not (input.requires_grad or weight.requires_grad)):
         return torch.prelu(input, weight)
+    if (fused and input.dtype in (torch.float32, torch.float64)
+            and load_fused_prelu()):
+        inplace = (inplace and input.grad_fn is not None
+                   and not input._is_view())
+        return torch.ops.mmprelu_cpu.prelu(input, weight, inplace)
     return PReLUFunction.apply(input, weight)

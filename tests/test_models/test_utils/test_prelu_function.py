@@ -1,4 +1,6 @@
-"""The fast PReLU autograd function and the impl switch of PReLU."""
+"""The Python PReLU autograd function (impl='python', the fallback of
+impl='fast') and the impl switch of PReLU; the fused kernel has
+test_prelu_ext.py."""
 import io
 
 import pytest
@@ -25,8 +27,8 @@ def slopes(channels, shared, mode, dtype=torch.float32):
     return w
 
 
-def pair(shape, shared, mode):
-    ours = PReLU(shape[1], channel_shared=shared, impl='fast')
+def pair(shape, shared, mode, impl='python'):
+    ours = PReLU(shape[1], channel_shared=shared, impl=impl)
     stock = nn.PReLU(1 if shared else shape[1])
     with torch.no_grad():
         ours.weight.copy_(slopes(shape[1], shared, mode))
@@ -88,14 +90,15 @@ def test_chunked_backward_matches_one_chunk(monkeypatch):
 
 @pytest.mark.parametrize('mode,keeps', [('positive', 'output'),
                                         ('nonpositive', 'input')])
-def test_saves_output_unless_a_slope_is_nonpositive(mode, keeps):
+@pytest.mark.parametrize('fused', [True, False])
+def test_saves_output_unless_a_slope_is_nonpositive(mode, keeps, fused):
     x = torch.randn(2, 3, 4, 4, requires_grad=True)
     h = x * 1  # a non-leaf input, as after a conv
     w = slopes(3, False, mode).requires_grad_()
     saved = []
     with torch.autograd.graph.saved_tensors_hooks(
             lambda t: saved.append(t) or t, lambda t: t):
-        y = fast_prelu(h, w)
+        y = fast_prelu(h, w, fused=fused)
     ptrs = {t.untyped_storage().data_ptr() for t in saved}
     target = y if keeps == 'output' else h
     assert target.untyped_storage().data_ptr() in ptrs
@@ -106,7 +109,7 @@ def test_saves_output_unless_a_slope_is_nonpositive(mode, keeps):
 def test_one_gradient_only(need):
     x = torch.randn(3, 4, 5, requires_grad=need == 'input')
     w = slopes(4, False, 'positive').requires_grad_(need == 'weight')
-    fast_prelu(x, w).sum().backward()
+    fast_prelu(x, w, fused=False).sum().backward()
     ref_x = x.detach().clone().requires_grad_(need == 'input')
     ref_w = w.detach().clone().requires_grad_(need == 'weight')
     torch.nn.functional.prelu(ref_x, ref_w).sum().backward()
@@ -122,16 +125,18 @@ def test_no_graph_needed_uses_plain_prelu():
         assert fast_prelu(x, w.requires_grad_()).grad_fn is None
 
 
-def test_inplace_change_of_output_is_an_error():
+@pytest.mark.parametrize('impl', ['fast', 'python'])
+def test_inplace_change_of_output_is_an_error(impl):
     x = torch.randn(2, 3, 4, requires_grad=True)
-    y = PReLU(3)(x)
+    y = PReLU(3, impl=impl)(x)
     y.mul_(2)
     with pytest.raises(RuntimeError, match='modified by an inplace'):
         y.sum().backward()
 
 
-@pytest.mark.parametrize('impl,grad_fn', [('fast', 'PReLUFunctionBackward'),
-                                          ('torch', 'PreluKernelBackward0')])
+@pytest.mark.parametrize('impl,grad_fn',
+                         [('python', 'PReLUFunctionBackward'),
+                          ('torch', 'PreluKernelBackward0')])
 def test_constructor_switch(impl, grad_fn):
     act = build_activation(dict(type='PReLU', impl=impl), 3)
     assert act.impl == impl and f'impl={impl!r}' in repr(act)
@@ -143,23 +148,23 @@ def test_global_switch(monkeypatch):
     act = PReLU(3)
     x = torch.randn(2, 3, requires_grad=True)
     assert get_prelu_impl() == 'fast'
-    assert act(x).grad_fn.name() == 'PReLUFunctionBackward'
     monkeypatch.setenv('MMPRELU_PRELU_IMPL', 'torch')
     assert act(x).grad_fn.name() == 'PreluKernelBackward0'
-    with prelu_impl('fast'):  # the setter wins over the variable
+    with prelu_impl('python'):  # the setter wins over the variable
         assert act(x).grad_fn.name() == 'PReLUFunctionBackward'
     assert get_prelu_impl() == 'torch'
     monkeypatch.setenv('MMPRELU_PRELU_IMPL', 'cuda')
     with pytest.raises(ValueError, match="MMPRELU_PRELU_IMPL.*'fast'"):
         act(x)
     # a layer's own impl ignores the global switch
-    assert PReLU(3, impl='fast')(x).grad_fn.name() == 'PReLUFunctionBackward'
+    assert PReLU(3, impl='python')(x).grad_fn.name() == \
+        'PReLUFunctionBackward'
 
 
 @pytest.mark.parametrize('bad', ['Fast', 'cuda', 1])
 def test_bad_impl(bad):
     with pytest.raises(ValueError, match=r"valid choices are \('fast', "
-                       r"'torch'\)"):
+                       r"'python', 'torch'\)"):
         PReLU(3, impl=bad)
     with pytest.raises(ValueError, match='set_prelu_impl'):
         set_prelu_impl(bad)
@@ -195,9 +200,10 @@ def test_torch_compile_falls_back():
 
 
 @pytest.mark.parametrize('shared', [False, True])
-def test_channels_last_and_expanded_grad(shared):
+@pytest.mark.parametrize('impl', ['fast', 'python'])
+def test_channels_last_and_expanded_grad(shared, impl):
     x = torch.randn(3, 4, 5, 5).to(memory_format=torch.channels_last)
-    ours, stock = pair(x.shape, shared, 'positive')
+    ours, stock = pair(x.shape, shared, 'positive', impl)
     xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
     ours(xa).sum().backward()  # grad is an expanded (stride 0) tensor
     stock(xb).sum().backward()
