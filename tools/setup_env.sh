@@ -137,6 +137,12 @@ _mmprelu_setup() (
 
     "$venv/bin/python" -W ignore -c 'import torch, mmcv, mmengine, mmpretrain, mmprelu' \
         || die "installed packages do not import; see the errors above"
+    # The fused PReLU CPU kernel is otherwise compiled on first use (~20 s):
+    # do it now. Not fatal: without a compiler impl='fast' uses the Python
+    # fallback (mmprelu/models/utils/prelu_ext.py).
+    say "building the fused PReLU CPU kernel (about 20 s, cached)"
+    "$venv/bin/python" -W ignore -m mmprelu.models.utils.prelu_ext \
+        || say "WARNING: fused PReLU kernel not built; impl='fast' falls back to impl='python'"
     echo "$want" >"$stamp"
     say "done ($choice mmcv, python $pyver): $venv"
 )
