@@ -129,6 +129,8 @@ def test_wheel_ships_mim_folder(tmp_path):
                  'configs/prelu_net_c_8xb16.py',
                  'configs/_base_/default_runtime.py', 'tools/train.py'):
         assert f'mmprelu/.mim/{name}' in names, name
+    # the fused PReLU kernel's source, compiled on first use
+    assert 'mmprelu/models/utils/csrc/prelu_cpu.cpp' in names
     subprocess.run(pip + ['install', '--no-deps', '-q', '--target',
                           str(target), str(wheel)], check=True, timeout=300)
     code = ('import mmprelu, mmpretrain; from mmprelu.apis import '
