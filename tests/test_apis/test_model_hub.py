@@ -131,6 +131,7 @@ def test_wheel_ships_mim_folder(tmp_path):
         assert f'mmprelu/.mim/{name}' in names, name
     # the fused PReLU kernel's source, compiled on first use
     assert 'mmprelu/models/utils/csrc/prelu_cpu.cpp' in names
+    assert 'mmprelu/models/utils/csrc/prelu_kernels.h' in names
     subprocess.run(pip + ['install', '--no-deps', '-q', '--target',
                           str(target), str(wheel)], check=True, timeout=300)
     code = ('import mmprelu, mmpretrain; from mmprelu.apis import '

@@ -1,11 +1,12 @@
 """Build and load the fused C++ PReLU kernel for CPU tensors.
 
-``csrc/prelu_cpu.cpp`` holds one forward loop (Eq. 1, optionally in place)
-and one backward loop that writes the input gradient and accumulates the
-slope gradient of Eq. (2)-(3) in the same pass, wrapped in a C++ autograd
-function (no Python runs in the backward). It is what makes a PReLU-net's
-training step cost about what the ReLU net's does on the CPU (see README,
-"Performance"); ``impl='fast'`` layers use it.
+``csrc/prelu_kernels.h`` holds one forward loop (Eq. 1, optionally in
+place) and one backward loop that writes the input gradient and accumulates
+the slope gradient of Eq. (2)-(3) in the same pass; ``csrc/prelu_cpu.cpp``
+wraps them in a C++ autograd function (no Python runs in the backward).
+This is what makes a PReLU-net's training step cost about what the ReLU
+net's does on the CPU (see README, "Performance"); ``impl='fast'`` layers
+use it.
 
 Choices (the paper is about the maths, not kernels):
 
