@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 
 import mmprelu.models.utils.prelu_ext as prelu_ext
-from mmprelu.models.utils import PReLU, fast_prelu, set_prelu_impl
+from mmprelu.models.utils import PReLU, fast_prelu
 
 FUSED = 'CppNode<mmprelu::FusedPReLU>'
 
@@ -26,14 +26,6 @@ def op():
     build breaks)."""
     assert prelu_ext.load_fused_prelu(), prelu_ext.fused_prelu_error()
     return torch.ops.mmprelu_cpu.prelu
-
-
-@pytest.fixture(autouse=True)
-def reset_global_impl(monkeypatch):
-    monkeypatch.delenv('MMPRELU_PRELU_IMPL', raising=False)
-    set_prelu_impl(None)
-    yield
-    set_prelu_impl(None)
 
 
 def slopes(n, mode, dtype):

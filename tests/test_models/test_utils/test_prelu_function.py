@@ -36,14 +36,6 @@ def pair(shape, shared, mode, impl='python'):
     return ours, stock
 
 
-@pytest.fixture(autouse=True)
-def reset_global_impl(monkeypatch):
-    monkeypatch.delenv('MMPRELU_PRELU_IMPL', raising=False)
-    set_prelu_impl(None)
-    yield
-    set_prelu_impl(None)
-
-
 @pytest.mark.parametrize('shape', SHAPES)
 @pytest.mark.parametrize('shared', [False, True])
 @pytest.mark.parametrize('mode', ['positive', 'nonpositive'])
