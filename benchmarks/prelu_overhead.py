@@ -1,6 +1,6 @@
 """What PReLU (§2.1) costs over ReLU in training: time and saved memory.
 
-Three implementations, side by side in one process:
+The implementations, side by side in one process:
 
 * ``relu``: ``dict(type='ReLU')`` (in place, as every mmprelu net builds it);
 * ``stock``: :class:`~mmprelu.models.utils.PReLU` with ``impl='torch'``,
@@ -10,7 +10,7 @@ Three implementations, side by side in one process:
   compiler is available);
 * ``ours``: the default ``impl='fast'``, the fused C++ kernel
   (:mod:`mmprelu.models.utils.prelu_ext`; built before timing), and
-  ``ours-cw-inplace`` the same with ``inplace=True``,
+  ``ours-cw-inplace`` the same with ``inplace=True``;
 
 each PReLU channel-wise (``cw``) and channel-shared (``shared``), plus
 ``leaky``: an in-place LeakyReLU with the fixed slope 0.25, the floor for

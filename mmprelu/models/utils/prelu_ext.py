@@ -40,6 +40,7 @@ import warnings
 from typing import Optional
 
 import torch
+from mmengine.logging import print_log
 
 #: The C++ source.
 SOURCE = osp.join(osp.dirname(osp.abspath(__file__)), 'csrc', 'prelu_cpu.cpp')
@@ -100,7 +101,6 @@ def _build(verbose: bool) -> str:
     name = extension_name()
     fresh = not any(f.endswith('.so') for f in os.listdir(folder))
     if fresh:
-        from mmengine.logging import print_log
         print_log(f'mmprelu: compiling the fused PReLU CPU kernel into '
                   f'{folder} (first use with this torch, about 20 s)',
                   logger='current')
@@ -111,7 +111,6 @@ def _build(verbose: bool) -> str:
         is_python_module=False, verbose=verbose)
     seconds = time.perf_counter() - start
     if fresh or seconds > 3:
-        from mmengine.logging import print_log
         print_log(f'mmprelu: fused PReLU kernel built in '
                   f'{seconds:.0f} s', logger='current')
     return folder

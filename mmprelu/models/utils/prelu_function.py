@@ -172,10 +172,11 @@ def fast_prelu(input: torch.Tensor,
     inputs, empty and 1-d inputs).
 
     ``inplace=True`` lets the fused kernel write the output over the input
-    where that is safe: the input is a non-leaf, non-view tensor in the
-    graph and every slope is positive (the input is then not needed for
-    backward); otherwise it returns a new tensor, so always use the return
-    value. Autograd still raises if something else saved the input.
+    where that is safe (the kernel decides): the input is a non-leaf,
+    non-view tensor in the graph and every slope is positive (the input is
+    then not needed for backward); otherwise it returns a new tensor, so
+    always use the return value. Autograd still raises if something else
+    saved the input.
 
     Accelerator tensors (CUDA etc.) take the stock op: its GPU backward is
     vectorised already, and testing ``a > 0`` would make the host wait for
@@ -189,7 +190,5 @@ def fast_prelu(input: torch.Tensor,
         return torch.prelu(input, weight)
     if (fused and input.dtype in (torch.float32, torch.float64)
             and load_fused_prelu()):
-        inplace = (inplace and input.grad_fn is not None
-                   and not input._is_view())
         return torch.ops.mmprelu_cpu.prelu(input, weight, inplace)
     return PReLUFunction.apply(input, weight)

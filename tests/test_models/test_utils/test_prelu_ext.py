@@ -159,6 +159,9 @@ def test_inplace_where_safe(op, mode, in_place):
     view = base[:, :2]
     assert op(view, w[:2].detach(), False).data_ptr() != view.data_ptr()
     assert PReLU(2, inplace=True)(view).data_ptr() != view.data_ptr()
+    # the op itself decides, whoever calls it
+    assert op(view, w[:2].detach(), True).data_ptr() != view.data_ptr()
+    assert op(x, w.detach(), True).data_ptr() != x.data_ptr()
 
 
 @needs_compiler

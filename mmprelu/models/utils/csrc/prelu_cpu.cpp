@@ -105,7 +105,7 @@ Tensor backward_into(const Tensor& g, const Tensor& s, Tensor& gi,
     const int64_t per_block =
         std::max<int64_t>(1, kBlockElements / std::max<int64_t>(1, lo.len));
     const int64_t blocks = (lo.rows + per_block - 1) / per_block;
-    std::vector<T> part(need_w ? blocks * lo.len : lo.len);
+    std::vector<T> part(need_w ? blocks * lo.len : 0);
     at::parallel_for(0, blocks, 1, [&](int64_t b, int64_t e) {
       std::vector<T> scratch(need_w ? 0 : lo.len);
       for (int64_t k = b; k < e; ++k) {
@@ -176,8 +176,12 @@ struct FusedPReLU : public torch::autograd::Function<FusedPReLU> {
     Tensor wc = w.contiguous();
     const bool from_output = all_positive(wc);
     const Layout lo = layout_of(x, wc.numel());
-    // In place only where the input is not needed for backward.
-    const bool in_place = inplace && from_output && x.is_contiguous(lo.format);
+    // In place only where it is safe: the input is not needed for backward
+    // (all slopes > 0), is a non-leaf in the graph (a leaf that requires
+    // grad cannot be written over) and not a view (its base may be read).
+    const bool in_place = inplace && from_output &&
+                          x.is_contiguous(lo.format) && x.grad_fn() &&
+                          !x.is_view();
     Tensor xc = x.contiguous(lo.format);
     Tensor y = in_place ? x : at::empty_like(xc, lo.format);
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "mmprelu_prelu_fwd", [&] {
