@@ -55,7 +55,7 @@ def build_trunk(model: str, act: str, width_div: int) -> nn.Module:
         raise ValueError(f'unknown model {model!r}; valid: {list(MODELS_)}')
     if act not in ACTS:
         raise ValueError(f'unknown activation {act!r}; valid: {ACTS}')
-    arch = dict(PReLUNet.arch_settings[MODELS_[model][0].lower()])
+    arch = PReLUNet.parse_arch(MODELS_[model][0])
     arch['channels'] = tuple(max(1, c // width_div)
                              for c in arch['channels'])
     net = PReLUNet(arch=arch, act_cfg=dict(type=act), init_cfg=None)
