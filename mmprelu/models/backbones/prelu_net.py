@@ -13,6 +13,7 @@ from mmprelu.registry import MODELS
 from ..utils.activation import build_activation
 from .prelu_net_archs import ARCH_KEYS, ARCHS, arch_from_layers
 
+
 class ConvAct(nn.Module):
     """One weight layer of a plain net: conv -> [norm] -> activation.
 
