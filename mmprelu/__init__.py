@@ -3,6 +3,12 @@
 ``import mmprelu`` registers every module into mmpretrain's registries and
 exports the public classes here, so that downstream configs can name them as
 ``type='mmprelu.PReLUNet'`` as well as ``type='mmpretrain.PReLUNet'``.
+
+Model-hub names are registered on request
+(``mmprelu.apis.register_models()``, see :mod:`mmprelu.apis.model_hub`);
+the bad-image counter of ``LoadImageSafely`` is created when a
+``skip_bad=True`` loader is built. ``tests/test_import.py`` checks that a
+fresh ``import mmprelu`` changes nothing but the registries.
 """
 from .version import __version__, version_info  # noqa: F401
 from .apis import *  # noqa: F401,F403
@@ -10,9 +16,6 @@ from .datasets import *  # noqa: F401,F403
 from .engine import *  # noqa: F401,F403
 from .models import *  # noqa: F401,F403
 from . import apis, datasets, engine, models
-
-# names in mmpretrain.list_models / get_model (mmprelu/apis/model_hub.py)
-apis.model_hub.register_on_import()
 
 __all__ = ['__version__', 'version_info'] + (
     apis.__all__ + datasets.__all__ + engine.__all__ + models.__all__)

@@ -1,11 +1,13 @@
 from .launch import (close_distributed, dist_env, exit_process,
                      init_cpu_distributed)
-from .model_hub import ModelHubError, find_model_index, register_models
+from .model_hub import (ModelHubError, find_model_index, get_model,
+                        inference_model, list_models, register_models)
 from .results import DumpPredictions
 from .validate import feature_map_size, validate_config
 
 __all__ = [
     'init_cpu_distributed', 'close_distributed', 'exit_process', 'dist_env',
     'DumpPredictions', 'validate_config', 'feature_map_size',
-    'register_models', 'find_model_index', 'ModelHubError'
+    'register_models', 'find_model_index', 'ModelHubError', 'get_model',
+    'list_models', 'inference_model'
 ]

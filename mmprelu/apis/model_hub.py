@@ -1,10 +1,19 @@
-"""mmprelu's models in mmpretrain's model hub.
+"""mmprelu's models in mmpretrain's model hub, registered on request.
 
-``import mmprelu`` registers our ``model-index.yml`` with
-:class:`mmpretrain.apis.ModelHub`, so that ``mmpretrain.list_models``,
-``mmpretrain.get_model`` and ``mmpretrain.inference_model`` know the
-PReLU-nets by name (``prelu-net-c_8xb16_in1k``; the list is in
-``configs/metafile.yml``).
+``import mmprelu`` does not touch mmpretrain's :class:`~mmpretrain.apis.
+ModelHub` (importing only registers modules, issue 15). The model index
+(``model-index.yml`` + ``configs/metafile.yml``: ``prelu-net-c_8xb16_in1k``
+and the others) is registered
+
+* by one explicit line, after which mmpretrain's own ``list_models``,
+  ``get_model`` and ``inference_model`` know our names::
+
+      from mmprelu.apis import register_models
+      register_models()
+
+* or on first use of our thin wrappers :func:`get_model`,
+  :func:`list_models` and :func:`inference_model` (same arguments as
+  mmpretrain's), which register and then call mmpretrain's function.
 
 Where the index is found (:func:`find_model_index`), first match wins:
 
@@ -19,23 +28,22 @@ Where the index is found (:func:`find_model_index`), first match wins:
 
 The config paths of the index are relative to that folder (mmpretrain's
 ``config_prefix``), so configs keep their ``_base_`` folder beside them.
-
 Registration parses one small YAML file (no config is read until a model
-is asked for). It is done once per process. If the hub API of the installed
-mmpretrain is not the one we know (``ModelHub.register_model_index``,
-mmpretrain 1.x), importing mmprelu still works -- training and testing do
-not need the hub -- with a warning; :func:`register_models` itself raises
-:class:`ModelHubError` saying what is missing.
+is asked for), once per process. Only public hub API is used
+(``ModelHub.register_model_index`` and ``ModelHub.has``, mmpretrain 1.x);
+if it is missing, :func:`register_models` raises :class:`ModelHubError`
+saying what is missing -- training and testing do not need the hub.
 """
-import warnings
 from pathlib import Path
 from typing import List, Optional, Tuple
 
 __all__ = ['register_models', 'find_model_index', 'ModelHubError',
-           'MODEL_INDEX']
+           'MODEL_INDEX', 'get_model', 'list_models', 'inference_model']
 
 #: File name of the index, as in every OpenMMLab package.
 MODEL_INDEX = 'model-index.yml'
+#: The ModelHub class methods we use (mmpretrain 1.0-1.2).
+HUB_API = ('register_model_index', 'has')
 
 _registered: Optional[List[str]] = None
 
@@ -72,8 +80,7 @@ def _hub():
         raise ModelHubError(
             f'mmprelu: cannot import mmpretrain.apis.ModelHub ({err}); the '
             f'model hub needs mmpretrain 1.x') from err
-    missing = [name for name in ('register_model_index', '_models_dict')
-               if not hasattr(ModelHub, name)]
+    missing = [name for name in HUB_API if not hasattr(ModelHub, name)]
     if missing:
         import mmpretrain
         raise ModelHubError(
@@ -84,9 +91,21 @@ def _hub():
     return ModelHub
 
 
+def _index_names(index: Path) -> List[str]:
+    """Model names of ``index`` as the hub keys them (lower case), read
+    with the ``modelindex`` package that mmpretrain's hub uses."""
+    from modelindex.load_model_index import load
+    model_index = load(str(index))
+    model_index.build_models_with_collections()
+    return sorted(m.name.lower() for m in model_index.models)
+
+
 def register_models(package_dir=None) -> List[str]:
     """Register mmprelu's model index with mmpretrain's ModelHub (once per
     process) and return the registered model names.
+
+    After this call ``mmpretrain.get_model('prelu-net-c_8xb16_in1k')`` (and
+    ``list_models`` / ``inference_model``) know mmprelu's models.
 
     Raises:
         ModelHubError: no index found, the hub API changed, or a name is
@@ -97,25 +116,52 @@ def register_models(package_dir=None) -> List[str]:
         return list(_registered)
     hub = _hub()
     index, prefix = find_model_index(package_dir)
-    before = set(hub._models_dict)
+    try:
+        names = _index_names(index)
+    except Exception as err:  # a changed index format: say which file
+        raise ModelHubError(
+            f'mmprelu: cannot read the model index {index} '
+            f'({type(err).__name__}: {err})') from err
+    taken = [name for name in names if hub.has(name)]
+    if taken:
+        raise ModelHubError(
+            f'mmprelu: registering {index} failed: the names {taken} are '
+            f'already in mmpretrain\'s ModelHub (another package uses them)')
     try:
         hub.register_model_index(index, config_prefix=prefix)
-    except ValueError as err:
-        raise ModelHubError(
-            f'mmprelu: registering {index} failed: {err}') from err
     except Exception as err:  # a changed hub: say which file and why
         raise ModelHubError(
-            f'mmprelu: mmpretrain ModelHub could not read {index} '
+            f'mmprelu: mmpretrain ModelHub could not register {index} '
             f'({type(err).__name__}: {err})') from err
-    _registered = sorted(set(hub._models_dict) - before)
+    missing = [name for name in names if not hub.has(name)]
+    if missing:
+        raise ModelHubError(
+            f'mmprelu: mmpretrain ModelHub did not register {missing} from '
+            f'{index}')
+    _registered = names
     return list(_registered)
 
 
-def register_on_import() -> None:
-    """What ``import mmprelu`` calls: :func:`register_models`, turning a
-    failure into a warning so that the rest of mmprelu stays usable."""
-    try:
-        register_models()
-    except ModelHubError as err:
-        warnings.warn(f'{err} (mmprelu models are not in '
-                      f'mmpretrain.list_models)', stacklevel=2)
+def get_model(*args, **kwargs):
+    """:func:`register_models`, then ``mmpretrain.get_model`` (same
+    arguments): ``get_model('prelu-net-c_8xb16_in1k')``."""
+    register_models()
+    from mmpretrain.apis import get_model as mmpretrain_get_model
+    return mmpretrain_get_model(*args, **kwargs)
+
+
+def list_models(*args, **kwargs) -> List[str]:
+    """:func:`register_models`, then ``mmpretrain.list_models`` (same
+    arguments; mmpretrain's models are listed too): ``list_models('prelu')``.
+    """
+    register_models()
+    from mmpretrain.apis import list_models as mmpretrain_list_models
+    return mmpretrain_list_models(*args, **kwargs)
+
+
+def inference_model(*args, **kwargs):
+    """:func:`register_models`, then ``mmpretrain.inference_model`` (same
+    arguments; the model may be one of our names)."""
+    register_models()
+    from mmpretrain.apis import inference_model as mmpretrain_inference
+    return mmpretrain_inference(*args, **kwargs)

@@ -1,6 +1,7 @@
 """mmprelu's models in mmpretrain's model hub (mmprelu/apis/model_hub.py):
-names, configs, a real get_model + inference_model, and the .mim folder of
-an installed wheel."""
+names, configs, a real get_model + inference_model, the lazy wrappers, and
+the .mim folder of an installed wheel. (That ``import mmprelu`` alone
+registers nothing is checked in tests/test_import.py.)"""
 import os
 import shutil
 import subprocess
@@ -13,7 +14,7 @@ import pytest
 import torch
 import yaml
 
-import mmprelu  # noqa: F401 (registers the model index)
+import mmprelu
 import mmpretrain
 from mmprelu.apis import model_hub
 from mmprelu.apis.model_hub import (ModelHubError, find_model_index,
@@ -30,6 +31,13 @@ ARCHS = {'prelu-net-a_8xb16_in1k': 'A', 'prelu-net-b_8xb16_in1k': 'B',
          'prelu-net-c_8xb16_in1k': 'C', 'relu-net-a_8xb16_in1k': 'A',
          'prelu-net-14_8xb16_in1k': '14', 'relu-net-14_8xb16_in1k': '14',
          'prelu-net-14-shared_8xb16_in1k': '14'}
+
+
+@pytest.fixture(scope='module', autouse=True)
+def registered():
+    """The one documented line: mmpretrain's own APIs then know our names.
+    """
+    return register_models()
 
 
 def test_list_models_finds_ours():
@@ -97,14 +105,44 @@ def test_find_model_index_in_checkout_and_errors(tmp_path):
         find_model_index(tmp_path / 'mmprelu')
 
 
-def test_changed_hub_api_gives_a_clear_error(monkeypatch):
+def test_wrappers_register_and_call_mmpretrain(tmp_path):
+    assert mmprelu.list_models('prelu') == mmpretrain.list_models('prelu')
+    assert mmprelu.apis.list_models('prelu-net-c') == [
+        'prelu-net-c_8xb16_in1k']
+    with init_empty_weights(include_buffers=True):
+        model = mmprelu.get_model('prelu-net-a_8xb16_in1k')
+    assert str(model._config.model.backbone.arch).upper() == 'A'
+    path = tmp_path / 'digit.png'
+    import cv2
+    cv2.imwrite(str(path), np.zeros((56, 56, 3), np.uint8))
+    result = mmprelu.inference_model(TINY, str(path))
+    assert len(result['pred_scores']) == 10
+
+
+@pytest.mark.parametrize('call', [
+    register_models, lambda: model_hub.get_model(TINY),
+    lambda: model_hub.list_models('prelu'),
+    lambda: model_hub.inference_model(TINY, 'x.png')])
+def test_changed_hub_api_gives_a_clear_error(monkeypatch, call):
     import mmpretrain.apis as mm_apis
     monkeypatch.setattr(model_hub, '_registered', None)
     monkeypatch.setattr(mm_apis, 'ModelHub', type('ModelHub', (), {}))
     with pytest.raises(ModelHubError, match='register_model_index'):
+        call()
+
+
+def test_name_taken_by_another_package(monkeypatch):
+    import mmpretrain.apis as mm_apis
+
+    class Hub:  # TINY is already there
+        register_model_index = staticmethod(lambda *a, **k: None)
+        has = staticmethod(lambda name: name == TINY)
+
+    monkeypatch.setattr(model_hub, '_registered', None)
+    monkeypatch.setattr(mm_apis, 'ModelHub', Hub)
+    with pytest.raises(ModelHubError, match='already in mmpretrain') as err:
         register_models()
-    with pytest.warns(UserWarning, match='not in mmpretrain.list_models'):
-        model_hub.register_on_import()
+    assert TINY in str(err.value)
 
 
 def _copy_source(dst):
@@ -135,8 +173,8 @@ def test_wheel_ships_mim_folder(tmp_path):
     subprocess.run(pip + ['install', '--no-deps', '-q', '--target',
                           str(target), str(wheel)], check=True, timeout=300)
     code = ('import mmprelu, mmpretrain; from mmprelu.apis import '
-            'find_model_index; print(mmprelu.__file__); '
-            'print(find_model_index()[1]); '
+            'find_model_index, register_models; register_models(); '
+            'print(mmprelu.__file__); print(find_model_index()[1]); '
             f'print(mmpretrain.get_model("{TINY}")._config.filename)')
     env = dict(os.environ, PYTHONPATH=str(target))
     out = subprocess.run([sys.executable, '-c', code], cwd=tmp_path, env=env,

@@ -1,4 +1,6 @@
 """LoadImageSafely on every kind of bad image real datasets hold."""
+import multiprocessing
+
 import numpy as np
 import pytest
 from mmcv.transforms import Compose
@@ -139,6 +141,23 @@ def test_skip_bad_returns_none_and_counts(images):
     assert stats['skipped'] == before['skipped'] + len(BAD)
     assert stats['total'] == before['total'] + len(BAD)
     assert str(images[1]['zero_byte'][0]) in stats['files']
+
+
+@pytest.mark.skipif('fork' not in multiprocessing.get_all_start_methods(),
+                    reason='needs the fork start method')
+def test_bad_image_count_is_shared_with_forked_workers(images):
+    """The shared counter exists once a skip_bad loader is built (before the
+    dataloader forks), so a forked worker's skip is counted here too."""
+    load = LoadImageSafely(skip_bad=True)
+    before = bad_image_stats()
+    worker = multiprocessing.get_context('fork').Process(
+        target=load, args=(dict(img_path=str(images[1]['zero_byte'][0])), ))
+    worker.start()
+    worker.join(120)
+    assert worker.exitcode == 0
+    after = bad_image_stats()
+    assert after['total'] == before['total'] + 1
+    assert after['skipped'] == before['skipped']  # this process only
 
 
 def test_max_pixels_and_aspect_options(images):

@@ -55,7 +55,7 @@ def build_trunk(model: str, act: str, width_div: int) -> nn.Module:
         raise ValueError(f'unknown model {model!r}; valid: {list(MODELS_)}')
     if act not in ACTS:
         raise ValueError(f'unknown activation {act!r}; valid: {ACTS}')
-    arch = dict(PReLUNet.arch_settings[MODELS_[model][0].lower()])
+    arch = PReLUNet.parse_arch(MODELS_[model][0])
     arch['channels'] = tuple(max(1, c // width_div)
                              for c in arch['channels'])
     net = PReLUNet(arch=arch, act_cfg=dict(type=act), init_cfg=None)
@@ -67,14 +67,14 @@ def build_trunk(model: str, act: str, width_div: int) -> nn.Module:
 
 @torch.no_grad()
 def initialize(net: nn.Module, init: str, slope: float) -> None:
-    from mmprelu.models.utils.init import msra_fan
+    from mmprelu.models.utils.init import msra_fan, msra_std
     if init not in INITS:
         raise ValueError(f'unknown init {init!r}; valid: {INITS}')
     for m in net.modules():
         if not isinstance(m, nn.Conv2d):
             continue
         if init in ('fan_in', 'fan_out'):
-            std = math.sqrt(2 / ((1 + slope**2) * msra_fan(m.weight, init)))
+            std = msra_std(m.weight, init, slope)  # Eq. (10)/(14)/(15)
         elif init == 'xavier':
             std = math.sqrt(1 / msra_fan(m.weight, 'fan_in'))
         else:

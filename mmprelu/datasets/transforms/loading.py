@@ -31,9 +31,25 @@ _ORIENTATION = 0x0112  # EXIF tag
 
 _lock = threading.Lock()
 _stats = {'skipped': 0, 'files': set()}
-# Created at import, before any dataloader worker is forked, so that forked
-# workers (the configs' mp_start_method='fork') add to the same counter.
-_shared_skipped = multiprocessing.Value('q', 0)
+# The cross-process count of skipped images, created on first use (not at
+# import: importing mmprelu only registers modules, issue 15).
+_shared_skipped = None
+
+
+def _shared_counter():
+    """The process-shared count of skipped images, created on first call.
+
+    ``LoadImageSafely(skip_bad=True)`` calls it when it is built, i.e. when
+    the dataset's pipeline is built in the main process, before the
+    dataloader forks its workers, so forked workers (the configs'
+    ``mp_start_method='fork'``) add to the same counter. A spawned worker
+    imports this module afresh and creates its own on its first bad image.
+    """
+    global _shared_skipped
+    with _lock:
+        if _shared_skipped is None:
+            _shared_skipped = multiprocessing.Value('q', 0)
+        return _shared_skipped
 
 
 def bad_image_stats() -> Dict:
@@ -42,8 +58,9 @@ def bad_image_stats() -> Dict:
     keep their own), ``'skipped'`` and ``'files'`` (sorted paths) in this
     process only."""
     with _lock:
-        return {'total': int(_shared_skipped.value),
-                'skipped': _stats['skipped'],
+        counter = _shared_skipped
+        total = 0 if counter is None else int(counter.value)
+        return {'total': total, 'skipped': _stats['skipped'],
                 'files': sorted(_stats['files'])}
 
 
@@ -208,6 +225,8 @@ class LoadImageSafely(BaseTransform):
         self.max_pixels = max_pixels
         self.skip_bad = skip_bad
         self.fast_jpeg = fast_jpeg
+        if skip_bad:
+            _shared_counter()  # before the dataloader forks its workers
         self.backend_args = None if backend_args is None else dict(
             backend_args)
 
@@ -245,9 +264,10 @@ class LoadImageSafely(BaseTransform):
         except ValueError as err:
             if not self.skip_bad:
                 raise
-            with _shared_skipped.get_lock():
-                _shared_skipped.value += 1
-                total = int(_shared_skipped.value)
+            counter = _shared_counter()
+            with counter.get_lock():
+                counter.value += 1
+                total = int(counter.value)
             with _lock:
                 _stats['skipped'] += 1
                 _stats['files'].add(str(path))

@@ -41,7 +41,9 @@ class CheckPlateauMonitorHook(Hook):
             return
         monitors = sorted({s.monitor for s in schedulers})
         loop = runner.train_loop
-        if runner._val_loop is None:
+        # Runner.train() has built the validation loop before this hook
+        # runs, so the public property only returns it (None: no validation)
+        if runner.val_loop is None:
             raise RuntimeError(
                 f'A plateau LR scheduler monitors {monitors}, but this run '
                 f'has no validation (val_dataloader / val_cfg / '

@@ -11,31 +11,7 @@ from mmpretrain.models.backbones.base_backbone import BaseBackbone
 
 from mmprelu.registry import MODELS
 from ..utils.activation import build_activation
-
-#: Per-stage keys of an arch; stage 0 is conv1 (the "stem").
-ARCH_KEYS = ('channels', 'depths', 'kernel_sizes', 'strides', 'pools')
-
-
-def _abc(channels, depth):
-    """Table 3 layout: conv1 7x7/2 (96), then three 3x3 stages at 56, 28 and
-    14 (for a 224 input), each after a 2x2/2 max pool."""
-    return dict(
-        channels=(96, ) + tuple(channels),
-        depths=(1, depth, depth, depth),
-        kernel_sizes=(7, 3, 3, 3),
-        strides=(2, 1, 1, 1),
-        pools=(None, (2, 2), (2, 2), (2, 2)))
-
-
-def _small(depth3):
-    """Table 1 layout (model E of He & Sun 2014): conv1 7x7/2 (64), pool
-    3x3/3, four 2x2 convs (128), pool 2x2/2, ``depth3`` 2x2 convs (256)."""
-    return dict(
-        channels=(64, 128, 256),
-        depths=(1, 4, depth3),
-        kernel_sizes=(7, 2, 2),
-        strides=(2, 1, 1),
-        pools=(None, (3, 3), (2, 2)))
+from .prelu_net_archs import ARCH_KEYS, ARCHS, arch_from_layers
 
 
 class ConvAct(nn.Module):
@@ -92,12 +68,11 @@ class PReLUNet(BaseBackbone):
     :class:`~mmprelu.models.necks.SpatialPyramidPooling` and
     :class:`~mmprelu.models.heads.PReLUNetHead`.
 
-    Built-in archs (``arch_settings``):
+    Built-in archs (``arch_settings``, built from the paper-style layer
+    table :data:`~mmprelu.models.backbones.prelu_net_archs.ARCHS`):
 
-    * ``'A'``, ``'B'``, ``'C'``: Table 3. conv1 7x7/2 (96) -> 2x2/2 pool ->
-      3x3 stages of 5/6/6 convs with (256, 512, 512) or, for C,
-      (384, 768, 896) filters, a 2x2/2 pool before each. At 224x224 the
-      four stage outputs are 112, 56, 28 and 14 pixels (strides 2, 4, 8, 16).
+    * ``'A'``, ``'B'``, ``'C'``: Table 3. At 224x224 the four stage outputs
+      are 112, 56, 28 and 14 pixels (strides 2, 4, 8, 16).
     * ``'14'``: the 14-layer model of Table 1 (11 conv layers here; SPP
       {6, 3, 2, 1} and 3 fc layers come from neck and head). At 224x224 the
       stage outputs are 112, 37 and 18.
@@ -136,13 +111,9 @@ class PReLUNet(BaseBackbone):
             (``mode='fan_out'``) on every conv, slope-aware (Eq. 15).
     """
 
+    #: name -> the per-stage arch dict of the paper's layer table ARCHS
     arch_settings: Dict[str, dict] = {
-        'a': _abc((256, 512, 512), 5),
-        'b': _abc((256, 512, 512), 6),
-        'c': _abc((384, 768, 896), 6),
-        '14': _small(6),
-        '30': _small(22),
-    }
+        name: arch_from_layers(layers) for name, layers in ARCHS.items()}
 
     def __init__(self,
                  arch: Union[str, dict] = 'A',

@@ -10,7 +10,7 @@ import torch.nn as nn
 from mmprelu.registry import MODELS
 from ..utils.activation import PReLU, activation_slope
 from ..utils.init import WEIGHT_LAYERS, MSRAInit
-from .multi_site import MultiSitePReLU, ResetSiteCounters
+from .multi_site import MultiSitePReLU, register_site_resets
 from .probe import ProbeResult, probe_model
 from .report import ConversionError, ConversionReport, ConvertedModule
 
@@ -259,12 +259,14 @@ def convert_relu_to_prelu(model: nn.Module,
         if isinstance(new, MultiSitePReLU):
             parents = {c.parent for c in calls}
             reset_by = parents.pop() if len(parents) == 1 else ''
-            resets[reset_by if reset_by in modules else ''].append(new)
+            resets[reset_by if reset_by in modules else ''].append(
+                (new, label))
         report.converted.append(ConvertedModule(
             label, type(module).__name__, channels,
             sum(s.numel() for s in new.parameters()), reset_by))
     for owner, sites in resets.items():
-        modules[owner].register_forward_pre_hook(ResetSiteCounters(sites))
+        register_site_resets(modules[owner], [m for m, _ in sites],
+                             [label for _, label in sites])
 
     if msra is not None:
         converted = {module for module, *_ in plan}

@@ -2,7 +2,7 @@
 initializer: ``init_cfg=dict(type='MSRA', ...)``.
 """
 import math
-from typing import Dict, Optional, Union
+from typing import Dict, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -13,6 +13,9 @@ from .activation import activation_slope
 
 MODES = ('fan_in', 'fan_out', 'avg')
 DISTRIBUTIONS = ('normal', 'uniform')
+#: the draw is torch's (same std; uniform on +-sqrt(3) std)
+_DRAWS = {'normal': nn.init.kaiming_normal_,
+          'uniform': nn.init.kaiming_uniform_}
 WEIGHT_LAYERS = (nn.modules.conv._ConvNd, nn.Linear)
 
 
@@ -41,13 +44,41 @@ def msra_fan(weight: torch.Tensor, mode: str) -> float:
     raise ValueError(f'MSRA init: unknown mode {mode!r}; valid: {MODES}')
 
 
+def kaiming_args(weight: torch.Tensor, mode: str = 'fan_out',
+                 a: float = 0.0) -> Tuple[str, float]:
+    """``(mode, a)`` for torch's ``kaiming_normal_`` / ``kaiming_uniform_``
+    (``nonlinearity='leaky_relu'``) that draw with the std of Eq. (15)
+    for our ``mode``: ``sqrt(2 / ((1 + a^2) n))``, ``n = msra_fan(weight,
+    mode)``.
+
+    torch computes ``gain / sqrt(fan)`` with ``gain = sqrt(2 / (1 + a^2))``
+    and knows ``'fan_in'`` (Eq. 10) and ``'fan_out'`` (Eq. 14): those pass
+    through. ``'avg'`` has no torch mode: it uses the smaller of the two
+    fans, ``n_s <= n_avg``, with the slope ``a'`` that gives the same std,
+    ``(1 + a'^2) n_s = (1 + a^2) n_avg`` (``a'^2 >= 0`` because ``n_s`` is
+    the smaller fan).
+    """
+    fan = msra_fan(weight, mode)  # validates mode and shape
+    if mode != 'avg':
+        return mode, float(a)
+    small = min(('fan_in', 'fan_out'), key=lambda m: msra_fan(weight, m))
+    n_small = msra_fan(weight, small)
+    if n_small == 0:  # a zero-size layer: torch's init is a no-op
+        return small, float(a)
+    return small, math.sqrt(max((1.0 + a * a) * fan / n_small - 1.0, 0.0))
+
+
 def msra_std(weight: torch.Tensor, mode: str = 'fan_out',
              a: float = 0.0) -> float:
-    """Eq. (15) (and its Eq. (14) form): ``std = sqrt(2 / ((1 + a^2) n))``.
-
-    ``a = 0`` gives Eq. (10)/(14) for ReLU; ``a = 1`` the linear case.
-    """
-    return math.sqrt(2.0 / ((1.0 + a * a) * msra_fan(weight, mode)))
+    """The std that :class:`MSRAInit` draws with: Eq. (15) (and its
+    Eq. (14) form), ``std = sqrt(2 / ((1 + a^2) n))``; ``a = 0`` gives
+    Eq. (10)/(14) for ReLU, ``a = 1`` the linear case. Computed as torch's
+    ``kaiming_normal_`` does (``calculate_gain('leaky_relu', a) /
+    sqrt(fan)``) with the arguments of :func:`kaiming_args`, so that the
+    formula is torch's alone."""
+    kaiming_mode, kaiming_a = kaiming_args(weight, mode, a)
+    gain = nn.init.calculate_gain('leaky_relu', kaiming_a)
+    return gain / math.sqrt(msra_fan(weight, kaiming_mode))
 
 
 def following_slopes(module: nn.Module) -> Dict[nn.Module, float]:
@@ -82,7 +113,11 @@ class MSRAInit(BaseInit):
 
     Conv and linear weights are drawn from a zero-mean Gaussian with
     ``std = sqrt(2 / ((1 + a^2) n))``; biases are set to ``bias`` (0, as the
-    paper says below Eq. 10).
+    paper says below Eq. 10). What is ours is the choice of ``n``
+    (``mode``, including ``'avg'``) and of ``a`` per layer (``'auto'``);
+    the draw itself is torch's ``kaiming_normal_`` (``kaiming_uniform_``
+    for ``distribution='uniform'``) with the arguments of
+    :func:`kaiming_args`.
 
     Args:
         mode (str): ``'fan_out'`` (default): ``n_hat = k^2 d``, Eq. (14), the
@@ -133,12 +168,9 @@ class MSRAInit(BaseInit):
 
     @torch.no_grad()
     def init_layer(self, m: nn.Module, a: float) -> None:
-        std = msra_std(m.weight, self.mode, a)
-        if self.distribution == 'normal':
-            m.weight.normal_(0.0, std)
-        else:
-            bound = math.sqrt(3.0) * std
-            m.weight.uniform_(-bound, bound)
+        mode, a = kaiming_args(m.weight, self.mode, a)
+        _DRAWS[self.distribution](
+            m.weight, a=a, mode=mode, nonlinearity='leaky_relu')
         if getattr(m, 'bias', None) is not None:
             m.bias.fill_(self.bias)
 
