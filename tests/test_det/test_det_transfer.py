@@ -273,7 +273,7 @@ def test_slopes_have_no_weight_decay(trained):
     slopes = {id(m.weight) for m in runner.model.modules()
               if isinstance(m, torch.nn.PReLU)}
     groups = runner.optim_wrapper.optimizer.param_groups
-    decays = {id(g['params'][0]): g['weight_decay'] for g in groups}
+    decays = {id(p): g['weight_decay'] for g in groups for p in g['params']}
     assert slopes and all(decays[s] == 0 for s in slopes if s in decays)
     wd = cfg.optim_wrapper.optimizer.weight_decay
     assert any(d == wd for k, d in decays.items() if k not in slopes)

@@ -1,7 +1,11 @@
 """Run the model in the channels-last (NHWC) memory format."""
+import gc
+
 import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
+from mmengine.optim import BaseOptimWrapper
+from torch.nn.parallel import DistributedDataParallel
 
 from mmprelu.registry import HOOKS
 
@@ -32,8 +36,21 @@ class ChannelsLastHook(Hook):
     so the first layer converts the activations once and every later
     layer stays NHWC. 1-D PReLU slopes and fc weights are untouched.
     ``Module.to`` keeps the same ``Parameter`` objects, so the optimizer
-    built earlier still holds them; converting after the checkpoint is
-    loaded (``before_train``) means resumed weights are converted too.
+    built earlier still holds them, and loading a checkpoint copies into
+    them, keeping their format.
+
+    Distributed training: mmengine wraps the model in DDP when the Runner
+    is built, before any hook exists, and DDP lays out its gradient buckets
+    after the parameters' strides then; converting later gives "Grad
+    strides do not match bucket view strides" and copied gradients until
+    DDP rebuilds its buckets. So in ``before_run`` of a training run (the
+    Runner has built its optimizer wrapper) a ``DistributedDataParallel``
+    model is converted and wrapped again with ``runner.wrap_model`` and
+    the config's ``model_wrapper_cfg`` (the Runner's own wrapping, so the
+    same settings; the old wrapper is released). This comes before
+    checkpoint loading and before ``compile=True`` compiles the wrapper's
+    ``train_step``. Other wrappers and single-process models are converted
+    in ``before_train`` (after checkpoint loading) as before.
 
     Use with ``custom_hooks = [dict(type='ChannelsLastHook')]`` in a config
     or, on the command line, ``--cfg-options
@@ -63,6 +80,23 @@ class ChannelsLastHook(Hook):
         runner.model.to(memory_format=torch.channels_last)
         runner.logger.info(f'ChannelsLastHook: model converted to '
                            f'torch.channels_last before {stage}')
+
+    def before_run(self, runner) -> None:
+        model = runner.model
+        if not (self.stages['train']
+                and isinstance(model, DistributedDataParallel)
+                and isinstance(runner.optim_wrapper, BaseOptimWrapper)
+                and not is_channels_last(model)):
+            return
+        module = model.module.to(memory_format=torch.channels_last)
+        del model
+        runner.model = runner.wrap_model(
+            runner.cfg.get('model_wrapper_cfg'), module)
+        gc.collect()  # frees the old reducer and its gradient hooks now
+        runner.logger.info(
+            'ChannelsLastHook: model converted to torch.channels_last and '
+            f'wrapped again in {type(runner.model).__name__} (gradient '
+            'buckets in the new layout)')
 
     def before_train(self, runner) -> None:
         self._convert(runner, 'train')

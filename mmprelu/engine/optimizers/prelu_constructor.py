@@ -1,4 +1,5 @@
 """Optimizer constructor that keeps weight decay off PReLU slopes (§2.1)."""
+from functools import partial
 from typing import List, Optional, Sequence, Union
 
 import torch.nn as nn
@@ -35,6 +36,17 @@ class PReLUOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     The learning rate and momentum of slopes are those of the weights: the
     paper updates ``a`` with the same momentum SGD (Eq. 4) and gives no
     multiplier.
+
+    Param groups: mmengine's rules give every parameter its own group (65
+    for model C, i.e. 65 optimizer launches per step on a GPU). Groups whose
+    settings are equal (every key but ``params``, with the optimizer
+    config's values for keys a group does not set) are merged, in order of
+    first appearance, keeping the parameters' order: usually two groups
+    (decayed weights, slopes). Every parameter keeps its lr, weight decay,
+    momentum and any other key. The groups are plain dicts, which
+    ``torch.compile`` needs (mmengine's are ``ConfigDict`` s). Checkpoints
+    written with one group per parameter (before groups were merged) still
+    resume: the optimizer converts their state when it is loaded.
     """
 
     def __init__(self,
@@ -75,13 +87,86 @@ class PReLUOptimWrapperConstructor(DefaultOptimWrapperConstructor):
                 if id(group['params'][0]) in own:
                     group['weight_decay'] = (self.base_wd or 0.) * \
                         self.slope_decay_mult
+        if not prefix:  # the whole model (children have a prefix): merge
+            self._members = group_members(params, self.optimizer_cfg)
+            params[:] = [
+                dict(params[ids[0]],
+                     params=[params[i]['params'][0] for i in ids])
+                for ids in self._members
+            ]
 
     def __call__(self, model: nn.Module):
         optim_wrapper = super().__call__(model)
+        optimizer = optim_wrapper.optimizer
         # mmengine hands the groups to the optimizer inside its config, so
         # they arrive as ConfigDicts, which torch.compile (Dynamo, torch
         # 2.14) cannot trace in optimizer.step(); plain dicts behave the same
-        groups = optim_wrapper.optimizer.param_groups
+        groups = optimizer.param_groups
         for i, group in enumerate(groups):
             groups[i] = {key: value for key, value in group.items()}
+        optimizer.register_load_state_dict_pre_hook(
+            partial(merge_saved_groups, self._members))
         return optim_wrapper
+
+
+def _same(a, b) -> bool:
+    """Equal settings: equal values of one type (any two non-bool numbers
+    compare by value); tensors only if identical."""
+    numbers = all(isinstance(x, (int, float)) and not isinstance(x, bool)
+                  for x in (a, b))
+    if not numbers and type(a) is not type(b):
+        return False
+    try:
+        return bool(a == b)
+    except (RuntimeError, TypeError, ValueError):
+        return a is b
+
+
+def group_members(groups: List[dict], optimizer_cfg: dict) -> List[list]:
+    """Indices of ``groups`` (one parameter each) with equal settings, in
+    order of first appearance; a key a group lacks counts with its value in
+    ``optimizer_cfg``."""
+    def settings(group):
+        merged = {k: v for k, v in optimizer_cfg.items() if k != 'type'}
+        merged.update((k, v) for k, v in group.items() if k != 'params')
+        return merged
+
+    members, keys = [], []
+    for i, group in enumerate(groups):
+        mine = settings(group)
+        for ids, key in zip(members, keys):
+            if key.keys() == mine.keys() and all(
+                    _same(key[k], mine[k]) for k in key):
+                ids.append(i)
+                break
+        else:
+            members.append([i])
+            keys.append(mine)
+    return members
+
+
+def merge_saved_groups(members: List[list], optimizer,
+                       state_dict: dict) -> Optional[dict]:
+    """``load_state_dict`` pre-hook: an optimizer state saved with one
+    param group per parameter (mmprelu before groups were merged) is
+    rearranged into the merged groups; other states pass unchanged."""
+    saved = state_dict['param_groups']
+    if (len(saved) == len(members)
+            or len(saved) != sum(len(ids) for ids in members)
+            or any(len(g['params']) != 1 for g in saved)):
+        return None  # current layout, or torch reports the mismatch
+    groups = []
+    for ids in members:
+        settings = {k: v for k, v in saved[ids[0]].items() if k != 'params'}
+        for i in ids[1:]:
+            other = {k: v for k, v in saved[i].items() if k != 'params'}
+            if other.keys() != settings.keys() or not all(
+                    _same(other[k], settings[k]) for k in settings):
+                raise ValueError(
+                    f'optimizer state: saved param groups {ids[0]} and {i} '
+                    f'have different settings ({settings} vs {other}) but '
+                    'this config puts their parameters in one group; '
+                    'resume with the config the checkpoint was trained with')
+        groups.append(dict(settings,
+                           params=[saved[i]['params'][0] for i in ids]))
+    return dict(state_dict, param_groups=groups)

@@ -14,8 +14,14 @@ by the fc layers. Two implementations with identical results:
   materialized.
 * :func:`dense_logits_windows` (the reference): cut the windows out
   explicitly, in chunks, and run them through the SPP module and the head.
+
+Mixed precision (``torch.autocast``, e.g. ``tools/test.py --amp``): the
+conv form computes fc1 with in-place ``addmm_``, which autocast does not
+cover, so it casts by itself to the dtype autocast gives ``F.linear``
+(see :func:`dense_logits_conv`); both forms then agree to bf16 / fp16
+precision.
 """
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -34,6 +40,31 @@ def window_grid(height: int, width: int, window: int,
     win_h, win_w = min(window, height), min(window, width)
     return (win_h, win_w, (height - win_h) // stride + 1,
             (width - win_w) // stride + 1)
+
+
+# Version switch (to move into mmprelu/compat.py), chosen once at import:
+# torch >= 2.4 asks autocast per device type; older torch only has the CPU
+# and CUDA functions.
+def _autocast_dtype(device_type: str) -> Optional[torch.dtype]:
+    """The dtype autocast casts matmuls to on ``device_type``, or ``None``
+    where autocast is off (or does not exist, e.g. ``meta``)."""
+    if (not torch.amp.is_autocast_available(device_type)
+            or not torch.is_autocast_enabled(device_type)):
+        return None
+    return torch.get_autocast_dtype(device_type)
+
+
+def _legacy_autocast_dtype(device_type: str) -> Optional[torch.dtype]:
+    """:func:`_autocast_dtype` for torch < 2.4 (CPU and CUDA only)."""
+    if device_type == 'cpu' and torch.is_autocast_cpu_enabled():
+        return torch.get_autocast_cpu_dtype()
+    if device_type == 'cuda' and torch.is_autocast_enabled():
+        return torch.get_autocast_gpu_dtype()
+    return None
+
+
+autocast_dtype = (_autocast_dtype if hasattr(torch, 'get_autocast_dtype')
+                  else _legacy_autocast_dtype)
 
 
 def _hidden_layers(head: nn.Module) -> List[Tuple[nn.Linear, nn.Module]]:
@@ -58,8 +89,20 @@ def dense_logits_conv(fmap: torch.Tensor,
     im2col + matrix product over bands of window rows, each band's column
     buffer holding at most ``budget`` numbers (default: the size of the
     feature map), so memory stays a small multiple of the feature map
-    however many windows there are. fc1's weight is used in place (no copy).
-    Only for ``neck.mode == 'sppnet'``; dropout is skipped (evaluation).
+    however many windows there are. fc1's weight is used in place (no copy
+    outside autocast). Only for ``neck.mode == 'sppnet'``; dropout is
+    skipped (evaluation).
+
+    Under ``torch.autocast`` fc1 is computed in the dtype autocast gives
+    ``F.linear`` on ``fmap``'s device (bf16 / fp16), as the explicit
+    windows' ``head.fc1`` would be: the map, fc1's weight and bias are cast
+    to it once per call (the in-place ``addmm_`` is not covered
+    by autocast and would refuse mixed dtypes), and fc1's output buffer has
+    that dtype. Chosen over an fp32 buffer with out-of-place products: no
+    extra band-sized temporary, and the output dtype matches the windows
+    form. The levels are added in that dtype (one rounding per level rather
+    than one in all; within bf16 / fp16 precision of the windows form,
+    tested). Outside autocast nothing is cast.
     """
     if neck.mode != 'sppnet':
         raise ValueError('dense_logits_conv needs SpatialPyramidPooling '
@@ -70,13 +113,18 @@ def dense_logits_conv(fmap: torch.Tensor,
     neck.check_size(win_h, win_w)
     budget = budget or fmap.numel()
     fc1 = head.fc1
-    x = fc1.bias.repeat(ny * nx, 1)
+    weight, bias = fc1.weight, fc1.bias
+    dtype = autocast_dtype(fmap.device.type)
+    if dtype is not None:  # what autocast casts for F.linear; max pooling
+        # commutes with the rounding, so the map is cast before it
+        fmap, weight, bias = fmap.to(dtype), weight.to(dtype), bias.to(dtype)
+    x = bias.repeat(ny * nx, 1)
     offset = 0
     for n in neck.levels:
         (kh, sh), (kw, sw) = sppnet_bins(win_h, n), sppnet_bins(win_w, n)
         pooled = F.max_pool2d(fmap, (kh, kw), stride=1)
         span = channels * n * n
-        weight_t = fc1.weight[:, offset:offset + span].t()  # a view
+        weight_t = weight[:, offset:offset + span].t()  # a view
         offset += span
         rows = max(1, budget // (span * nx))
         for y0 in range(0, ny, rows):

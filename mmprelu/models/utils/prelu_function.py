@@ -50,6 +50,7 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from .prelu_ext import load_fused_prelu
+from .prelu_half import HalfPReLUFunction
 
 #: Backward chunk size along dim 0, in elements (CPU only; 4 MiB in
 #: float32). On 16 x 384 x 28 x 28 (one thread) 256 Ki and 1 Mi elements
@@ -180,7 +181,17 @@ def fast_prelu(input: torch.Tensor,
 
     Accelerator tensors (CUDA etc.) take the stock op: its GPU backward is
     vectorised already, and testing ``a > 0`` would make the host wait for
-    the device at every PReLU layer."""
+    the device at every PReLU layer.
+
+    Except on float16 inputs (fp16 autocast, any device) with a slope that
+    needs its gradient: :class:`~.prelu_half.HalfPReLUFunction`, the stock
+    kernels with the slope gradient summed in float32 (a float16 sum
+    overflows under loss scaling)."""
+    if (input.dtype == torch.float16 and input.dim() >= 2
+            and input.numel() > 0 and weight.is_floating_point()
+            and weight.numel() in (1, input.shape[1])
+            and weight.requires_grad and torch.is_grad_enabled()):
+        return HalfPReLUFunction.apply(input, weight)
     if (input.dim() < 2 or input.dtype != weight.dtype
             or input.device.type != 'cpu' or weight.device.type != 'cpu'
             or not input.is_floating_point() or input.numel() == 0
