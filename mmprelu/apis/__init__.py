@@ -1,3 +1,6 @@
+from .config_loader import (ConfigAdapterError, enable_package_configs,
+                            load_config)
+from .config_names import ConfigNameError, resolve_config
 from .launch import (close_distributed, dist_env, exit_process,
                      init_cpu_distributed)
 from .model_hub import ModelHubError, find_model_index, register_models
@@ -7,5 +10,7 @@ from .validate import feature_map_size, validate_config
 __all__ = [
     'init_cpu_distributed', 'close_distributed', 'exit_process', 'dist_env',
     'DumpPredictions', 'validate_config', 'feature_map_size',
-    'register_models', 'find_model_index', 'ModelHubError'
+    'register_models', 'find_model_index', 'ModelHubError', 'load_config',
+    'enable_package_configs', 'ConfigAdapterError', 'resolve_config',
+    'ConfigNameError'
 ]
