@@ -8,6 +8,7 @@ from pathlib import Path
 
 import cv2
 import mmengine.config.config as mm_config
+import mmengine.utils.package_utils as package_utils
 import mmpretrain
 import pytest
 from mmengine.config import Config
@@ -24,13 +25,13 @@ TINY = ROOT / 'configs' / 'prelu_net_tiny_1xb32_digits.py'
 
 @pytest.fixture
 def adapter(monkeypatch):
-    """A process where the adapter has not run yet; everything it replaces
-    is restored afterwards."""
-    monkeypatch.setattr(config_loader, '_original_get_cfg_path', None)
-    monkeypatch.setattr(Config, '_get_cfg_path',
-                        staticmethod(Config._get_cfg_path))
+    """mmengine as without the adapter (another test of this process may
+    have run our tools' main); everything is restored afterwards."""
+    original = config_loader._original_get_cfg_path or Config._get_cfg_path
+    monkeypatch.setattr(Config, '_get_cfg_path', staticmethod(original))
     for name in ('get_installed_path', 'is_installed'):
-        monkeypatch.setattr(mm_config, name, getattr(mm_config, name))
+        monkeypatch.setattr(mm_config, name, getattr(package_utils, name))
+    monkeypatch.setattr(config_loader, '_original_get_cfg_path', None)
     return monkeypatch
 
 
@@ -53,6 +54,7 @@ def test_mmengine_has_the_names_the_adapter_replaces():
 
 
 def test_changed_mmengine_is_a_clear_error(adapter):
+    assert mm_config.get_installed_path is package_utils.get_installed_path
     adapter.delattr(Config, '_get_cfg_path')
     with pytest.raises(ConfigAdapterError,
                        match=r'Config\._get_cfg_path.*read_base'):

@@ -60,8 +60,7 @@ class GenerateError(ValueError):
 
 
 def _fail(rel, node, message):
-    line = f':{node.lineno}' if node is not None else ''
-    raise GenerateError(f'configs/{rel}{line}: {message}')
+    raise GenerateError(f'configs/{rel}:{node.lineno}: {message}')
 
 
 def _offset(lines, lineno, col):
@@ -103,10 +102,10 @@ def _base_values(rel, bases, src):
 
 
 def _statements(rel, tree):
-    """Check the top level; return (the ``_base_`` list or None, the other
-    assignments)."""
+    """Check the top level; return ``((node, list) of _base_`` or None, the
+    other assignments)."""
     bases, assigns = None, []
-    for index, node in enumerate(tree.body):
+    for node in tree.body:
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
             continue  # a docstring
         if not (isinstance(node, ast.Assign) and len(node.targets) == 1
