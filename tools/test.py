@@ -13,20 +13,25 @@ the metrics instead). ``--tta`` tests with the config's ``tta_model`` and
 ``tta_pipeline`` (defaults: ``AverageClsScoreTTA`` over the image and its
 flip). ``--protocol`` rewrites both for one of the paper's test protocols
 (§5.1, ``mmprelu/apis/protocols.py``) and implies ``--tta``. The metrics
-are printed at the end, one ``name: value`` line each.
+are printed at the end, one ``name: value`` line each. ``--cfg-options``
+are merged last, as in mmpretrain (they change the config as rewritten by
+``--tta``/``--protocol``: ``model.module.*`` is then the classifier).
+CONFIG may inherit ``_base_ = ['mmprelu::<path under configs/>']``
+(docs/downstream.md).
 """
 import argparse
 import numbers
 import os.path as osp
 
-from mmengine.config import Config
 from mmengine.dist import get_rank
 from mmengine.fileio import dump
 
 import mmprelu  # noqa: F401  (registers modules and the safe loader)
 from mmprelu.apis import DumpPredictions, close_distributed, exit_process
 from mmprelu.apis.cli import (add_common_args, build_runner,
-                              check_common_args, enable_tta, is_remote,
+                              check_common_args,
+                              drop_persistent_workers_without_workers,
+                              enable_tta, is_remote, read_config,
                               set_dataloader_defaults, set_work_dir)
 from mmprelu.apis.protocols import PROTOCOLS, apply_test_protocol
 from mmprelu.apis.results import OUT_SUFFIXES
@@ -105,32 +110,31 @@ def check_args(parser, args) -> None:
 
 
 def enable_visualization(cfg, args, parser) -> None:
+    """``--show`` / ``--show-dir``, setting what mmpretrain's tool sets."""
     hook = cfg.get('default_hooks', {}).get('visualization', None)
     if hook is None:
         parser.error('--show/--show-dir need default_hooks.visualization '
                      '(a VisualizationHook) in the config')
     hook.enable = True
+    hook.show = args.show
+    hook.wait_time = args.wait_time
+    hook.out_dir = args.show_dir
     hook.interval = args.interval
-    if args.show:
-        hook.show = True
-        hook.wait_time = args.wait_time
-    if args.show_dir is not None:
-        hook.out_dir = args.show_dir
 
 
 def merge_args(cfg, args, parser: argparse.ArgumentParser):
-    """Apply the command line to ``cfg`` (an mmengine ``Config``)."""
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    """Apply the command line to ``cfg`` (an mmengine ``Config``) in the
+    order of mmpretrain's tools/test.py, ``--cfg-options`` last (they win
+    over --tta and --protocol too); the differences are listed in
+    docs/downstream.md."""
     cfg.launcher = args.launcher
     set_work_dir(cfg, args.work_dir, args.config)
     cfg.load_from = args.checkpoint
-    cfg.resume = False
+    cfg.resume = False  # weights only, never the training state
     if args.amp:
         cfg.test_cfg = dict(cfg.get('test_cfg', None) or {}, fp16=True)
     if args.show or args.show_dir:
         enable_visualization(cfg, args, parser)
-    set_dataloader_defaults(cfg, no_pin_memory=args.no_pin_memory)
 
     try:
         if args.protocol is not None:
@@ -143,6 +147,12 @@ def merge_args(cfg, args, parser: argparse.ArgumentParser):
             enable_tta(cfg)
     except ValueError as err:
         parser.error(f'{args.config}: {err}')
+
+    set_dataloader_defaults(cfg, no_pin_memory=args.no_pin_memory,
+                            loaders=['test_dataloader'])
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    drop_persistent_workers_without_workers(cfg, ['test_dataloader'])
     return cfg
 
 
@@ -158,7 +168,7 @@ def main(argv=None, exit_on_close=False):
     args = parser.parse_args(argv)
     check_args(parser, args)
 
-    cfg = merge_args(Config.fromfile(args.config), args, parser)
+    cfg = merge_args(read_config(parser, args.config), args, parser)
     runner = build_runner(cfg, args.launcher)
 
     if args.out is not None and args.out_item in (None, 'pred'):

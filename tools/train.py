@@ -8,17 +8,19 @@
 
 Several processes: ``bash tools/dist_train.sh CONFIG NUM_PROCS [args]``;
 without CUDA they train on CPU over gloo (``mmprelu/apis/launch.py``).
-``--cfg-options`` are merged first, so the other options win over them.
+``--cfg-options`` are merged last, as in mmpretrain: they win over the
+other options. CONFIG may inherit ``_base_ = ['mmprelu::<path under
+configs/>']`` (docs/downstream.md).
 """
 import argparse
 import os.path as osp
 
-from mmengine.config import Config
-
 import mmprelu  # noqa: F401  (registers modules and the safe loader)
 from mmprelu.apis import close_distributed, exit_process
 from mmprelu.apis.cli import (add_common_args, build_runner,
-                              check_common_args, is_remote,
+                              check_common_args,
+                              drop_persistent_workers_without_workers,
+                              is_remote, read_config,
                               set_dataloader_defaults, set_work_dir)
 
 
@@ -64,16 +66,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def merge_args(cfg, args, parser: argparse.ArgumentParser):
-    """Apply the command line to ``cfg`` (an mmengine ``Config``)."""
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    cfg.launcher = args.launcher
-    set_work_dir(cfg, args.work_dir, args.config)
-
+    """Apply the command line to ``cfg`` (an mmengine ``Config``) in the
+    order of mmpretrain's tools/train.py, ``--cfg-options`` last (they win);
+    the differences are listed in docs/downstream.md."""
     if args.no_validate:
         cfg.val_cfg = None
         cfg.val_dataloader = None
         cfg.val_evaluator = None
+    cfg.launcher = args.launcher
+    set_work_dir(cfg, args.work_dir, args.config)
 
     if args.amp:
         if cfg.get('optim_wrapper', None) is None:
@@ -89,17 +90,22 @@ def merge_args(cfg, args, parser: argparse.ArgumentParser):
         cfg.load_from = args.resume
 
     if args.auto_scale_lr:
-        scale = cfg.get('auto_scale_lr', None)
-        if not scale or scale.get('base_batch_size', None) is None:
-            parser.error(
-                f'--auto-scale-lr: config {args.config} has no '
-                f'auto_scale_lr.base_batch_size (the total batch size its '
-                f'lr is set for); add auto_scale_lr = dict('
-                f'base_batch_size=...) or drop --auto-scale-lr')
-        scale.enable = True
+        cfg.auto_scale_lr = dict(cfg.get('auto_scale_lr', None) or {},
+                                 enable=True)
 
     set_dataloader_defaults(cfg, args.no_pin_memory,
                             args.no_persistent_workers)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+
+    scale = cfg.get('auto_scale_lr', None) or {}
+    if args.auto_scale_lr and scale.get('base_batch_size', None) is None:
+        parser.error(
+            f'--auto-scale-lr: config {args.config} has no '
+            f'auto_scale_lr.base_batch_size (the total batch size its '
+            f'lr is set for); add auto_scale_lr = dict('
+            f'base_batch_size=...) or drop --auto-scale-lr')
+    drop_persistent_workers_without_workers(cfg)
     return cfg
 
 
@@ -113,7 +119,7 @@ def main(argv=None):
                      f'(no value, or "auto", resumes from the latest '
                      f'checkpoint in the work dir)')
 
-    cfg = merge_args(Config.fromfile(args.config), args, parser)
+    cfg = merge_args(read_config(parser, args.config), args, parser)
     runner = build_runner(cfg, args.launcher)
     runner.train()
     del runner  # its DDP wrapper holds the process group

@@ -1,3 +1,6 @@
+from .config_loader import (ConfigAdapterError, enable_package_configs,
+                            load_config)
+from .config_names import ConfigNameError, resolve_config
 from .launch import (close_distributed, dist_env, exit_process,
                      init_cpu_distributed)
 from .model_hub import (ModelHubError, find_model_index, get_model,
@@ -9,5 +12,7 @@ __all__ = [
     'init_cpu_distributed', 'close_distributed', 'exit_process', 'dist_env',
     'DumpPredictions', 'validate_config', 'feature_map_size',
     'register_models', 'find_model_index', 'ModelHubError', 'get_model',
-    'list_models', 'inference_model'
+    'list_models', 'inference_model', 'load_config',
+    'enable_package_configs', 'ConfigAdapterError', 'resolve_config',
+    'ConfigNameError'
 ]

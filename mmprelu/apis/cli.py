@@ -3,12 +3,15 @@ import argparse
 import copy
 import os
 import os.path as osp
+from typing import Optional, Sequence
 
 import torch
 from mmengine.config import DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from .config_loader import ConfigAdapterError, load_config
+from .config_names import ConfigNameError
 from .launch import init_cpu_distributed
 from .validate import validate_config
 
@@ -27,8 +30,8 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
         action=DictAction,
         metavar='KEY=VALUE',
         help='override config entries, e.g. train_cfg.max_epochs=2 '
-        'model.backbone.arch=B; lists as key="[a,b]"; merged before the '
-        'other options, which win over them')
+        'model.backbone.arch=B; lists as key="[a,b]"; merged last, as in '
+        'mmpretrain\'s tools: they win over the other options')
     parser.add_argument(
         '--launcher', choices=LAUNCHERS, default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -56,6 +59,16 @@ def check_common_args(parser: argparse.ArgumentParser, args) -> None:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
 
 
+def read_config(parser: argparse.ArgumentParser, path: str):
+    """The config at ``path`` (:func:`~.config_loader.load_config`: also
+    resolves ``mmprelu::`` bases); a bad ``mmprelu::`` name or an mmengine
+    the adapter does not know is a usage error (exit code 2)."""
+    try:
+        return load_config(path)
+    except (ConfigNameError, ConfigAdapterError) as err:
+        parser.error(f'{path}: {err}')
+
+
 def set_work_dir(cfg, work_dir, config: str) -> None:
     """``work_dir`` if given, else the config's, else
     ``./work_dirs/<config file stem>``."""
@@ -67,16 +80,19 @@ def set_work_dir(cfg, work_dir, config: str) -> None:
 
 
 def set_dataloader_defaults(cfg, no_pin_memory: bool = False,
-                            no_persistent_workers: bool = False) -> None:
-    """mmpretrain's dataloader defaults, adjusted to this machine.
+                            no_persistent_workers: Optional[bool] = None,
+                            loaders: Sequence[str] = DATALOADERS) -> None:
+    """mmpretrain's dataloader defaults (its tools' ``merge_args``) for
+    ``loaders``, which the config's own values override.
 
     ``collate_fn`` defaults to ``default_collate``; ``pin_memory`` to True
-    only with CUDA (pinning is useless on CPU and warns); the training
-    loader's ``persistent_workers`` to True when it has workers. With
-    ``num_workers=0`` ``persistent_workers`` is forced off (PyTorch's
-    DataLoader rejects the combination).
+    only with CUDA (mmpretrain: always; pinning needs an accelerator and
+    PyTorch warns without one). ``no_persistent_workers`` not None (the
+    training tool): ``persistent_workers`` defaults to True, False with the
+    flag. Call :func:`drop_persistent_workers_without_workers` after
+    ``--cfg-options``.
     """
-    for field in DATALOADERS:
+    for field in loaders:
         loader = cfg.get(field, None)
         if loader is None:
             continue
@@ -84,17 +100,28 @@ def set_dataloader_defaults(cfg, no_pin_memory: bool = False,
         loader.setdefault('pin_memory', torch.cuda.is_available())
         if no_pin_memory:
             loader['pin_memory'] = False
-        workers = loader.get('num_workers', 0)
-        if field == 'train_dataloader':
-            loader.setdefault('persistent_workers', workers > 0)
-        if no_persistent_workers or not workers:
-            loader['persistent_workers'] = False
+        if no_persistent_workers is not None:
+            loader.setdefault('persistent_workers', True)
+            if no_persistent_workers:
+                loader['persistent_workers'] = False
+
+
+def drop_persistent_workers_without_workers(
+        cfg, loaders: Sequence[str] = DATALOADERS) -> None:
+    """``persistent_workers=False`` where a loader has no workers: PyTorch's
+    DataLoader rejects the pair (mmpretrain's tools then fail)."""
+    for field in loaders:
+        loader = cfg.get(field, None)
+        if loader is not None and not loader.get('num_workers', 0):
+            if loader.get('persistent_workers', False):
+                loader['persistent_workers'] = False
 
 
 def flip_tta_pipeline(test_pipeline: list) -> list:
-    """A test-time augmentation pipeline from a test pipeline: every step
-    but the final ``PackInputs``, then a ``TestTimeAug`` of the image and
-    its horizontal flip, each packed."""
+    """A test-time augmentation pipeline from a test pipeline, as
+    mmpretrain's ``tools/test.py --tta`` makes it: every step but the final
+    ``PackInputs``, then a ``TestTimeAug`` of the flipped image and the
+    image, each packed."""
     if not test_pipeline or test_pipeline[-1].get('type') != 'PackInputs':
         types = [step.get('type') for step in test_pipeline or []]
         raise ValueError(
@@ -103,18 +130,19 @@ def flip_tta_pipeline(test_pipeline: list) -> list:
             f'{types}')
     steps = copy.deepcopy(list(test_pipeline))
     pack = steps.pop()
-    flips = [dict(type='RandomFlip', prob=0.), dict(type='RandomFlip',
-                                                    prob=1.)]
+    flips = [dict(type='RandomFlip', prob=1.), dict(type='RandomFlip',
+                                                    prob=0.)]
     return steps + [dict(type='TestTimeAug', transforms=[flips, [pack]])]
 
 
 def enable_tta(cfg) -> None:
     """Test with ``cfg.tta_model`` wrapping ``cfg.model`` and
     ``cfg.tta_pipeline`` as the test pipeline (both filled in when the
-    config has none: ``AverageClsScoreTTA`` and :func:`flip_tta_pipeline`).
+    config has none: ``AverageClsScoreTTA`` and :func:`flip_tta_pipeline`,
+    as in mmpretrain's ``tools/test.py``).
     """
     if cfg.get('tta_model', None) is None:
-        cfg.tta_model = dict(type='AverageClsScoreTTA')
+        cfg.tta_model = dict(type='mmpretrain.AverageClsScoreTTA')
     if cfg.get('tta_pipeline', None) is None:
         cfg.tta_pipeline = flip_tta_pipeline(
             cfg.test_dataloader.dataset.pipeline)

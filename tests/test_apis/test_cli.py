@@ -3,7 +3,8 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from mmprelu.apis.cli import (enable_tta, flip_tta_pipeline,
+from mmprelu.apis.cli import (drop_persistent_workers_without_workers,
+                              enable_tta, flip_tta_pipeline,
                               set_dataloader_defaults, set_work_dir)
 from mmprelu.registry import TRANSFORMS
 
@@ -23,7 +24,7 @@ def test_flip_tta_pipeline_gives_image_and_flip():
     tta = TRANSFORMS.build(pipeline[-1])
     img = torch.arange(56 * 56 * 3, dtype=torch.uint8).reshape(56, 56, 3)
     out = tta(dict(img=img.numpy(), img_shape=(56, 56), ori_shape=(56, 56)))
-    plain, flipped = out['inputs']
+    flipped, plain = out['inputs']  # mmpretrain's order
     assert torch.equal(flipped, plain.flip(-1))
     assert TEST_PIPELINE[-1] == dict(type='PackInputs')  # input untouched
 
@@ -43,7 +44,7 @@ def test_enable_tta(has_tta):
         cfg.tta_pipeline = [dict(type='LoadImageFromFile'),
                             dict(type='TestTimeAug', transforms=[])]
     enable_tta(cfg)
-    expected_type = 'MyTTA' if has_tta else 'AverageClsScoreTTA'
+    expected_type = 'MyTTA' if has_tta else 'mmpretrain.AverageClsScoreTTA'
     assert cfg.model.type == expected_type
     assert cfg.model.module == dict(type='ImageClassifier')
     assert cfg.test_dataloader.dataset.pipeline == cfg.tta_pipeline
@@ -62,6 +63,7 @@ def test_dataloader_defaults(workers, no_pin, no_persist, persist):
         val_dataloader=dict(num_workers=workers, persistent_workers=True),
         test_dataloader=None))
     set_dataloader_defaults(cfg, no_pin, no_persist)
+    drop_persistent_workers_without_workers(cfg)
     for name in ('train_dataloader', 'val_dataloader'):
         loader = cfg[name]
         assert loader.collate_fn == dict(type='default_collate')
@@ -69,6 +71,16 @@ def test_dataloader_defaults(workers, no_pin, no_persist, persist):
                                      and not no_pin)
         assert loader.persistent_workers is persist
     assert cfg.test_dataloader is None
+
+
+def test_dataloader_defaults_of_the_test_tool():
+    """Only the named loaders, and no persistent_workers default."""
+    cfg = Config(dict(train_dataloader=dict(num_workers=2),
+                      test_dataloader=dict(num_workers=2)))
+    set_dataloader_defaults(cfg, loaders=['test_dataloader'])
+    assert cfg.train_dataloader == dict(num_workers=2)
+    assert 'persistent_workers' not in cfg.test_dataloader
+    assert cfg.test_dataloader.collate_fn == dict(type='default_collate')
 
 
 @pytest.mark.parametrize('arg,in_cfg,expected', [

@@ -3,7 +3,6 @@ tiny PReLU-net, load an mmprelu classification checkpoint into their
 backbone, train a few iterations through mmengine's Runner on CPU, predict,
 and save a weights-only checkpoint."""
 import copy
-import json
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,6 @@ pytest.importorskip('mmdet', reason='mmdet is not installed (mmcv-lite '
                     'path, see DEVELOPERS.md): detection transfer untested')
 pytest.importorskip('mmcv.ops', reason='mmcv has no compiled ops (mmcv-lite):'
                     ' mmdet needs nms/RoIAlign')
-cv2 = pytest.importorskip('cv2')
 
 from mmengine.config import Config  # noqa: E402
 from mmengine.logging import HistoryBuffer  # noqa: E402
@@ -37,7 +35,7 @@ TINY = dict(channels=(8, 16, 24, 32), depths=(1, 1, 1, 1),
             kernel_sizes=(7, 3, 3, 3), strides=(2, 1, 1, 1),
             pools=(None, (2, 2), (2, 2), (2, 2)))
 FPN_WIDTH = 16
-CLASSES = ('red', 'green')
+CLASSES = ('red', 'green')  # of conftest.py's coco_root
 ITERS = 24
 LR = dict(faster_rcnn=0.01, retinanet=0.02)
 
@@ -67,34 +65,6 @@ def cls_checkpoint(tmp_path_factory):
     torch.load(path, weights_only=True)  # what torch >= 2.6 does by default
     return path, {k[len('backbone.'):]: v for k, v in
                   model.state_dict().items() if k.startswith('backbone.')}
-
-
-@pytest.fixture(scope='module')
-def coco_root(tmp_path_factory):
-    """4 images of 96x96 with 1-2 filled rectangles each (red/green): the
-    training batch."""
-    root = tmp_path_factory.mktemp('coco')
-    (root / 'images').mkdir()
-    rng = np.random.default_rng(0)
-    images, annotations = [], []
-    for i in range(4):
-        img = np.full((96, 96, 3), 40, np.uint8)
-        for k in range(1 + i % 2):
-            w, h = rng.integers(24, 44, size=2)
-            x, y = rng.integers(0, 96 - w), rng.integers(0, 96 - h)
-            label = (i + k) % 2
-            img[y:y + h, x:x + w] = (0, 0, 220) if label == 0 else (0, 200, 0)
-            annotations.append(dict(
-                id=len(annotations) + 1, image_id=i + 1, category_id=label + 1,
-                bbox=[int(x), int(y), int(w), int(h)], area=int(w * h),
-                iscrowd=0))
-        cv2.imwrite(str(root / 'images' / f'{i}.png'), img)
-        images.append(dict(id=i + 1, file_name=f'{i}.png', width=96,
-                           height=96))
-    categories = [dict(id=i + 1, name=n) for i, n in enumerate(CLASSES)]
-    (root / 'train.json').write_text(json.dumps(dict(
-        images=images, annotations=annotations, categories=categories)))
-    return root
 
 
 def tiny_cfg(name, checkpoint, data_root, work_dir):

@@ -115,12 +115,15 @@ def test_test_prints_accuracy_and_dumps(trained, options, tmp_path,
 @pytest.mark.parametrize('tta', ['config', 'default'])
 def test_test_tta(trained, options, tmp_path, tta):
     work_dir, _ = trained
-    extra = ['tta_pipeline=None', 'tta_model=None'] if tta == 'default' \
-        else []
+    config = CONFIG
+    if tta == 'default':  # --cfg-options come after --tta: a config
+        config = tmp_path / 'no_tta.py'
+        config.write_text(f'_base_ = [{str(CONFIG)!r}]\n'
+                          f'tta_model = None\ntta_pipeline = None\n')
     # 8 images: the config's TTA has 6 views, up to 120x120
-    proc = python('test.py', CONFIG, work_dir / 'epoch_1.pth', '--tta',
+    proc = python('test.py', config, work_dir / 'epoch_1.pth', '--tta',
                   '--work-dir', tmp_path, *options,
-                  'test_dataloader.dataset.indices=8', *extra)
+                  'test_dataloader.dataset.indices=8')
     out = check(proc)
     top1(proc.stdout)
     pipeline = config_block(out, 'test_dataloader')
@@ -128,7 +131,8 @@ def test_test_tta(trained, options, tmp_path, tta):
     # the config's views rescale to 96 and 120; the default only flips
     assert ('scale=96' in pipeline) == (tta == 'config')
     assert re.search(r"^model = dict\(\s+module=dict\(", out, re.M)
-    assert "type='AverageClsScoreTTA'" in config_block(out, 'model')
+    assert re.search(r"type='(mmpretrain\.)?AverageClsScoreTTA'",
+                     config_block(out, 'model'))
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='tests the CPU error')

@@ -1,0 +1,97 @@
+# Generated from configs/_base_/datasets/digits_bs32.py
+# by tools/misc/generate_package_configs.py:
+# do not edit; edit that file and rerun the tool.
+# scikit-learn's handwritten digits written as 64x64 images in ImageNet
+# layout by tools/dataset_converters/digits2imagenet.py (--size 64):
+#   python tools/dataset_converters/digits2imagenet.py data/digits --size 64
+# The paper's pipeline (§3) scaled by 1/4: shorter side a random integer in
+# [64, 128], random 56x56 crop (a 7x7 last map, as 224 gives 14x14), flip,
+# PCA colour; validation at shorter side 64 with a centre 56 crop.
+dataset_type = 'CustomDataset'
+data_root = 'data/digits'
+classes = [str(i) for i in range(10)]
+data_preprocessor = dict(
+    num_classes=10,
+    mean=[123.675, 116.28, 103.53],  # RGB, only mean-subtracted as in §2.4
+    std=[1., 1., 1.],
+    to_rgb=True,
+)
+
+# LoadImageSafely (mmprelu): decodes by content (CMYK, grey, 16-bit, a PNG
+# named .JPEG), bounds extreme aspect ratios, names the file on errors; set
+# skip_bad=True to skip unreadable files with a warning and a count.
+train_pipeline = [
+    dict(type='LoadImageSafely'),
+    dict(type='RandomResizeEdge', scale_range=(64, 128), edge='short'),
+    dict(type='RandomCrop', crop_size=56),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    # ImageNet PCA colour noise, alpha ~ N(0, 0.1) (AlexNet [16])
+    dict(
+        type='PCALighting',
+        eigval=[55.4625, 4.7940, 1.1475],
+        eigvec=[[-0.5675, 0.7192, 0.4009], [-0.5808, -0.0045, -0.8140],
+                [-0.5836, -0.6948, 0.4203]],
+        alphastd=0.1,
+        channel_order='bgr'),
+    dict(type='PackInputs'),
+]
+
+test_pipeline = [
+    dict(type='LoadImageSafely'),
+    dict(type='ResizeEdge', scale=64, edge='short'),
+    dict(type='CenterCrop', crop_size=56),
+    dict(type='PackInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=32,
+    num_workers=2,
+    persistent_workers=True,
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='meta/train.txt',
+        data_prefix='train',
+        metainfo=dict(classes=classes),
+        pipeline=train_pipeline),
+    sampler=dict(type='DefaultSampler', shuffle=True),
+)
+
+val_dataloader = dict(
+    batch_size=32,
+    num_workers=2,
+    persistent_workers=True,
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='meta/val.txt',
+        data_prefix='val',
+        metainfo=dict(classes=classes),
+        pipeline=test_pipeline),
+    sampler=dict(type='DefaultSampler', shuffle=False),
+)
+val_evaluator = dict(type='Accuracy', topk=(1, 5))
+
+test_dataloader = val_dataloader
+test_evaluator = val_evaluator
+
+# defaults of tools/test.py --protocol (mmprelu/apis/protocols.py): the
+# ImageNet scales (256, 384, 480) and 10-view scale 256, divided by 4
+test_protocol = dict(
+    scales=(64, 96, 120), view_scale=64, crop_size=56, flip=True)
+
+# `--tta`: the paper's dense multi-scale protocol at the digits scales
+# (needs model test_cfg mode='dense'; window 7 = the 56-crop map size).
+tta_model = dict(type='AverageClsScoreTTA')
+tta_pipeline = [
+    dict(type='LoadImageSafely'),
+    dict(
+        type='TestTimeAug',
+        transforms=[
+            [dict(type='ResizeEdge', scale=s, edge='short')
+             for s in (64, 96, 120)],
+            [dict(type='RandomFlip', prob=0.),
+             dict(type='RandomFlip', prob=1.)],
+            [dict(type='PackInputs')],
+        ]),
+]

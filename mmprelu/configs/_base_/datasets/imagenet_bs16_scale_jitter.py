@@ -1,0 +1,99 @@
+# Generated from configs/_base_/datasets/imagenet_bs16_scale_jitter.py
+# by tools/misc/generate_package_configs.py:
+# do not edit; edit that file and rerun the tool.
+# ImageNet with the paper's training augmentation (§3): shorter side a random
+# integer s in [256, 512] (scale jitter from the start of training), random
+# 224x224 crop, horizontal flip for half of the images, AlexNet PCA colour
+# altering; validation at shorter side 256 with a centre 224 crop.
+# Input is only mean-subtracted (per channel, RGB), not divided by a std: the
+# fc init of §2.4 (std 0.01 / 0.001) assumes pixels in about [-128, 128].
+dataset_type = 'ImageNet'
+data_root = 'data/imagenet'
+data_preprocessor = dict(
+    num_classes=1000,
+    mean=[123.675, 116.28, 103.53],  # RGB
+    std=[1., 1., 1.],
+    to_rgb=True,  # images are loaded BGR
+)
+
+# AlexNet's "random color altering" [16]: ImageNet RGB principal components
+# on the 0..255 scale, alpha ~ N(0, 0.1) (AlexNet's value; the paper is
+# silent). PCALighting clips to [0, 255] and keeps the BGR order (see
+# mmprelu/datasets/transforms/colour.py for why not mmpretrain's Lighting).
+pca_lighting = dict(
+    type='PCALighting',
+    eigval=[55.4625, 4.7940, 1.1475],
+    eigvec=[[-0.5675, 0.7192, 0.4009], [-0.5808, -0.0045, -0.8140],
+            [-0.5836, -0.6948, 0.4203]],
+    alphastd=0.1,
+    channel_order='bgr')
+
+# LoadImageSafely (mmprelu): decodes by content (CMYK, grey, 16-bit, a PNG
+# named .JPEG), bounds extreme aspect ratios, names the file on errors; set
+# skip_bad=True to skip unreadable files with a warning and a count.
+train_pipeline = [
+    dict(type='LoadImageSafely'),
+    dict(type='RandomResizeEdge', scale_range=(256, 512), edge='short'),
+    dict(type='RandomCrop', crop_size=224),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    pca_lighting,
+    dict(type='PackInputs'),
+]
+
+test_pipeline = [
+    dict(type='LoadImageSafely'),
+    dict(type='ResizeEdge', scale=256, edge='short'),
+    dict(type='CenterCrop', crop_size=224),
+    dict(type='PackInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=16,
+    num_workers=4,
+    persistent_workers=True,
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        split='train',
+        pipeline=train_pipeline),
+    sampler=dict(type='DefaultSampler', shuffle=True),
+)
+
+val_dataloader = dict(
+    batch_size=16,
+    num_workers=4,
+    persistent_workers=True,
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        split='val',
+        pipeline=test_pipeline),
+    sampler=dict(type='DefaultSampler', shuffle=False),
+)
+val_evaluator = dict(type='Accuracy', topk=(1, 5))
+
+test_dataloader = val_dataloader
+test_evaluator = val_evaluator
+
+# defaults of tools/test.py --protocol (mmprelu/apis/protocols.py): the
+# scales of Table 4, 10-view at shorter side 256, 224 crops
+test_protocol = dict(
+    scales=(256, 384, 480), view_scale=256, crop_size=224, flip=True)
+
+# The paper's protocol for the models trained with this recipe (Tables 4, 6):
+# dense sliding windows (model test_cfg mode='dense') on the full image at
+# shorter sides 256, 384 and 480, each also flipped; softmax scores averaged
+# over windows, flips and scales. `tools/test.py CFG CKPT --tta`.
+tta_model = dict(type='AverageClsScoreTTA')
+tta_pipeline = [
+    dict(type='LoadImageSafely'),
+    dict(
+        type='TestTimeAug',
+        transforms=[
+            [dict(type='ResizeEdge', scale=s, edge='short')
+             for s in (256, 384, 480)],
+            [dict(type='RandomFlip', prob=0.),
+             dict(type='RandomFlip', prob=1.)],
+            [dict(type='PackInputs')],
+        ]),
+]

@@ -1,0 +1,48 @@
+# Generated from configs/_base_/datasets/imagenet_bs16_short256.py
+# by tools/misc/generate_package_configs.py:
+# do not edit; edit that file and rerun the tool.
+# ImageNet as in the Table 2 study (§4.1): shorter side fixed to 256 in both
+# training and testing (no scale jitter), still random 224x224 crops,
+# horizontal flips and AlexNet PCA colour altering for training.
+from mmengine.config import read_base
+
+with read_base():
+    from .imagenet_bs16_scale_jitter import *
+
+# LoadImageSafely (mmprelu): decodes by content (CMYK, grey, 16-bit, a PNG
+# named .JPEG), bounds extreme aspect ratios, names the file on errors; set
+# skip_bad=True to skip unreadable files with a warning and a count.
+train_pipeline = [
+    dict(type='LoadImageSafely'),
+    dict(type='ResizeEdge', scale=256, edge='short'),
+    dict(type='RandomCrop', crop_size=224),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(
+        type='PCALighting',  # as in imagenet_bs16_scale_jitter.py
+        eigval=[55.4625, 4.7940, 1.1475],
+        eigvec=[[-0.5675, 0.7192, 0.4009], [-0.5808, -0.0045, -0.8140],
+                [-0.5836, -0.6948, 0.4203]],
+        alphastd=0.1,
+        channel_order='bgr'),
+    dict(type='PackInputs'),
+]
+
+train_dataloader.merge(dict(dataset=dict(pipeline=train_pipeline)))
+
+# The Table 2 protocol: 10-view testing at shorter side 256 (four corner
+# and the centre 224 crops, each also flipped), `tools/test.py --tta`.
+tta_model.merge(dict(type='AverageClsScoreTTA'))
+tta_pipeline = [
+    dict(type='LoadImageSafely'),
+    dict(
+        type='TestTimeAug',
+        transforms=[
+            [dict(type='ResizeEdge', scale=256, edge='short')],
+            [dict(type='PositionalCrop', crop_size=224, position=p)
+             for p in ('top_left', 'top_right', 'bottom_left',
+                       'bottom_right', 'center')],
+            [dict(type='RandomFlip', prob=0.),
+             dict(type='RandomFlip', prob=1.)],
+            [dict(type='PackInputs')],
+        ]),
+]

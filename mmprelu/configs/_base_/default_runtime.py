@@ -1,0 +1,50 @@
+# Generated from configs/_base_/default_runtime.py
+# by tools/misc/generate_package_configs.py:
+# do not edit; edit that file and rerun the tool.
+# Runtime shared by every mmprelu config.
+# mmprelu registers into mmpretrain's registries, so the scope is mmpretrain
+# and every config imports mmprelu (this also installs the safe checkpoint
+# loader, see mmprelu/engine/checkpoint.py).
+default_scope = 'mmpretrain'
+custom_imports = dict(imports=['mmprelu'], allow_failed_imports=False)
+# mmengine imports `custom_imports` for text configs only: a new-style
+# config imports them itself, while it is read (docs/downstream.md)
+__import__('mmprelu')
+
+# Hooks are in `default_hooks` (a dict, merged key by key through `_base_`
+# inheritance) rather than `custom_hooks` (a list, replaced whole), so that a
+# derived config adding its own custom hooks keeps ours.
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=100),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='VisualizationHook', enable=False),
+    # checkpoints loadable with torch.load(weights_only=True)
+    weights_only_checkpoint=dict(type='WeightsOnlyCheckpointHook'),
+    # a plateau lr schedule whose monitor is never produced fails loudly
+    plateau_check=dict(type='CheckPlateauMonitorHook'),
+    # a NaN/Inf loss stops training before the bad weights are saved
+    divergence=dict(type='DivergenceHook'),
+    # RNG states and the in-epoch position in checkpoints: --resume from an
+    # iteration checkpoint continues bit for bit (see its docstring)
+    exact_resume=dict(type='ExactResumeHook'),
+    # count of images skipped by LoadImageSafely(skip_bad=True), per epoch
+    bad_images=dict(type='BadImageReportHook'),
+)
+
+env_cfg = dict(
+    cudnn_benchmark=False,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    # tools/train.py switches to gloo on machines without CUDA
+    dist_cfg=dict(backend='nccl'),
+)
+
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(type='UniversalVisualizer', vis_backends=vis_backends)
+
+log_level = 'INFO'
+load_from = None
+resume = False
+randomness = dict(seed=None, deterministic=False)

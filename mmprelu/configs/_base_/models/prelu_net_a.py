@@ -1,0 +1,21 @@
+# Generated from configs/_base_/models/prelu_net_a.py
+# by tools/misc/generate_package_configs.py:
+# do not edit; edit that file and rerun the tool.
+# PReLU-net model A (Table 3): 19 weight layers, 1.90e10 multiply-adds.
+# Channel-wise PReLU (init 0.25) after every conv and after fc1/fc2.
+model = dict(
+    type='PReLUNetClassifier',
+    # whole image, or every 14x14 window of the last map (§5.1); flips and
+    # scales come from the tta_pipeline (tools/test.py --tta)
+    test_cfg=dict(mode='dense', window=14, stride=1),
+    backbone=dict(type='PReLUNet', arch='A', act_cfg=dict(type='PReLU')),
+    neck=dict(type='SpatialPyramidPooling', levels=(7, 3, 2, 1)),
+    head=dict(
+        type='PReLUNetHead',
+        num_classes=1000,
+        in_channels=512 * 63,  # last stage channels x SPP bins
+        hidden_channels=(4096, 4096),
+        dropout=0.5,
+        act_cfg=dict(type='PReLU'),
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
+        topk=(1, 5)))

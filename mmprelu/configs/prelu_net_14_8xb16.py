@@ -1,0 +1,14 @@
+# Generated from configs/prelu_net_14_8xb16.py
+# by tools/misc/generate_package_configs.py:
+# do not edit; edit that file and rerun the tool.
+# Table 2 study, channel-wise PReLU on the 14-layer model: shorter side 256
+# for training and testing (no scale jitter), 75 epochs.
+from mmengine.config import read_base
+
+with read_base():
+    from ._base_.models.prelu_net_14 import *
+    from ._base_.datasets.imagenet_bs16_short256 import *
+    from ._base_.schedules.imagenet_plateau_bs128 import *
+    from ._base_.default_runtime import *
+
+train_cfg.merge(dict(max_epochs=75))
