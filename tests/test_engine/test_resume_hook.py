@@ -18,7 +18,7 @@ from torch.utils.data import (BatchSampler, DataLoader, Dataset,
 from mmprelu.engine.hooks import ExactResumeHook, resume_hook
 from mmprelu.engine.hooks.seeding import (EpochIndex, EpochSampler,
                                           SampleSeededPipeline,
-                                          iteration_seed)
+                                          iteration_seed, seed_everything)
 
 
 def draws():
@@ -50,6 +50,7 @@ def stream_of(rank, iteration, cuda_seeds=None):
     hook = ExactResumeHook()
     draws()  # whatever ran before
     with mock.patch.object(resume_hook, 'get_rank', return_value=rank), \
+            mock.patch('torch.cuda.is_initialized', return_value=True), \
             mock.patch('torch.cuda.manual_seed_all',
                        side_effect=(
                                [] if cuda_seeds is None else cuda_seeds).append):
@@ -64,7 +65,7 @@ def test_each_rank_and_iteration_has_its_own_stream():
 
 
 def test_cuda_generators_get_the_rank_seed():
-    """torch.manual_seed seeds every CUDA device; mocked here (no GPU)."""
+    """Once CUDA is in use every device is seeded; mocked here (no GPU)."""
     seeds = []
     stream_of(0, 5, seeds), stream_of(3, 5, seeds)
     assert seeds == [iteration_seed(3, 5, 0), iteration_seed(3, 5, 3)]
@@ -86,8 +87,9 @@ def test_checkpoint_on_any_device_resumes(device):
     assert saved == {'exact_resume': {'world_size': 1}}  # no tensors
 
 
-def epoch_loader(n=16, batch=2):
+def epoch_loader(n=16, batch=2, workers=0):
     loader = mock.MagicMock()
+    loader.num_workers = workers
     loader.batch_sampler = BatchSampler(SequentialSampler(range(n)), batch,
                                         drop_last=False)
     loader.__len__.return_value = n // batch
@@ -191,6 +193,39 @@ def epoch_values(workers, persistent, epochs=2, skip=0):
         out.append([tuple(float(x) for x in row)
                     for batch in loader for row in zip(*batch)])
     return out
+
+
+@pytest.mark.parametrize('workers', [0, 2])
+def test_fetch_reseed_only_without_workers(workers):
+    loader = epoch_loader(workers=workers)
+    ExactResumeHook().before_train_epoch(fake_runner(loader=loader))
+    sampler = loader.batch_sampler.sampler
+    assert (sampler.before_batch is None) is bool(workers)
+
+
+def test_main_process_draws_while_fetching_resume_exactly():
+    """With num_workers=0 a batch is loaded in the main process, and
+    whatever it draws there (mmengine's replacement for an image skipped by
+    LoadImageSafely(skip_bad=True), an unseeded pipeline) comes from a
+    stream reseeded per batch: a resumed epoch sees the same values."""
+
+    def epoch(skip):
+        dataset = NoisyDataset()  # draws from the main process's streams
+        loader = DataLoader(dataset, batch_size=4, shuffle=False)
+        first = skip // 4
+        loader.batch_sampler.sampler = EpochSampler(
+            loader.batch_sampler, 0, skip=skip, tag=False,
+            before_batch=lambda j: seed_everything(
+                iteration_seed(1, first + j, 0, 'fetch')))
+        out = []
+        for batch in loader:
+            out.append([tuple(float(x) for x in row) for row in zip(*batch)])
+            draws()  # the training step
+        return out
+
+    reference = epoch(0)
+    draws()
+    assert epoch(8) == reference[2:]
 
 
 @pytest.mark.parametrize('workers,persistent', [(2, False), (2, True)])

@@ -15,7 +15,9 @@ dataloader workers, persistent or not:
 1. Before each training iteration (``before_train_iter``: after its batch
    is fetched, before the data preprocessor and the model run), the main
    process's python/numpy/torch generators (CPU and CUDA) are reseeded from
-   ``(runner.seed, iteration, rank)`` (:func:`~.seeding.iteration_seed`).
+   ``(runner.seed, iteration, rank)`` (:func:`~.seeding.iteration_seed`);
+   so they are before each batch is fetched (by the epoch's sampler), for
+   what the main process draws while it loads a batch itself.
    Nothing random is stored in a checkpoint: a resumed rank recomputes its
    stream, whatever device the checkpoint was mapped onto, and whatever ran
    in between (validation, a dataloader iterator drawing its workers' base
@@ -84,10 +86,8 @@ class ExactResumeHook(Hook):
             it the main process's stream continues from wherever the
             resumed process left it, and no resume is exact.
         seed_per_sample (bool): step 2 above. Defaults to True; without it
-            a mid-epoch resume is not exact: workers restart their streams
-            and batches map to other workers, and with ``num_workers=0``
-            the pipeline draws from the main process's stream, which a new
-            dataloader iterator shifts.
+            a mid-epoch resume with dataloader workers is not exact (workers
+            restart their streams and batches map to other workers).
     """
 
     priority = 'NORMAL'  # before WeightsOnlyCheckpointHook (LOWEST)
@@ -108,10 +108,10 @@ class ExactResumeHook(Hook):
         size = state.get('world_size') if isinstance(state, dict) else None
         self._saved_world_size = int(size) if size is not None else None
 
-    def _reseed(self, runner, iteration: int) -> None:
+    def _reseed(self, runner, iteration: int, stage: str = 'step') -> None:
         if self.reseed_every_iter and runner.seed is not None:
             seed_everything(iteration_seed(runner.seed, iteration,
-                                           get_rank()))
+                                           get_rank(), stage))
 
     def before_train(self, runner) -> None:
         if not self.seed_per_sample or runner.seed is None:
@@ -157,10 +157,15 @@ class ExactResumeHook(Hook):
                     f'sampler; the resumed epoch {runner.epoch + 1} restarts '
                     f'from its first batch')
             return
+        first = runner.iter  # the iteration of this epoch's next batch
+        fetch_seed = None  # workers draw from their own streams
+        if not getattr(loader, 'num_workers', 0):
+            def fetch_seed(j):
+                self._reseed(runner, first + j, 'fetch')
         batch_sampler.sampler = EpochSampler(
             batch_sampler, runner.epoch,
             skip=consumed * batch_sampler.batch_size,
-            tag=self.seed_per_sample)
+            tag=self.seed_per_sample, before_batch=fetch_seed)
         if consumed:
             runner.logger.info(
                 f'ExactResumeHook: epoch {runner.epoch + 1} resumes after '

@@ -14,7 +14,7 @@ name of the stock hook and changes only that:
   ...) are written as before: their single ``put`` is atomic already.
 * the checkpoint that falls out of ``max_keep_ckpts`` is deleted after the
   new one is in place.
-* ``.part`` files left by a killed run are removed when training starts.
+* the ``.part`` files a killed run left are removed when training starts.
 
 And it adds one switch, ``iter_interval=K``: with ``by_epoch=True``, also
 save ``iter_<n>.pth`` every K iterations (keeping the newest
@@ -24,6 +24,7 @@ ends an epoch whose epoch checkpoint is due is not saved twice.
 """
 import os
 import os.path as osp
+import re
 from collections import deque
 from typing import Optional
 
@@ -86,9 +87,14 @@ class SafeCheckpointHook(CheckpointHook):
     def before_train(self, runner) -> None:
         super().before_train(runner)
         if self._local() and is_main_process():
+            ours = re.compile('|'.join(
+                [re.escape(t).replace(r'\{\}', r'\d+') + re.escape(PART_SUFFIX)
+                 for t in (self.filename_tmpl, self.iter_filename_tmpl)] +
+                [re.escape('last_checkpoint' + PART_SUFFIX)]))
             for folder in {self.out_dir, runner.work_dir}:
-                for name in os.listdir(folder):
-                    if name.endswith(PART_SUFFIX):
+                names = os.listdir(folder) if osp.isdir(folder) else []
+                for name in names:
+                    if ours.fullmatch(name):
                         os.remove(osp.join(folder, name))
         kept = runner.message_hub.get_info(ITER_KEEP_KEY, [])
         self.keep_iter_ids = deque(kept)
