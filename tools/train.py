@@ -118,7 +118,6 @@ def train(runner, cfg) -> None:
         raise RuntimeError(message) from err
 
 
-@record  # torchrun's failure summary then shows the error message
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -139,7 +138,8 @@ def main(argv=None):
 
 if __name__ == '__main__':
     try:
-        closed = main()
+        # record: torchrun's failure summary then shows the error message
+        closed = record(main)()
     except BaseException:
         if not (torch_dist.is_available() and torch_dist.is_initialized()):
             raise

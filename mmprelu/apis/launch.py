@@ -62,7 +62,7 @@ DEFAULT_PORT = '29500'
 #: Seconds a collective waits for the slowest rank (``env_cfg.dist_cfg.
 #: timeout`` when the config has none; configs/_base_/default_runtime.py sets
 #: the same value). Long enough for what legitimately keeps ranks apart in an
-#: ImageNet run of model C on 8 GPUs: rank 0 writing a 2.7 GB checkpoint to
+#: ImageNet run of model C on 8 GPUs: rank 0 writing a 2.6 GB checkpoint to
 #: slow network storage (~30 s at 100 MB/s), torch.compile's first step,
 #: dataloader start-up; short enough that a hung rank costs minutes, not
 #: torch's 30.

@@ -40,7 +40,7 @@ def fake_runner(iteration=0, epoch=0, seed=3, loader=None):
     runner = mock.MagicMock()
     runner.seed, runner.iter, runner.epoch = seed, iteration, epoch
     runner.train_loop = mock.MagicMock(spec=EpochBasedTrainLoop)
-    runner.train_loop.dataloader = loader
+    runner.train_loop.dataloader = runner.train_dataloader = loader
     return runner
 
 
@@ -81,10 +81,11 @@ def test_checkpoint_on_any_device_resumes(device):
                   'meta': {'iter': 6}}
     hook = ExactResumeHook()
     hook.after_load_checkpoint(None, checkpoint)
-    assert hook._saved_world_size == 2
+    assert hook._saved == {'world_size': 2}
     saved = {}
-    hook.before_save_checkpoint(None, saved)
-    assert saved == {'exact_resume': {'world_size': 1}}  # no tensors
+    hook.before_save_checkpoint(fake_runner(loader=epoch_loader()), saved)
+    assert saved == {'exact_resume': {'world_size': 1,
+                                      'batches_per_epoch': 8}}  # no tensors
 
 
 def epoch_loader(n=16, batch=2, workers=0):
@@ -96,23 +97,27 @@ def epoch_loader(n=16, batch=2, workers=0):
     return loader
 
 
-@pytest.mark.parametrize('saved,skip,warned', [(1, 6, False),
-                                               (2, 0, True),
-                                               (None, 6, False)])
-def test_resume_on_another_number_of_processes(saved, skip, warned):
-    """A checkpoint 3 batches into epoch 2 (of 8 batches): with the same
-    world size (1 here) the epoch skips them; written by 2 processes it
-    restarts, with a warning saying the run is not exact."""
+@pytest.mark.parametrize('saved,iteration,skip,warned,restarts', [
+    (dict(world_size=1, batches_per_epoch=8), 11, 6, False, False),
+    (dict(world_size=2, batches_per_epoch=4), 7, 0, True, True),
+    (dict(world_size=2, batches_per_epoch=4), 4, 0, True, False),
+    ({}, 11, 6, False, False)])
+def test_resume_on_another_number_of_processes(saved, iteration, skip,
+                                               warned, restarts):
+    """This run: 1 process, 8 batches per epoch. A checkpoint of epoch 2:
+    written by 1 process 3 batches in, the epoch skips them; written by 2
+    processes (4 batches per epoch) 3 batches in, it restarts, with a
+    warning saying the run is not exact; at the end of epoch 1 of the
+    2-process run, only the warning."""
     hook = ExactResumeHook()
-    hook.after_load_checkpoint(None, {'exact_resume': {'world_size': saved}}
-                               if saved else {})
+    hook.after_load_checkpoint(None, {'exact_resume': saved})
     loader = epoch_loader()
-    runner = fake_runner(iteration=11, epoch=1, loader=loader)
+    runner = fake_runner(iteration=iteration, epoch=1, loader=loader)
     hook.before_train_epoch(runner)
     assert loader.batch_sampler.sampler.skip == skip
     warnings = ' '.join(str(c) for c in runner.logger.warning.call_args_list)
     assert ('2-process run and this run has 1' in warnings) is warned
-    assert ('restarts from its first batch' in warnings) is warned
+    assert ('restarts from its first batch' in warnings) is restarts
 
 
 @pytest.mark.parametrize('skip,first', [(0, [0, 1, 2]), (3, [3, 4, 5]),

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from fault_runner import fault_env, write_config
-from tool_runner import ROOT, check, free_port, run
+from tool_runner import ROOT, check, free_port, python, run
 
 pytestmark = pytest.mark.multiprocess
 
@@ -52,7 +52,23 @@ def reference(tmp_path_factory, options):
     config = write_config(tmp)
     check(run(dist_args(config, tmp / 'work', options), env=dist_env(),
               timeout=300))
-    return config, state(tmp / 'work' / 'epoch_2.pth')
+    return config, state(tmp / 'work' / 'epoch_2.pth'), tmp / 'work'
+
+
+def test_resume_on_one_process_says_it_is_not_exact(tmp_path, options,
+                                                    reference):
+    """An iteration checkpoint of the 2-process run (3 of epoch 2's 4
+    batches done) resumed by 1 process: training goes on, and the log says
+    what is not exact."""
+    config, _, ref_work = reference
+    out = check(python(
+        'train.py', config, '--work-dir', tmp_path, '--resume',
+        ref_work / 'iter_7.pth', *options, 'train_dataloader.batch_size=8',
+        'train_cfg.max_epochs=2', 'randomness.seed=0', env=fault_env()))
+    assert ('the checkpoint was written by a 2-process run and this run has '
+            '1 processes, so the run is not bit-exact') in out
+    assert 'epoch 2 restarts from its first batch' in out
+    assert 'Epoch(train) [2][8/8]' in out  # the whole epoch, 8 batches
 
 
 def test_restarts_resume_bit_exactly(tmp_path, options, reference):
@@ -60,7 +76,7 @@ def test_restarts_resume_bit_exactly(tmp_path, options, reference):
     checkpoint rank 0 has just damaged. Round 1 skips it, resumes from
     iteration 2, and rank 0 is killed half-way through writing iteration
     6's checkpoint. Round 2 resumes from iteration 5 and finishes."""
-    config, (weights, momenta) = reference
+    config, (weights, momenta), _ = reference
     work = tmp_path / 'work'
     proc = run(dist_args(config, work, options),
                env=dist_env(restarts=2, faults='0:1:3:kill,0:0:3:corrupt,'

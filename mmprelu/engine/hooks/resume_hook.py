@@ -35,8 +35,8 @@ Resuming on a different number of processes works but is not exact: each
 process's share of an epoch differs, so a checkpoint taken mid-epoch
 restarts that epoch from its first batch (the samples already seen are seen
 again) and the batches, and so the updates, differ from the original run's.
-The hook stores the writer's world size (``checkpoint['exact_resume']``)
-and logs this when it happens.
+The hook stores the writer's world size and batches per epoch
+(``checkpoint['exact_resume']``) and logs this when it happens.
 
 Steps 2 and 3 apply to ``EpochBasedTrainLoop`` (all our configs) with a
 batch sampler; ``IterBasedTrainLoop`` skips consumed batches itself. Step 2
@@ -45,8 +45,6 @@ ClassBalanced wrapper) to have a ``pipeline`` (every mmengine
 ``BaseDataset``); otherwise the hook warns and workers keep mmengine's own
 per-worker seeding.
 """
-from typing import Optional
-
 from mmengine.dist import get_rank, get_world_size
 from mmengine.hooks import Hook
 from mmengine.runner import EpochBasedTrainLoop
@@ -96,17 +94,21 @@ class ExactResumeHook(Hook):
                  seed_per_sample: bool = True) -> None:
         self.reseed_every_iter = bool(reseed_every_iter)
         self.seed_per_sample = bool(seed_per_sample)
-        self._saved_world_size: Optional[int] = None
+        self._saved: dict = {}
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        checkpoint[STATE_KEY] = {'world_size': get_world_size()}
+        try:
+            batches = len(runner.train_dataloader)
+        except TypeError:  # no train dataloader built
+            batches = None
+        checkpoint[STATE_KEY] = {'world_size': get_world_size(),
+                                 'batches_per_epoch': batches}
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         # also called for load_from; only a resume reaches before_train_epoch
         # with a nonzero iteration
         state = checkpoint.get(STATE_KEY, None)
-        size = state.get('world_size') if isinstance(state, dict) else None
-        self._saved_world_size = int(size) if size is not None else None
+        self._saved = dict(state) if isinstance(state, dict) else {}
 
     def _reseed(self, runner, iteration: int, stage: str = 'step') -> None:
         if self.reseed_every_iter and runner.seed is not None:
@@ -132,22 +134,26 @@ class ExactResumeHook(Hook):
         self._reseed(runner, runner.iter)
 
     def before_train_epoch(self, runner) -> None:
-        saved, self._saved_world_size = self._saved_world_size, None
+        saved, self._saved = self._saved, {}
         if not isinstance(runner.train_loop, EpochBasedTrainLoop):
             return  # IterBasedTrainLoop advances its own iterator on resume
         loader = runner.train_loop.dataloader
         consumed = max(0, runner.iter - runner.epoch * len(loader))
         world_size = get_world_size()
-        if runner.iter and saved is not None and saved != world_size:
+        saved_size = saved.get('world_size', None)
+        if runner.iter and saved_size is not None and \
+                saved_size != world_size:
+            batches = saved.get('batches_per_epoch', None) or len(loader)
+            inside = runner.iter - runner.epoch * batches > 0
             runner.logger.warning(
                 f'ExactResumeHook: the checkpoint was written by a '
-                f'{saved}-process run and this run has {world_size} '
+                f'{saved_size}-process run and this run has {world_size} '
                 f'processes, so the run is not bit-exact to the original '
                 f'one: each process\'s share of an epoch and each update\'s '
                 f'batches differ'
                 + (f'; epoch {runner.epoch + 1} restarts from its first '
                    f'batch (the position inside it does not carry over)'
-                   if consumed else ''))
+                   if inside else ''))
             consumed = 0
         batch_sampler = getattr(loader, 'batch_sampler', None)
         if batch_sampler is None or not hasattr(batch_sampler, 'sampler'):
