@@ -49,11 +49,11 @@ def stream_of(rank, iteration, cuda_seeds=None):
     the seeds given to every CUDA device are appended to ``cuda_seeds``."""
     hook = ExactResumeHook()
     draws()  # whatever ran before
+    seeds = [] if cuda_seeds is None else cuda_seeds
     with mock.patch.object(resume_hook, 'get_rank', return_value=rank), \
             mock.patch('torch.cuda.is_initialized', return_value=True), \
             mock.patch('torch.cuda.manual_seed_all',
-                       side_effect=(
-                               [] if cuda_seeds is None else cuda_seeds).append):
+                       side_effect=seeds.append):
         hook.before_train_iter(fake_runner(iteration), 0)
     return draws()
 

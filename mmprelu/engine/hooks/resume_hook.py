@@ -118,7 +118,8 @@ class ExactResumeHook(Hook):
     def before_train(self, runner) -> None:
         if not self.seed_per_sample or runner.seed is None:
             return
-        datasets = _datasets_with_pipeline(runner.train_loop.dataloader.dataset)
+        datasets = _datasets_with_pipeline(
+            runner.train_loop.dataloader.dataset)
         if not datasets:
             runner.logger.warning(
                 'ExactResumeHook: the train dataset has no pipeline to seed '

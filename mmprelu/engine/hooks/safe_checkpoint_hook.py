@@ -74,8 +74,8 @@ class SafeCheckpointHook(CheckpointHook):
         if self.iter_interval is not None and not self.by_epoch:
             raise ValueError(
                 f'SafeCheckpointHook: iter_interval={iter_interval} adds '
-                f'iteration checkpoints to epoch ones and needs by_epoch=True; '
-                f'with by_epoch=False set interval instead')
+                f'iteration checkpoints to epoch ones and needs '
+                f'by_epoch=True; with by_epoch=False set interval instead')
         if isinstance(max_keep_iter_ckpts, bool) or not isinstance(
                 max_keep_iter_ckpts, int):
             raise ValueError(f'SafeCheckpointHook: max_keep_iter_ckpts must '
