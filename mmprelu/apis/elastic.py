@@ -84,20 +84,16 @@ def store_prefix() -> Optional[str]:
     return f'mmprelu/attempt_{_int_env("TORCHELASTIC_RESTART_COUNT")}'
 
 
-def _store(rank: int, world_size: int, timeout: datetime.timedelta):
+def create_store(rank: int, world_size: int,
+                 timeout: datetime.timedelta):
+    """The store for ``init_process_group(store=...)``, from ``MASTER_ADDR``
+    and ``MASTER_PORT`` like ``init_method='env://'`` (torch's own
+    ``rendezvous``), with the per-round prefix where one is needed."""
     store, _, _ = next(torch_dist.rendezvous(
         'env://', rank=rank, world_size=world_size, timeout=timeout))
     store.set_timeout(timeout)
     prefix = store_prefix()
     return torch_dist.PrefixStore(prefix, store) if prefix else store
-
-
-def create_store(rank: int, world_size: int,
-                 timeout: datetime.timedelta):
-    """The store for ``init_process_group(store=...)``, from ``MASTER_ADDR``
-    and ``MASTER_PORT`` like ``init_method='env://'``, with the per-round
-    prefix where one is needed."""
-    return _store(rank, world_size, timeout)
 
 
 def unresponsive_ranks(rank: int, world_size: int,
@@ -109,7 +105,7 @@ def unresponsive_ranks(rank: int, world_size: int,
     timeout = datetime.timedelta(seconds=grace)
     keys = [f'mmprelu/roll_call/{r}' for r in range(world_size)]
     try:
-        store = _store(rank, world_size, timeout)
+        store = create_store(rank, world_size, timeout)
         store.set(keys[rank], '1')
         deadline = time.monotonic() + grace
         missing = [r for r in range(world_size) if r != rank]
