@@ -3,6 +3,15 @@
 #   bash tools/dist_train.sh CONFIG 8 [tools/train.py args]
 #   NNODES=2 NODE_RANK=0 MASTER_ADDR=10.0.0.1 PORT=29500 \
 #       bash tools/dist_train.sh CONFIG 8        # node 0 of 2
+#   MAX_RESTARTS=3 bash tools/dist_train.sh CONFIG 8
+# Env: NNODES (1), NODE_RANK (0), MASTER_ADDR (127.0.0.1), PORT (29500),
+# MAX_RESTARTS (0), RDZV_ID (mmprelu_$PORT; the same on every node).
+# MAX_RESTARTS=N > 0: torchrun restarts the whole worker group up to N times
+# after a rank fails, and the restarted ranks resume from the newest complete
+# checkpoint by themselves (docs/long_runs.md). It uses the c10d rendezvous
+# on MASTER_ADDR:PORT (node ranks are then assigned by the rendezvous, so
+# NODE_RANK is not needed) and a fresh store per restart round
+# (TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1, see mmprelu/apis/elastic.py).
 # Without CUDA the processes train on CPU over gloo (mmprelu/apis/launch.py).
 set -e
 if [ $# -lt 2 ]; then
@@ -15,16 +24,31 @@ NNODES=${NNODES:-1}
 NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
+MAX_RESTARTS=${MAX_RESTARTS:-0}
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 PYTHON=${PYTHON:-python}
 
+if ! [[ "$MAX_RESTARTS" =~ ^[0-9]+$ ]]; then
+    echo "$0: MAX_RESTARTS must be a whole number, got '$MAX_RESTARTS'" >&2
+    exit 2
+fi
+if [ "$MAX_RESTARTS" -gt 0 ]; then
+    export TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1
+    LAUNCH=(--max-restarts="$MAX_RESTARTS"
+            --rdzv-backend=c10d
+            --rdzv-endpoint="$MASTER_ADDR:$PORT"
+            --rdzv-id="${RDZV_ID:-mmprelu_$PORT}")
+else
+    LAUNCH=(--node_rank="$NODE_RANK"
+            --master_addr="$MASTER_ADDR"
+            --master_port="$PORT")
+fi
+
 PYTHONPATH="$ROOT":$PYTHONPATH \
 exec "$PYTHON" -m torch.distributed.run \
-    --nnodes=$NNODES \
-    --node_rank=$NODE_RANK \
-    --master_addr=$MASTER_ADDR \
-    --master_port=$PORT \
-    --nproc_per_node=$GPUS \
+    --nnodes="$NNODES" \
+    "${LAUNCH[@]}" \
+    --nproc_per_node="$GPUS" \
     "$ROOT/tools/train.py" \
     "$CONFIG" \
     --launcher pytorch "${@:3}"

@@ -4,6 +4,11 @@
 #   bash tools/slurm_train.sh PARTITION JOB_NAME CONFIG [WORK_DIR] [args]
 # WORK_DIR may be left out (args then start with "--"): tools/train.py's
 # default (./work_dirs/<config name>) applies.
+# Restarts: a requeued job (sbatch --requeue after a node failure, or
+# `scontrol requeue`) starts with SLURM_RESTART_COUNT > 0 and tools/train.py
+# then resumes by itself from the newest complete checkpoint of the work dir
+# (give the same WORK_DIR; docs/long_runs.md has an sbatch script that also
+# requeues after a crashed rank, up to a limit).
 set -x
 if [ $# -lt 3 ]; then
     echo "usage: $0 PARTITION JOB_NAME CONFIG [WORK_DIR] [tools/train.py args]" >&2

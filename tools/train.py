@@ -6,17 +6,24 @@
         [--no-persistent-workers] [--cfg-options KEY=VALUE ...]
         [--launcher {none,pytorch,slurm,mpi}]
 
-Several processes: ``bash tools/dist_train.sh CONFIG NUM_PROCS [args]``;
-without CUDA they train on CPU over gloo (``mmprelu/apis/launch.py``).
+Several processes: ``bash tools/dist_train.sh CONFIG NUM_PROCS [args]``
+(``MAX_RESTARTS=N`` lets torchrun restart them); without CUDA they train on
+CPU over gloo (``mmprelu/apis/launch.py``). A restarted job resumes by
+itself from the newest complete checkpoint (``mmprelu/apis/resume.py``).
 ``--cfg-options`` are merged last, as in mmpretrain: they win over the
 other options. CONFIG may inherit ``_base_ = ['mmprelu::<path under
 configs/>']`` (docs/downstream.md).
 """
 import argparse
 import os.path as osp
+import traceback
+
+import torch.distributed as torch_dist
+from torch.distributed.elastic.multiprocessing.errors import record
 
 import mmprelu  # noqa: F401  (registers modules and the safe loader)
-from mmprelu.apis import close_distributed, exit_process
+from mmprelu.apis import (close_distributed, exit_process,
+                          explain_collective_failure)
 from mmprelu.apis.cli import (add_common_args, build_runner,
                               check_common_args,
                               drop_persistent_workers_without_workers,
@@ -37,8 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
         const='auto',
         metavar='CKPT',
         help='resume training (weights, optimizer, schedulers, iteration) '
-        'from CKPT; with no value (or "auto"), from the latest checkpoint '
-        'in the work dir (trains from scratch if there is none)')
+        'from CKPT; with no value (or "auto"), from the newest complete '
+        'checkpoint in the work dir (trains from scratch if there is none). '
+        'A restarted job (torchrun, Slurm requeue) resumes by itself')
     parser.add_argument(
         '--amp',
         action='store_true',
@@ -82,6 +90,8 @@ def merge_args(cfg, args, parser: argparse.ArgumentParser):
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
+    # resume=True without load_from: the newest complete checkpoint of the
+    # work dir (mmprelu/apis/resume.py), chosen when the Runner is built
     if args.resume == 'auto':
         cfg.resume = True
         cfg.load_from = None
@@ -109,6 +119,21 @@ def merge_args(cfg, args, parser: argparse.ArgumentParser):
     return cfg
 
 
+def train(runner, cfg) -> None:
+    """``runner.train()``; a collective that timed out or lost its peer is
+    re-raised with the ranks that do not answer (mmprelu.apis.elastic)."""
+    try:
+        runner.train()
+    except Exception as err:
+        timeout = ((cfg.get('env_cfg') or {}).get('dist_cfg') or {}).get(
+            'timeout')
+        message = explain_collective_failure(err, timeout)
+        if message is None:
+            raise
+        runner.logger.error(message)
+        raise RuntimeError(message) from err
+
+
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -120,12 +145,23 @@ def main(argv=None):
                      f'checkpoint in the work dir)')
 
     cfg = merge_args(read_config(parser, args.config), args, parser)
-    runner = build_runner(cfg, args.launcher)
-    runner.train()
+    runner = build_runner(cfg, args.launcher, resume_on_restart=True)
+    train(runner, cfg)
     del runner  # its DDP wrapper holds the process group
     return close_distributed()
 
 
 if __name__ == '__main__':
-    if main():
+    try:
+        # record: torchrun's failure summary then shows the error message
+        closed = record(main)()
+    except BaseException:
+        if not (torch_dist.is_available() and torch_dist.is_initialized()):
+            raise
+        # a failed rank leaves at once: its process group's teardown can
+        # wait forever on a peer that hangs, and torchrun restarts or ends
+        # the job only when a rank exits
+        traceback.print_exc()
+        exit_process(1)
+    if closed:
         exit_process(0)

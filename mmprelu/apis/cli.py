@@ -12,7 +12,9 @@ from mmengine.runner import Runner
 
 from .config_loader import ConfigAdapterError, load_config
 from .config_names import ConfigNameError
-from .launch import init_cpu_distributed
+from .elastic import restart_reason
+from .launch import init_distributed
+from .resume import resolve_resume
 from .validate import validate_config
 
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
@@ -55,7 +57,10 @@ def check_common_args(parser: argparse.ArgumentParser, args) -> None:
         parser.error(f'config file {args.config!r} does not exist')
     if getattr(args, 'amp', False) and not amp_device_available():
         parser.error(AMP_ERROR)
-    if 'LOCAL_RANK' not in os.environ:
+    # the legacy torch.distributed.launch passes --local-rank; slurm and mpi
+    # get theirs from their own variables (mmprelu.apis.launch.dist_env)
+    if args.launcher in ('none', 'pytorch') and 'LOCAL_RANK' not in \
+            os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
 
 
@@ -155,12 +160,23 @@ def enable_tta(cfg) -> None:
     cfg.test_dataloader = loader
 
 
-def build_runner(cfg, launcher: str):
-    """Validate ``cfg``, set up CPU distribution if needed (see
-    :func:`~mmprelu.apis.launch.init_cpu_distributed`) and build the Runner
-    (``cfg.runner_type`` if set) — the common start of train.py and test.py."""
+def build_runner(cfg, launcher: str, resume_on_restart: bool = False):
+    """Validate ``cfg``, create the process group (see
+    :func:`~mmprelu.apis.launch.init_distributed`), choose the checkpoint
+    to resume from when ``cfg.resume`` is set (see :mod:`mmprelu.apis.resume`;
+    ``resume_on_restart`` resumes a restarted job by itself) and build the
+    Runner (``cfg.runner_type`` if set) -- the common start of train.py and
+    test.py."""
     validate_config(cfg)  # bad values fail now, naming key and choices
-    init_cpu_distributed(cfg, launcher)
+    init_distributed(cfg, launcher)
+    notes = []
+    if cfg.get('resume', False) is True or resume_on_restart:
+        restart = restart_reason() if resume_on_restart else None
+        notes = resolve_resume(cfg, None, restart)
     if 'runner_type' in cfg:
-        return RUNNERS.build(cfg)
-    return Runner.from_cfg(cfg)
+        runner = RUNNERS.build(cfg)
+    else:
+        runner = Runner.from_cfg(cfg)
+    for level, message in notes:
+        runner.logger.log(level, message)
+    return runner

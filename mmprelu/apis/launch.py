@@ -1,31 +1,37 @@
-"""Distributed training and testing on machines without CUDA.
+"""Process-group set-up of ``tools/train.py`` and ``tools/test.py``.
 
-``tools/train.py`` and ``tools/test.py`` call :func:`init_cpu_distributed`
-before the Runner is built. With CUDA available it does nothing and
-mmengine's usual path runs. Without CUDA, mmengine 0.10.7 cannot run a
-multi-process job, for two reasons:
+Both call :func:`init_distributed` before the Runner is built; the Runner's
+``setup_env`` then skips mmengine's own ``init_dist`` (it runs only when no
+process group exists). We create the group ourselves for three reasons:
 
-1. ``mmengine.dist.init_dist`` (called from ``Runner.setup_env``) calls
-   ``torch.cuda.set_device(local_rank)`` for the pytorch, slurm and mpi
-   launchers before creating the process group; without CUDA this raises.
-2. ``Runner.wrap_model`` gives ``MMDistributedDataParallel`` (a
-   ``DistributedDataParallel``) ``device_ids=[LOCAL_RANK]``, whether or not
-   ``model_wrapper_cfg`` is set; DDP of a CPU module needs
-   ``device_ids=None``.
+1. **CPU jobs.** mmengine 0.10.7's ``init_dist`` calls
+   ``torch.cuda.set_device(local_rank)`` for every launcher, and
+   ``Runner.wrap_model`` gives ``MMDistributedDataParallel`` ``device_ids=
+   [LOCAL_RANK]`` whether or not ``model_wrapper_cfg`` is set. Without CUDA
+   we use the ``gloo`` backend and set ``cfg.model_wrapper_cfg`` with
+   ``device_ids=None`` (a config value wins over the Runner's default
+   arguments); ``cfg.env_cfg.dist_cfg.backend='gloo'`` is written back so the
+   config dumped to the work dir tells what ran.
+2. **The local rank.** mmengine's MPI path sets ``RANK`` and ``WORLD_SIZE``
+   but never ``LOCAL_RANK``, which ``wrap_model`` reads; with one process per
+   GPU every rank of a node then got ``device_ids=[0]``. We resolve the rank,
+   world size and local rank of every launcher (below), write them to
+   ``os.environ`` and, with CUDA, ``torch.cuda.set_device(local_rank)``.
+3. **Restarts and hangs.** The group meets in the store of
+   :func:`mmprelu.apis.elastic.create_store` (fresh keys in every torchrun
+   restart round), and collectives time out after
+   ``env_cfg.dist_cfg.timeout`` seconds (:data:`DEFAULT_TIMEOUT` when the
+   config has none; torch's own default is 30 minutes), so a rank that hangs
+   makes the others fail instead of blocking the job.
 
-The fix, without patching mmengine: create the process group here, with
-the ``gloo`` backend, from the launcher's environment variables
-(``Runner.setup_env`` skips ``init_dist`` when ``is_distributed()`` is
-already true), and set ``cfg.model_wrapper_cfg`` with ``device_ids=None``
-(a config value wins over the Runner's ``default_args`` when the wrapper is
-built). We also set ``cfg.env_cfg.dist_cfg.backend='gloo'`` so the config
-dumped to the work dir tells what ran.
+With CUDA the backend is the config's (``nccl`` in our runtime config).
 
 Environment variables read per launcher (a missing required one raises a
 ``KeyError`` naming it):
 
 * ``pytorch`` (torchrun): ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK`` (default
-  0), ``MASTER_ADDR``, ``MASTER_PORT``.
+  0, or ``--local-rank`` of the legacy launcher), ``MASTER_ADDR``,
+  ``MASTER_PORT``.
 * ``slurm``: ``SLURM_PROCID``, ``SLURM_NTASKS``, ``SLURM_LOCALID``
   (default: ``SLURM_PROCID``), ``MASTER_ADDR`` (default: the first host of
   ``scontrol show hostname $SLURM_NODELIST``), ``MASTER_PORT`` (default
@@ -36,8 +42,7 @@ Environment variables read per launcher (a missing required one raises a
   the world size; required otherwise), ``MASTER_PORT`` (default 29500).
 
 The resolved ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR`` and
-``MASTER_PORT`` are written back to ``os.environ``: mmengine reads
-``LOCAL_RANK`` when it wraps the model, whatever the launcher.
+``MASTER_PORT`` are written back to ``os.environ``.
 """
 import datetime
 import gc
@@ -50,8 +55,18 @@ from typing import Dict, Optional
 import torch
 import torch.distributed as torch_dist
 
+from .elastic import create_store
+
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 DEFAULT_PORT = '29500'
+#: Seconds a collective waits for the slowest rank (``env_cfg.dist_cfg.
+#: timeout`` when the config has none; configs/_base_/default_runtime.py sets
+#: the same value). Long enough for what legitimately keeps ranks apart in an
+#: ImageNet run of model C on 8 GPUs: rank 0 writing a 2.6 GB checkpoint to
+#: slow network storage (~30 s at 100 MB/s), torch.compile's first step,
+#: dataloader start-up; short enough that a hung rank costs minutes, not
+#: torch's 30.
+DEFAULT_TIMEOUT = 600
 
 
 def _env(name: str, launcher: str, default: Optional[str] = None) -> str:
@@ -125,33 +140,46 @@ def dist_env(launcher: str) -> Dict[str, object]:
                 master_addr=addr, master_port=str(port))
 
 
-def _timeout(dist_cfg: dict) -> Optional[datetime.timedelta]:
+def _timeout(dist_cfg: dict) -> float:
     seconds = dist_cfg.get('timeout', None)
     if seconds is None:
-        return None
-    if not isinstance(seconds, (int, float)) or seconds <= 0:
+        return DEFAULT_TIMEOUT
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) \
+            or seconds <= 0:
         raise ValueError(f'env_cfg.dist_cfg.timeout must be a positive '
                          f'number of seconds, got {seconds!r}')
-    return datetime.timedelta(seconds=seconds)
+    return seconds
 
 
-def init_cpu_distributed(cfg, launcher: str) -> bool:
-    """Create a gloo process group and adapt ``cfg`` for CPU DDP.
+def export_dist_env(launcher: str) -> Dict[str, object]:
+    """:func:`dist_env` of ``launcher``, written to ``os.environ`` as
+    ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR`` and
+    ``MASTER_PORT`` (what torch's ``env://`` and mmengine read)."""
+    info = dist_env(launcher)
+    os.environ.update(RANK=str(info['rank']),
+                      WORLD_SIZE=str(info['world_size']),
+                      LOCAL_RANK=str(info['local_rank']),
+                      MASTER_ADDR=str(info['master_addr']),
+                      MASTER_PORT=info['master_port'])
+    return info
+
+
+def init_distributed(cfg, launcher: str) -> bool:
+    """Create the process group of ``launcher`` and adapt ``cfg``.
 
     Args:
         cfg (mmengine.Config): the config the Runner will be built from;
-            changed in place (``env_cfg.dist_cfg.backend``,
-            ``model_wrapper_cfg``).
+            changed in place (``env_cfg.dist_cfg.backend`` and ``timeout``;
+            without CUDA also ``model_wrapper_cfg``).
         launcher (str): one of ``'none'``, ``'pytorch'``, ``'slurm'``,
             ``'mpi'``.
 
     Returns:
-        bool: True when this function set up CPU distribution, False when
-        nothing was needed (``launcher='none'``, or CUDA is available and
-        mmengine's own launcher path applies).
+        bool: True when a process group is set up (or already existed),
+        False for ``launcher='none'``.
 
-    A user ``model_wrapper_cfg`` keeps its keys except ``device_ids``,
-    which is forced to ``None``; without one we use
+    Without CUDA a user ``model_wrapper_cfg`` keeps its keys except
+    ``device_ids``, which is forced to ``None``; without one we use
     ``MMDistributedDataParallel`` with ``broadcast_buffers=False`` and the
     config's ``find_unused_parameters`` (the Runner's own defaults). If a
     process group already exists it is kept.
@@ -159,34 +187,34 @@ def init_cpu_distributed(cfg, launcher: str) -> bool:
     if launcher not in LAUNCHERS:
         raise ValueError(f'unknown launcher {launcher!r}; valid: '
                          f'{LAUNCHERS}')
-    if launcher == 'none' or torch.cuda.is_available():
+    if launcher == 'none':
         return False
     if not torch_dist.is_available():
         raise RuntimeError(f'launcher {launcher!r} needs torch.distributed, '
                            'which this torch build lacks')
 
-    env_cfg = cfg.get('env_cfg', None) or {}
+    cuda = torch.cuda.is_available()
+    env_cfg = dict(cfg.get('env_cfg', None) or {})
     dist_cfg = dict(env_cfg.get('dist_cfg', None) or {})
+    backend = dist_cfg.get('backend', 'nccl') if cuda else 'gloo'
+    seconds = _timeout(dist_cfg)
     if not torch_dist.is_initialized():
-        info = dist_env(launcher)
-        os.environ.update(RANK=str(info['rank']),
-                          WORLD_SIZE=str(info['world_size']),
-                          LOCAL_RANK=str(info['local_rank']),
-                          MASTER_ADDR=str(info['master_addr']),
-                          MASTER_PORT=info['master_port'])
-        kwargs = dict(backend='gloo', init_method='env://',
-                      rank=info['rank'], world_size=info['world_size'])
-        timeout = _timeout(dist_cfg)
-        if timeout is not None:
-            kwargs['timeout'] = timeout
-        torch_dist.init_process_group(**kwargs)
+        info = export_dist_env(launcher)
+        if cuda:
+            torch.cuda.set_device(info['local_rank'])
+        timeout = datetime.timedelta(seconds=seconds)
+        torch_dist.init_process_group(
+            backend=backend, timeout=timeout, rank=info['rank'],
+            world_size=info['world_size'],
+            store=create_store(info['rank'], info['world_size'], timeout))
     else:
         os.environ.setdefault('LOCAL_RANK', '0')
 
-    dist_cfg['backend'] = 'gloo'
-    env_cfg = dict(env_cfg)
+    dist_cfg.update(backend=backend, timeout=seconds)
     env_cfg['dist_cfg'] = dist_cfg
     cfg.env_cfg = env_cfg
+    if cuda:
+        return True
 
     wrapper = cfg.get('model_wrapper_cfg', None)
     if wrapper is None:

@@ -1,9 +1,13 @@
+import argparse
+import os
+
 import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from mmprelu.apis.cli import (drop_persistent_workers_without_workers,
+from mmprelu.apis.cli import (add_common_args, check_common_args,
+                              drop_persistent_workers_without_workers,
                               enable_tta, flip_tta_pipeline,
                               set_dataloader_defaults, set_work_dir)
 from mmprelu.registry import TRANSFORMS
@@ -92,3 +96,24 @@ def test_work_dir(arg, in_cfg, expected):
     cfg = Config(dict(work_dir=in_cfg))
     set_work_dir(cfg, arg, 'configs/my_config.py')
     assert cfg.work_dir == expected
+
+
+@pytest.mark.parametrize('launcher,expected', [('none', '2'),
+                                               ('pytorch', '2'),
+                                               ('slurm', None),
+                                               ('mpi', None)])
+def test_local_rank_argument_only_for_torch_launchers(
+        tmp_path, monkeypatch, launcher, expected):
+    """--local-rank (legacy torch.distributed.launch) fills LOCAL_RANK;
+    slurm and mpi ranks take theirs from SLURM_LOCALID /
+    OMPI_COMM_WORLD_LOCAL_RANK (mmprelu.apis.launch), never a default 0."""
+    monkeypatch.delenv('LOCAL_RANK', raising=False)
+    config = tmp_path / 'cfg.py'
+    config.write_text('x = 1\n')
+    parser = argparse.ArgumentParser()
+    parser.add_argument('config')
+    add_common_args(parser)
+    args = parser.parse_args([str(config), '--launcher', launcher,
+                              '--local-rank', '2'])
+    check_common_args(parser, args)
+    assert os.environ.get('LOCAL_RANK') == expected

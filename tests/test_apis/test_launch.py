@@ -1,3 +1,4 @@
+import datetime
 import os
 import socket
 import subprocess
@@ -9,12 +10,14 @@ import torch.distributed as torch_dist
 from mmengine.config import Config
 
 from mmprelu.apis import launch
-from mmprelu.apis.launch import dist_env, init_cpu_distributed
+from mmprelu.apis.launch import DEFAULT_TIMEOUT, dist_env, init_distributed
 
 DIST_VARS = ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR',
              'MASTER_PORT', 'SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_LOCALID',
              'SLURM_NODELIST', 'OMPI_COMM_WORLD_RANK', 'OMPI_COMM_WORLD_SIZE',
-             'OMPI_COMM_WORLD_LOCAL_RANK', 'OMPI_COMM_WORLD_LOCAL_SIZE')
+             'OMPI_COMM_WORLD_LOCAL_RANK', 'OMPI_COMM_WORLD_LOCAL_SIZE',
+             'TORCHELASTIC_USE_AGENT_STORE', 'TORCHELASTIC_RESTART_COUNT',
+             'TORCHELASTIC_MAX_RESTARTS', 'GROUP_WORLD_SIZE')
 
 
 @pytest.fixture
@@ -100,22 +103,53 @@ def make_cfg(**kwargs):
 
 def test_nothing_without_launcher(no_cuda):
     cfg = make_cfg()
-    assert init_cpu_distributed(cfg, 'none') is False
+    assert init_distributed(cfg, 'none') is False
     assert cfg.env_cfg.dist_cfg.backend == 'nccl'
     assert 'model_wrapper_cfg' not in cfg
 
 
-def test_nothing_with_cuda(env, monkeypatch):
+@pytest.mark.parametrize('launcher,values,local_rank', [
+    ('pytorch', dict(RANK=5, WORLD_SIZE=8, LOCAL_RANK=1,
+                     MASTER_ADDR='10.0.0.1', MASTER_PORT=1234), 1),
+    ('slurm', dict(SLURM_PROCID=6, SLURM_NTASKS=8, SLURM_LOCALID=2,
+                   MASTER_ADDR='node7'), 2),
+    # mmengine's own MPI path never set LOCAL_RANK (issue 17): every rank
+    # of a node then wrapped DDP with device_ids=[0]
+    ('mpi', dict(OMPI_COMM_WORLD_RANK=7, OMPI_COMM_WORLD_SIZE=8,
+                 OMPI_COMM_WORLD_LOCAL_RANK=3, OMPI_COMM_WORLD_LOCAL_SIZE=4,
+                 MASTER_ADDR='10.0.0.1'), 3),
+])
+def test_cuda_group_on_the_local_rank(env, monkeypatch, launcher, values,
+                                      local_rank):
+    """With CUDA (mocked) the group uses the config's backend on the GPU of
+    the local rank, which LOCAL_RANK (read by Runner.wrap_model) names."""
+    env(**values)
+    calls = {}
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    monkeypatch.setattr(torch.cuda, 'set_device',
+                        lambda device: calls.update(device=device))
+    monkeypatch.setattr(launch, 'create_store',
+                        lambda *args: calls.update(store=args) or 'store')
+    monkeypatch.setattr(torch_dist, 'init_process_group',
+                        lambda **kwargs: calls.update(group=kwargs))
     cfg = make_cfg()
-    assert init_cpu_distributed(cfg, 'pytorch') is False  # no env needed
-    assert cfg.env_cfg.dist_cfg.backend == 'nccl'
-    assert not torch_dist.is_initialized()
+    assert init_distributed(cfg, launcher) is True
+    rank = int(values.get('RANK', values.get('SLURM_PROCID', values.get(
+        'OMPI_COMM_WORLD_RANK'))))
+    assert calls['device'] == local_rank
+    assert calls['group'] == dict(
+        backend='nccl', timeout=datetime.timedelta(seconds=DEFAULT_TIMEOUT),
+        rank=rank, world_size=8, store='store')
+    assert os.environ['LOCAL_RANK'] == str(local_rank)
+    assert os.environ['RANK'] == str(rank)
+    assert cfg.env_cfg.dist_cfg == dict(backend='nccl',
+                                        timeout=DEFAULT_TIMEOUT)
+    assert 'model_wrapper_cfg' not in cfg  # mmengine's: device_ids=[LOCAL]
 
 
 def test_unknown_launcher():
     with pytest.raises(ValueError, match="unknown launcher 'ssh'"):
-        init_cpu_distributed(make_cfg(), 'ssh')
+        init_distributed(make_cfg(), 'ssh')
 
 
 @pytest.mark.parametrize('user_wrapper,expected', [
@@ -133,12 +167,12 @@ def test_gloo_group_and_cfg(env, no_cuda, user_wrapper, expected):
     if user_wrapper is not None:
         cfg.model_wrapper_cfg = user_wrapper
     try:
-        assert init_cpu_distributed(cfg, 'pytorch') is True
+        assert init_distributed(cfg, 'pytorch') is True
         assert torch_dist.is_initialized()
         assert torch_dist.get_backend() == 'gloo'
         assert torch_dist.get_world_size() == 1
         # a second call keeps the existing group
-        assert init_cpu_distributed(cfg, 'pytorch') is True
+        assert init_distributed(cfg, 'pytorch') is True
     finally:
         if torch_dist.is_initialized():
             torch_dist.destroy_process_group()
@@ -147,12 +181,13 @@ def test_gloo_group_and_cfg(env, no_cuda, user_wrapper, expected):
     assert os.environ['LOCAL_RANK'] == '0'
 
 
-def test_bad_timeout(env, no_cuda):
+@pytest.mark.parametrize('timeout', ['30 min', 0, True])
+def test_bad_timeout(env, no_cuda, timeout):
     env(RANK=0, WORLD_SIZE=1, MASTER_ADDR='127.0.0.1', MASTER_PORT=1)
     cfg = make_cfg()
-    cfg.env_cfg.dist_cfg.timeout = '30 min'
+    cfg.env_cfg.dist_cfg.timeout = timeout
     with pytest.raises(ValueError, match='dist_cfg.timeout'):
-        init_cpu_distributed(cfg, 'pytorch')
+        init_distributed(cfg, 'pytorch')
     assert not torch_dist.is_initialized()
 
 
@@ -179,7 +214,7 @@ def test_runner_skips_its_own_init_dist(env, no_cuda, tmp_path,
         MASTER_PORT=free_port())
     cfg = make_cfg()
     try:
-        init_cpu_distributed(cfg, 'pytorch')
+        init_distributed(cfg, 'pytorch')
         runner = Runner(model=Toy(), work_dir=str(tmp_path),
                         launcher='pytorch', env_cfg=cfg.env_cfg,
                         default_scope='mmpretrain', cfg=cfg)

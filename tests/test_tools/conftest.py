@@ -5,6 +5,13 @@ import pytest
 from tool_runner import CONFIG, check, python
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        'markers', 'multiprocess: starts several training processes '
+        '(torchrun, gloo; a minute or more); run by default, skip locally '
+        'with -m "not multiprocess"')
+
+
 @pytest.fixture(scope='session')
 def digits(tmp_path_factory):
     root = tmp_path_factory.mktemp('digits')

@@ -16,7 +16,8 @@ def write_config(directory, body=''):
         "custom_imports = dict(imports=['mmprelu', 'fault_hooks'], "
         'allow_failed_imports=False)\n'
         "custom_hooks = [dict(type='KillAtIterHook'), "
-        "dict(type='PoisonAtIterHook')]\n" + body)
+        "dict(type='PoisonAtIterHook'), dict(type='FaultPlanHook')]\n"
+        + body)
     return path
 
 

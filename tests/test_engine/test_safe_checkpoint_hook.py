@@ -1,0 +1,142 @@
+"""SafeCheckpointHook: atomic checkpoint and last_checkpoint writes, the
+oldest checkpoint deleted only after the new one is in place, and iteration
+checkpoints every K iterations beside the epoch ones (issue 14)."""
+import os
+import uuid
+
+import pytest
+import torch
+import torch.nn as nn
+from mmengine.fileio import LocalBackend
+from mmengine.hooks import CheckpointHook
+from mmengine.model import BaseModel
+from mmengine.runner import Runner
+
+import mmprelu  # noqa: F401  (registers the hook)
+from mmprelu.engine import load_checkpoint_safely
+from mmprelu.engine.checkpoint_files import checkpoint_problem
+from mmprelu.engine.hooks import SafeCheckpointHook
+
+
+class Toy(BaseModel):
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(3, 2)
+        self.act = nn.PReLU(2)
+
+    def forward(self, inputs, labels=None, mode='tensor'):
+        out = self.act(self.fc(inputs))
+        if mode == 'loss':
+            return dict(loss=nn.functional.cross_entropy(out, labels))
+        return out
+
+
+def make_runner(work_dir, max_epochs=2, **checkpoint):
+    """4 iterations per epoch."""
+    data = [dict(inputs=torch.randn(3), labels=torch.tensor(i % 2))
+            for i in range(8)]
+    checkpoint.setdefault('interval', 1)
+    return Runner(
+        model=Toy(), work_dir=str(work_dir),
+        experiment_name=f'safe_{uuid.uuid4().hex}',
+        train_dataloader=dict(
+            dataset=data, batch_size=2, num_workers=0,
+            sampler=dict(type='DefaultSampler', shuffle=False),
+            collate_fn=dict(type='default_collate')),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9)),
+        train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
+        default_hooks=dict(checkpoint=dict(type='SafeCheckpointHook',
+                                           **checkpoint)),
+        default_scope='mmpretrain')
+
+
+def pth_files(work_dir):
+    return sorted(f for f in os.listdir(work_dir) if f.endswith('.pth'))
+
+
+def test_iteration_checkpoints_beside_epoch_ones(tmp_path):
+    make_runner(tmp_path, iter_interval=3, max_keep_iter_ckpts=2).train()
+    # iterations 3 and 6 mid-epoch; 4 and 8 end epochs (epoch ones only)
+    assert pth_files(tmp_path) == ['epoch_1.pth', 'epoch_2.pth',
+                                   'iter_3.pth', 'iter_6.pth']
+    meta = load_checkpoint_safely(tmp_path / 'iter_6.pth')['meta']
+    assert (meta['epoch'], meta['iter']) == (1, 6)  # 1 epoch done
+    assert (tmp_path / 'last_checkpoint').read_text() == str(
+        tmp_path / 'epoch_2.pth')
+    assert not [f for f in os.listdir(tmp_path) if f.endswith('.part')]
+
+
+def test_keeps_newest_iteration_checkpoints(tmp_path):
+    make_runner(tmp_path, iter_interval=1, max_keep_iter_ckpts=2,
+                max_keep_ckpts=1).train()
+    assert pth_files(tmp_path) == ['epoch_2.pth', 'iter_6.pth', 'iter_7.pth']
+    for name in pth_files(tmp_path):
+        assert checkpoint_problem(str(tmp_path / name)) is None
+
+
+def test_old_checkpoint_deleted_after_the_new_one_is_written(tmp_path,
+                                                            monkeypatch):
+    seen = []
+    save = Runner.save_checkpoint
+
+    def spy(runner, out_dir, filename, *args, **kwargs):
+        seen.append((filename, pth_files(tmp_path)))
+        return save(runner, out_dir, filename, *args, **kwargs)
+
+    monkeypatch.setattr(Runner, 'save_checkpoint', spy)
+    make_runner(tmp_path, max_epochs=3, max_keep_ckpts=1).train()
+    assert seen == [('epoch_1.pth.part', []),
+                    ('epoch_2.pth.part', ['epoch_1.pth']),
+                    ('epoch_3.pth.part', ['epoch_2.pth'])]
+    assert pth_files(tmp_path) == ['epoch_3.pth']
+
+
+def test_interrupted_write_leaves_previous_checkpoint(tmp_path,
+                                                      monkeypatch):
+    """A write that dies half-way (a kill, here an exception after half
+    the bytes) leaves only a .part file; last_checkpoint still names the
+    previous, complete checkpoint; the next run removes the .part file."""
+    put = LocalBackend.put
+    calls = []
+
+    def dies_on_second(self, obj, filepath):
+        calls.append(filepath)
+        if len(calls) == 2:
+            with open(filepath, 'wb') as f:
+                f.write(obj[:len(obj) // 2])
+            raise KeyboardInterrupt('killed while writing')
+        return put(self, obj, filepath)
+
+    monkeypatch.setattr(LocalBackend, 'put', dies_on_second)
+    with pytest.raises(KeyboardInterrupt):
+        make_runner(tmp_path).train()
+    assert calls[1].endswith('epoch_2.pth.part')
+    assert pth_files(tmp_path) == ['epoch_1.pth']
+    assert (tmp_path / 'epoch_2.pth.part').is_file()
+    assert (tmp_path / 'last_checkpoint').read_text() == str(
+        tmp_path / 'epoch_1.pth')
+    monkeypatch.setattr(LocalBackend, 'put', put)
+    make_runner(tmp_path, max_epochs=1).train()  # nothing to train
+    assert not (tmp_path / 'epoch_2.pth.part').exists()
+
+
+def test_mmengine_still_saves_through_the_adapted_method():
+    """SafeCheckpointHook overrides CheckpointHook._save_checkpoint_with_step
+    (private): fail loudly if mmengine renames it or stops calling it."""
+    assert callable(getattr(CheckpointHook, '_save_checkpoint_with_step',
+                            None))
+    for caller in (CheckpointHook._save_checkpoint,
+                   CheckpointHook._save_best_checkpoint):
+        assert '_save_checkpoint_with_step' in caller.__code__.co_names
+
+
+@pytest.mark.parametrize('kwargs,match', [
+    (dict(iter_interval=0), 'iter_interval must be a positive integer'),
+    (dict(iter_interval=2.5), 'iter_interval must be a positive integer'),
+    (dict(iter_interval=5, by_epoch=False), 'needs by_epoch=True'),
+    (dict(max_keep_iter_ckpts='2'), 'max_keep_iter_ckpts must be'),
+])
+def test_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        SafeCheckpointHook(**kwargs)
