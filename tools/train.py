@@ -20,6 +20,7 @@ from mmprelu.apis import close_distributed, exit_process
 from mmprelu.apis.cli import (add_common_args, build_runner,
                               check_common_args, is_remote,
                               set_dataloader_defaults, set_work_dir)
+from mmprelu.engine.hooks.slope_decay_hook import add_slope_decay_check
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -115,6 +116,8 @@ def main(argv=None):
 
     cfg = merge_args(Config.fromfile(args.config), args, parser)
     runner = build_runner(cfg, args.launcher)
+    # warns if PReLU slopes get weight decay, whatever the config's hooks
+    add_slope_decay_check(runner)
     runner.train()
     del runner  # its DDP wrapper holds the process group
     return close_distributed()

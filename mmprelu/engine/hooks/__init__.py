@@ -5,7 +5,9 @@ from .divergence_hook import DivergenceHook, TrainingDiverged
 from .plateau_hook import CheckPlateauMonitorHook
 from .prelu_slope_hook import PReLUSlopeHook
 from .resume_hook import ExactResumeHook
+from .slope_decay_hook import SlopeDecayCheckHook
 
 __all__ = ['WeightsOnlyCheckpointHook', 'CheckPlateauMonitorHook',
            'PReLUSlopeHook', 'DivergenceHook', 'TrainingDiverged',
-           'ExactResumeHook', 'BadImageReportHook', 'ChannelsLastHook']
+           'ExactResumeHook', 'BadImageReportHook', 'ChannelsLastHook',
+           'SlopeDecayCheckHook']
