@@ -148,3 +148,16 @@ def test_runner_strict_from_config(tmp_path, logged):
     add_slope_decay_check(runner)  # the config's own hook is kept
     with pytest.raises(ValueError, match='PReLU slope'):
         runner.train()
+
+
+def test_plain_torch_prelu_is_a_slope_too(logged):
+    """The default covers torch.nn.PReLU itself (zoo models converted by
+    other tools), not only our subclass."""
+    runner = fake_runner(optim_cfg())
+    runner.model.act = nn.PReLU(4)
+    runner.optim_wrapper = build_optim_wrapper(runner.model, optim_cfg())
+    hook = SlopeDecayCheckHook()
+    hook.before_run(runner)
+    assert [f.name for f in hook.found] == ['act.weight']
+    assert SlopeDecayCheckHook(slope_types=['Linear']).slope_types == (
+        'Linear', )

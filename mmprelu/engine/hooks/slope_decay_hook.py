@@ -95,21 +95,23 @@ class SlopeDecayCheckHook(Hook):
 
     Args:
         strict (bool): raise instead of warning. Defaults to False.
-        slope_types (Sequence[str | type]): module types whose parameters
-            are slopes. Defaults to ``('PReLU', )`` (``torch.nn.PReLU``,
-            which our ``PReLU`` subclasses); strings are looked up in the
-            ``MODELS`` registry.
+        slope_types (Sequence[str | type], optional): module types whose
+            parameters are slopes; strings are looked up in the ``MODELS``
+            registry. Defaults to ``torch.nn.PReLU`` (the class itself, not
+            a registry name, which may resolve to our subclass and miss
+            plain ``nn.PReLU`` modules).
     """
 
     priority = 'VERY_HIGH'
 
     def __init__(self, strict: bool = False,
-                 slope_types: Sequence = ('PReLU', )) -> None:
+                 slope_types: Optional[Sequence] = None) -> None:
         if not isinstance(strict, bool):
             raise ValueError(f'SlopeDecayCheckHook: strict must be True or '
                              f'False, got {strict!r}')
         self.strict = strict
-        self.slope_types = tuple(slope_types)
+        self.slope_types = (nn.PReLU, ) if slope_types is None else tuple(
+            slope_types)
         self.found: List[DecayedSlope] = []
 
     def _types(self) -> tuple:
