@@ -71,6 +71,14 @@ def top_classes(result: dict, classes, k: int) -> list:
             for i in order]
 
 
+def to_json(out: dict) -> str:
+    """``out`` as indented JSON with one line per top-k class."""
+    head = json.dumps({k: v for k, v in out.items() if k != 'topk'},
+                      indent=4)[:-2]
+    rows = ',\n'.join('        ' + json.dumps(t) for t in out['topk'])
+    return f'{head},\n    "topk": [\n{rows}\n    ]\n}}'
+
+
 def main(argv=None) -> dict:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -96,7 +104,8 @@ def main(argv=None) -> dict:
                pred_score=round(result['pred_score'], 6),
                pred_class=result.get('pred_class'),
                topk=top_classes(result, inferencer.classes, args.topk))
-    print(json.dumps(out, indent=4))
+    print()  # after the inferencer's progress bar
+    print(to_json(out))
     if args.show_dir:
         stem = osp.splitext(osp.basename(args.img))[0]
         print(f'drawn prediction saved to '
