@@ -29,6 +29,7 @@ from mmprelu.apis.cli import (add_common_args, build_runner,
                               drop_persistent_workers_without_workers,
                               is_remote, read_config,
                               set_dataloader_defaults, set_work_dir)
+from mmprelu.engine.hooks.slope_decay_hook import add_slope_decay_check
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -146,6 +147,8 @@ def main(argv=None):
 
     cfg = merge_args(read_config(parser, args.config), args, parser)
     runner = build_runner(cfg, args.launcher, resume_on_restart=True)
+    # warns if PReLU slopes get weight decay, whatever the config's hooks
+    add_slope_decay_check(runner)
     train(runner, cfg)
     del runner  # its DDP wrapper holds the process group
     return close_distributed()

@@ -1,17 +1,37 @@
 # Generated from configs/prelu_net_tiny_1xb32_digits.py
 # by tools/misc/generate_package_configs.py:
 # do not edit; edit that file and rerun the tool.
-# A small PReLU-net trained on CPU in minutes on the embedded digits data
-# (tools/dataset_converters/digits2imagenet.py, 64x64 images): the same kind
-# of model (7x7/2 conv1, 3x3 stages, SPP {7, 3, 2, 1}, fc-fc-fc, channel-wise
-# PReLU, MSRA init) and pipeline (scale jitter, crop, flip, PCA colour) as
-# model A, scaled down: 56x56 crops give a 7x7 last map, as 224 gives 14x14.
+# A small PReLU-net trained on CPU in about a minute on the embedded digits
+# data (tools/dataset_converters/digits2imagenet.py, 64x64 images;
+# `bash tools/demo_digits.sh`): the same kind of model (7x7/2 conv1, 3x3
+# stages, SPP {7, 3, 2, 1}, fc-fc-fc with dropout 0.5, channel-wise PReLU,
+# MSRA init) and pipeline (scale jitter, random crop, PCA colour; dense
+# multi-scale test) as model A, scaled down: 56x56 crops give a 7x7 last
+# map, as 224 gives 14x14.
+#
+# What differs from the ImageNet recipe, and why (measured on the 360-image
+# val split; the old settings gave 92.5-93 % with a training loss still
+# ~0.9 after 30 epochs):
+# * no horizontal flip in training or testing: a mirrored digit is another
+#   glyph (a mirrored 2 resembles a 5), unlike an ImageNet object; removing
+#   it alone took top-1 from 95.0 to 98.6 %;
+# * scale jitter [64, 80] instead of [64, 128] (ImageNet's [256, 512] / 4):
+#   a digit fills its image, and a 56 crop of a 128 image keeps under half
+#   of it; the dense test scales stay inside the training range, as 256,
+#   384, 480 lie inside [256, 512];
+# * fc hidden width 512 (not 4096/16 = 256): 98.6 -> 99.4 %, at little cost
+#   (the fc layers are a small part of the time);
+# * lr 0.005 at batch 32, twice the paper's 0.01 per 128 scaled linearly, as
+#   the demo has ~1,300 iterations instead of the paper's ~750,000; 0.01
+#   diverged (NaN loss in epoch 11);
+# * 30 epochs, lr x0.1 at epochs 20 and 27 (a fixed schedule needs no
+#   validation every epoch); validation and checkpoints every 10 epochs.
 from mmengine.config import read_base
 
 with read_base():
     from ._base_.models.prelu_net_a import *
     from ._base_.datasets.digits_bs32 import *
-    from ._base_.schedules.imagenet_plateau_bs128 import *
+    from ._base_.schedules.imagenet_step_bs128 import *
     from ._base_.default_runtime import *
 
 model.merge(dict(
@@ -25,12 +45,43 @@ model.merge(dict(
             kernel_sizes=(7, 3, 3),
             strides=(2, 1, 1),
             pools=(None, (2, 2), (2, 2)))),
-    head=dict(num_classes=10, in_channels=64 * 63, hidden_channels=(256, 256))))
+    head=dict(num_classes=10, in_channels=64 * 63, hidden_channels=(512, 512))))
 
-# the paper's lr 0.01 at batch 128, scaled linearly to batch 32
-optim_wrapper.merge(dict(optimizer=dict(lr=0.0025)))
-param_scheduler.merge(dict(patience=3))
-train_cfg.merge(dict(max_epochs=30))
+train_pipeline = [
+    dict(type='LoadImageSafely'),
+    dict(type='RandomResizeEdge', scale_range=(64, 80), edge='short'),
+    dict(type='RandomCrop', crop_size=56),
+    # ImageNet PCA colour noise, alpha ~ N(0, 0.1) (AlexNet [16])
+    dict(
+        type='PCALighting',
+        eigval=[55.4625, 4.7940, 1.1475],
+        eigvec=[[-0.5675, 0.7192, 0.4009], [-0.5808, -0.0045, -0.8140],
+                [-0.5836, -0.6948, 0.4203]],
+        alphastd=0.1,
+        channel_order='bgr'),
+    dict(type='PackInputs'),
+]
+train_dataloader.merge(dict(dataset=dict(pipeline=train_pipeline)))
+
+optim_wrapper.merge(dict(optimizer=dict(lr=0.005)))
+param_scheduler.merge(dict(milestones=[20, 27]))
+train_cfg.merge(dict(max_epochs=30, val_interval=10))
 auto_scale_lr.merge(dict(base_batch_size=32))
-default_hooks.merge(dict(logger=dict(interval=10)))
+default_hooks.merge(dict(
+    logger=dict(interval=10), checkpoint=dict(interval=10)))
 randomness.merge(dict(seed=0))
+
+# tools/test.py --protocol: dense windows at three scales spanning the
+# training range, no flips (see above); centre crop of the shorter side 64
+test_protocol.merge(dict(
+    scales=(64, 72, 80), view_scale=64, crop_size=56, flip=False))
+tta_pipeline = [
+    dict(type='LoadImageSafely'),
+    dict(
+        type='TestTimeAug',
+        transforms=[
+            [dict(type='ResizeEdge', scale=s, edge='short')
+             for s in (64, 72, 80)],
+            [dict(type='PackInputs')],
+        ]),
+]

@@ -81,8 +81,8 @@ def test_invalid_values_fail(cfg, mutate, words):
 
 
 def test_dense_window_fits_one_scale_is_accepted(cfg):
-    # 120 -> 15x15 last map: a 15 window fits there (not at 64 or 96)
-    cfg.model.update(test_cfg=dict(mode='dense', window=15))
+    # 80 -> 10x10 last map: a 10 window fits there (not at 64 or 72)
+    cfg.model.update(test_cfg=dict(mode='dense', window=10))
     validate_config(cfg)
     cfg.model.test_cfg.mode = 'whole'
     cfg.model.test_cfg.window = 99  # not dense: the window is unused

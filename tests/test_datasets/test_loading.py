@@ -199,3 +199,23 @@ def test_an_already_loaded_image_is_kept(to_float32):
     assert np.array_equal(out['img'], img[:, 30:70])
     with pytest.raises(KeyError, match='neither "img_path" nor'):
         LoadImageSafely()(dict())
+
+
+@pytest.mark.parametrize('shape, dtype, value, expected', [
+    ((6, 5), np.uint8, 77, (77, 77, 77)),          # grey (H, W)
+    ((6, 5, 1), np.uint8, 77, (77, 77, 77)),       # grey (H, W, 1)
+    ((6, 5, 4), np.uint8, 9, (9, 9, 9)),           # BGRA: alpha dropped
+    ((6, 5), np.uint16, 257 * 200, (200, 200, 200)),  # 16-bit grey
+    ((6, 5, 3), np.uint8, 5, (5, 5, 5)),           # BGR kept
+])
+def test_a_given_array_becomes_3_channel_bgr(shape, dtype, value, expected):
+    """An array from ImageClassificationInferencer (which reads images
+    itself) gets the same 3-channel uint8 form as a decoded file."""
+    img = np.full(shape, value, dtype)
+    out = LoadImageSafely()(dict(img=img))
+    assert out['img'].shape == (6, 5, 3) and out['img'].dtype == np.uint8
+    assert tuple(out['img'][0, 0]) == expected
+    assert out['img_shape'] == (6, 5)
+    with pytest.raises(ValueError, match=r'results\["img"\].*shape '
+                       r'\(6, 5, 2\)'):
+        LoadImageSafely()(dict(img=np.zeros((6, 5, 2), np.uint8)))

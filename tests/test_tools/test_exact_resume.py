@@ -21,9 +21,18 @@ def train(config, work_dir, options, *extra, kill_at=None):
                   'randomness.seed=0', 'randomness.deterministic=True',
                   'default_hooks.checkpoint.by_epoch=False',
                   'default_hooks.checkpoint.max_keep_ckpts=-1',
-                  # a plateau step after every validation: scheduler state
-                  'param_scheduler.patience=0',
-                  'param_scheduler.threshold=1000', env=env)
+                  env=env)
+
+
+# a plateau step after every validation: scheduler state to restore (the
+# digits config itself has a fixed MultiStepLR schedule)
+PLATEAU = '''
+param_scheduler = dict(_delete_=True, type='ReduceOnPlateauLR',
+                       monitor='accuracy/top1', rule='greater', factor=0.1,
+                       patience=0, threshold=1000, threshold_rule='abs',
+                       min_value=1e-4, by_epoch=True)
+train_cfg = dict(val_interval=1)
+'''
 
 
 def weights(path):
@@ -34,7 +43,7 @@ def weights(path):
 @pytest.fixture(scope='module')
 def reference(tmp_path_factory, options):
     tmp = tmp_path_factory.mktemp('resume_ref')
-    config = write_config(tmp)
+    config = write_config(tmp, PLATEAU)
     check(train(config, tmp / 'work', options))
     return config, weights(tmp / 'work' / f'iter_{ITERS}.pth')
 

@@ -39,7 +39,7 @@ def test_protocol_from_command_line(trained, options, tmp_path, args):
     ('center', {}, 1),
     ('ten-view', {}, 10),
     ('dense', dict(scales=(64, ), flip=False), 1),
-    ('dense', {}, 6),  # scales 64, 96, 120 of the digits config, x2 flips
+    ('dense', {}, 3),  # scales 64, 72, 80 of the digits config, no flips
 ])
 def test_forward_views_per_image(trained, options, tmp_path, monkeypatch,
                                  protocol, kwargs, views):

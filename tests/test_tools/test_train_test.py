@@ -120,7 +120,7 @@ def test_test_tta(trained, options, tmp_path, tta):
         config = tmp_path / 'no_tta.py'
         config.write_text(f'_base_ = [{str(CONFIG)!r}]\n'
                           f'tta_model = None\ntta_pipeline = None\n')
-    # 8 images: the config's TTA has 6 views, up to 120x120
+    # 8 images: the config's TTA has 3 views, up to 80x80
     proc = python('test.py', config, work_dir / 'epoch_1.pth', '--tta',
                   '--work-dir', tmp_path, *options,
                   'test_dataloader.dataset.indices=8')
@@ -128,8 +128,8 @@ def test_test_tta(trained, options, tmp_path, tta):
     top1(proc.stdout)
     pipeline = config_block(out, 'test_dataloader')
     assert 'TestTimeAug' in pipeline
-    # the config's views rescale to 96 and 120; the default only flips
-    assert ('scale=96' in pipeline) == (tta == 'config')
+    # the config's views rescale to 72 and 80; the default only flips
+    assert ('scale=72' in pipeline) == (tta == 'config')
     assert re.search(r"^model = dict\(\s+module=dict\(", out, re.M)
     assert re.search(r"type='(mmpretrain\.)?AverageClsScoreTTA'",
                      config_block(out, 'model'))

@@ -38,6 +38,10 @@ default_hooks = dict(
     exact_resume=dict(type='ExactResumeHook'),
     # count of images skipped by LoadImageSafely(skip_bad=True), per epoch
     bad_images=dict(type='BadImageReportHook'),
+    # one warning if the optimizer would weight-decay PReLU slopes (§2.1),
+    # e.g. a config whose optim_wrapper drops PReLUOptimWrapperConstructor;
+    # strict=True makes it an error
+    slope_decay_check=dict(type='SlopeDecayCheckHook', strict=False),
 )
 
 env_cfg = dict(

@@ -151,6 +151,24 @@ def decode_image(content: bytes, path: str = '<bytes>',
                          f'({type(err).__name__}: {err})') from None
 
 
+def as_bgr(img: np.ndarray) -> np.ndarray:
+    """An image array given in ``results['img']`` as 3-channel BGR: grey
+    replicated, alpha dropped, uint16 divided by 257 and rounded (other
+    dtypes kept)."""
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[:, :, 0]
+    if img.ndim == 2:
+        img = np.repeat(img[:, :, None], 3, axis=2)
+    elif img.ndim != 3 or img.shape[2] not in (3, 4):
+        raise ValueError(f'results["img"]: expected an (H, W), (H, W, 1), '
+                         f'(H, W, 3) or (H, W, 4) image array, got shape '
+                         f'{img.shape}')
+    img = img[:, :, :3]
+    if img.dtype == np.uint16:
+        img = np.clip(np.rint(img / 257.), 0, 255).astype(np.uint8)
+    return img
+
+
 @TRANSFORMS.register_module()
 class LoadImageSafely(BaseTransform):
     """Load an image robustly, as a 3-channel uint8 BGR array.
@@ -177,10 +195,14 @@ class LoadImageSafely(BaseTransform):
     survives a few bad files. Test-mode datasets raise on ``None``, so keep
     ``skip_bad=False`` in test pipelines.
 
-    An image already in ``results['img']`` (a ``uint8`` array put there by
+    An image already in ``results['img']`` (an array put there by
     mmpretrain's inferencers, which load images themselves and drop only
-    ``LoadImageFromFile`` from a test pipeline) is used as it is, not read
-    again; the aspect-ratio crop and ``to_float32`` still apply.
+    ``LoadImageFromFile`` from a test pipeline) is not read again; a grey
+    (H, W) or (H, W, 1) array gets 3 channels, a 4th (alpha) channel is
+    dropped and 16-bit values are divided by 257, as for files (else a grey
+    array given to ``ImageClassificationInferencer`` fails in collation or
+    the 3-channel normalisation); the aspect-ratio crop and ``to_float32``
+    still apply.
 
     Required keys: ``img_path`` (or ``img``). Added keys: ``img``,
     ``img_shape``, ``ori_shape``.
@@ -253,7 +275,7 @@ class LoadImageSafely(BaseTransform):
 
     def transform(self, results: Dict) -> Optional[Dict]:
         if isinstance(results.get('img'), np.ndarray):
-            return self._finish(results, results['img'])
+            return self._finish(results, as_bgr(results['img']))
         path = results.get('img_path')
         if path is None:
             raise KeyError(f'{type(self).__name__}: results has neither '

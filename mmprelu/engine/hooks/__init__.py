@@ -6,8 +6,9 @@ from .plateau_hook import CheckPlateauMonitorHook
 from .prelu_slope_hook import PReLUSlopeHook
 from .resume_hook import ExactResumeHook
 from .safe_checkpoint_hook import SafeCheckpointHook
+from .slope_decay_hook import SlopeDecayCheckHook
 
 __all__ = ['WeightsOnlyCheckpointHook', 'CheckPlateauMonitorHook',
            'PReLUSlopeHook', 'DivergenceHook', 'TrainingDiverged',
            'ExactResumeHook', 'BadImageReportHook', 'ChannelsLastHook',
-           'SafeCheckpointHook']
+           'SafeCheckpointHook', 'SlopeDecayCheckHook']

@@ -3,7 +3,8 @@
 # do not edit; edit that file and rerun the tool.
 # The paper's schedule (§3): SGD, momentum 0.9, weight decay 5e-4 (none on
 # PReLU slopes), batch 128, lr 1e-2 -> 1e-3 -> 1e-4 "when the error
-# plateaus", about 80 epochs.
+# plateaus", about 80 epochs. Used by B and C; the ReLU/PReLU pairs use the
+# fixed-epoch imagenet_step_bs128.py (same switch epochs in both members).
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=5e-4),
     # no weight decay on PReLU slopes, found by module type

@@ -23,6 +23,9 @@ default_hooks = dict(
     # mmprelu's hook (mmpretrain registry, hence the scope prefix): the
     # saved files load with plain torch.load(weights_only=True)
     weights_only_checkpoint=dict(type='mmpretrain.WeightsOnlyCheckpointHook'),
+    # warns once if the optimizer would weight-decay PReLU slopes (§2.1);
+    # strict=True makes it an error
+    slope_decay_check=dict(type='mmpretrain.SlopeDecayCheckHook'),
 )
 
 env_cfg = dict(
