@@ -95,7 +95,7 @@ class ConvToy(BaseModel):
 def one_process_group(monkeypatch, tmp_path):
     """A 1-process gloo group, as tools/train.py sets up on CPU (DDP with
     one process still builds its gradient buckets)."""
-    from mmprelu.apis.launch import init_cpu_distributed
+    from mmprelu.apis.launch import init_distributed
     for name in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'):  # the Runner sets
         monkeypatch.setenv(name, os.environ.get(name, '2'))
     with socket.socket() as sock:
@@ -108,7 +108,7 @@ def one_process_group(monkeypatch, tmp_path):
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
     cfg = Config(dict(env_cfg=dict(dist_cfg=dict(backend='gloo'))))
     try:
-        init_cpu_distributed(cfg, 'pytorch')
+        init_distributed(cfg, 'pytorch')
         yield cfg
     finally:
         if torch_dist.is_initialized():
