@@ -10,6 +10,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from .launch import init_cpu_distributed
+from .protocols import is_prelu_net_classifier
 from .validate import validate_config
 
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
@@ -70,17 +71,28 @@ def set_dataloader_defaults(cfg, no_pin_memory: bool = False,
                             no_persistent_workers: bool = False) -> None:
     """mmpretrain's dataloader defaults, adjusted to this machine.
 
-    ``collate_fn`` defaults to ``default_collate``; ``pin_memory`` to True
-    only with CUDA (pinning is useless on CPU and warns); the training
-    loader's ``persistent_workers`` to True when it has workers. With
-    ``num_workers=0`` ``persistent_workers`` is forced off (PyTorch's
-    DataLoader rejects the combination).
+    ``collate_fn`` defaults to ``default_collate`` (mmpretrain's tools),
+    except for the test loader of a ``PReLUNetClassifier``:
+    ``pseudo_collate``, which does not stack, so that whole-image and
+    test-time-augmentation views of different shapes form a batch (the
+    classifier cuts the padding off, see its docstring); other models would
+    see the padding, so their images must be stacked. ``pin_memory``
+    defaults to True only with CUDA (pinning is useless on CPU and warns);
+    the training loader's ``persistent_workers`` to True when it has
+    workers. With ``num_workers=0`` ``persistent_workers`` is forced off
+    (PyTorch's DataLoader rejects the combination).
     """
+    if cfg.get('test_dataloader', None) is not None and \
+            cfg.test_dataloader is cfg.get('val_dataloader', None):
+        cfg.test_dataloader = copy.deepcopy(cfg.test_dataloader)
     for field in DATALOADERS:
         loader = cfg.get(field, None)
         if loader is None:
             continue
-        loader.setdefault('collate_fn', dict(type='default_collate'))
+        collate = ('pseudo_collate' if field == 'test_dataloader'
+                   and is_prelu_net_classifier(cfg.get('model', None)) else
+                   'default_collate')
+        loader.setdefault('collate_fn', dict(type=collate))
         loader.setdefault('pin_memory', torch.cuda.is_available())
         if no_pin_memory:
             loader['pin_memory'] = False
