@@ -18,9 +18,9 @@ def run(args, **kwargs):
     env['PATH'] = os.path.dirname(sys.executable) + os.pathsep + env['PATH']
     env['PYTHON'] = sys.executable
     env.update(kwargs.pop('env', {}))
+    kwargs.setdefault('timeout', TIMEOUT)
     return subprocess.run(
-        args, cwd=ROOT, env=env, capture_output=True, text=True,
-        timeout=TIMEOUT, **kwargs)
+        args, cwd=ROOT, env=env, capture_output=True, text=True, **kwargs)
 
 
 def python(tool, *args, **kwargs):
