@@ -10,8 +10,8 @@ mixed sizes, orientations and formats), as a user runs it (issue 16):
 * ``tools/test.py --protocol ten-view`` (AlexNet's 10 views).
 
 Only the numbers of iterations and images are cut, never the model. On a
-2-core machine this module takes about 2-3 minutes; the two training
-processes peak at about 4.5 GB each (see the issue 16 report).
+2-core machine with other jobs running this module took 2 min 40 s; the
+two training processes peak at about 4.5 GB each.
 """
 import pickle
 import re
