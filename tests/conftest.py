@@ -1,7 +1,52 @@
 """Session fixtures shared by the test folders."""
+import importlib.util
+from pathlib import Path
+
 import pytest
 
 from wheel_install import Installed, install_wheel
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_tool(relative: str):
+    """A script under tools/ imported as a module (tools/ is no package)."""
+    path = ROOT / 'tools' / relative
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope='session')
+def photos(tmp_path_factory):
+    """scikit-image's embedded photographs as a tiny ImageNet-layout set
+    (tools/dataset_converters/skimage2imagenet.py): 39 train and 13 val
+    images of mixed sizes, orientations and formats (colour and grey JPEG,
+    colour, grey and RGBA PNG). Returns the root folder."""
+    root = tmp_path_factory.mktemp('photos')
+    load_tool('dataset_converters/skimage2imagenet.py').convert(root)
+    return root
+
+
+@pytest.fixture(scope='session')
+def photo_tensor(photos):
+    """``photo_tensor(name, short)``: val photograph ``name`` (a file under
+    ``photos/val``) read as BGR by OpenCV, resized (its own aspect ratio)
+    to shorter side ``short``, as a (1, 3, h, w) float tensor of 0..255."""
+    import cv2
+    import torch
+
+    def read(name: str, short: int):
+        img = cv2.imread(str(photos / 'val' / name), cv2.IMREAD_COLOR)
+        assert img is not None, name
+        height, width = img.shape[:2]
+        scale = short / min(height, width)
+        size = (round(width * scale), round(height * scale))
+        img = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
+        return torch.from_numpy(img).permute(2, 0, 1)[None].float()
+
+    return read
 
 
 @pytest.fixture(scope='session')

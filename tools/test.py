@@ -5,7 +5,8 @@
         [--out-item {pred,metrics}] [--tta] [--amp]
         [--protocol {center,whole,ten-view,dense} [--scales S ...]
          [--view-scale S] [--crop-size C] [--no-flip] [--window W]
-         [--stride S]] [--show-dir DIR] [--cfg-options KEY=VALUE ...]
+         [--stride S] [--ten-view-corners {square,full}]]
+        [--show-dir DIR] [--cfg-options KEY=VALUE ...]
         [--launcher {none,pytorch,slurm,mpi}]
 
 ``--out results.pkl|.json`` dumps every prediction (``--out-item metrics``:
@@ -33,7 +34,8 @@ from mmprelu.apis.cli import (add_common_args, build_runner,
                               drop_persistent_workers_without_workers,
                               enable_tta, is_remote, read_config,
                               set_dataloader_defaults, set_work_dir)
-from mmprelu.apis.protocols import PROTOCOLS, apply_test_protocol
+from mmprelu.apis.protocols import (PROTOCOLS, TEN_VIEW_CORNERS,
+                                    apply_test_protocol)
 from mmprelu.apis.results import OUT_SUFFIXES
 
 
@@ -73,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help='--protocol dense: window on the last map')
     parser.add_argument('--stride', type=int,
                         help='--protocol dense: window stride')
+    parser.add_argument(
+        '--ten-view-corners', choices=TEN_VIEW_CORNERS,
+        help='--protocol ten-view: corners of the central view-scale square '
+        '(square, AlexNet\'s, the default) or of the whole resized image '
+        '(full)')
     parser.add_argument('--amp', action='store_true',
                         help='mixed-precision test; needs a CUDA GPU')
     parser.add_argument('--show-dir',
@@ -98,9 +105,11 @@ def check_args(parser, args) -> None:
     if args.out is not None and not args.out.lower().endswith(OUT_SUFFIXES):
         parser.error(f'--out {args.out!r}: the file must end with one of '
                      f'{OUT_SUFFIXES}')
-    protocol_opts = [name for name in ('scales', 'view_scale', 'crop_size',
-                                       'window', 'stride')
-                     if getattr(args, name) is not None]
+    protocol_opts = [
+        name for name in ('scales', 'view_scale', 'crop_size', 'window',
+                          'stride', 'ten_view_corners')
+        if getattr(args, name) is not None
+    ]
     if args.no_flip:
         protocol_opts.append('no_flip')
     if protocol_opts and args.protocol is None:
@@ -142,7 +151,7 @@ def merge_args(cfg, args, parser: argparse.ArgumentParser):
                 cfg, args.protocol, scales=args.scales,
                 view_scale=args.view_scale, crop_size=args.crop_size,
                 flip=False if args.no_flip else None, window=args.window,
-                stride=args.stride)
+                stride=args.stride, ten_view_corners=args.ten_view_corners)
         if args.tta or args.protocol is not None:
             enable_tta(cfg)
     except ValueError as err:

@@ -14,6 +14,7 @@ from .config_loader import ConfigAdapterError, load_config
 from .config_names import ConfigNameError
 from .elastic import restart_reason
 from .launch import init_distributed
+from .protocols import is_prelu_net_classifier
 from .resume import resolve_resume
 from .validate import validate_config
 
@@ -90,18 +91,30 @@ def set_dataloader_defaults(cfg, no_pin_memory: bool = False,
     """mmpretrain's dataloader defaults (its tools' ``merge_args``) for
     ``loaders``, which the config's own values override.
 
-    ``collate_fn`` defaults to ``default_collate``; ``pin_memory`` to True
-    only with CUDA (mmpretrain: always; pinning needs an accelerator and
-    PyTorch warns without one). ``no_persistent_workers`` not None (the
-    training tool): ``persistent_workers`` defaults to True, False with the
-    flag. Call :func:`drop_persistent_workers_without_workers` after
+    ``collate_fn`` defaults to ``default_collate`` (mmpretrain's tools),
+    except for the test loader of a ``PReLUNetClassifier`` (also inside a
+    test-time-augmentation wrapper): ``pseudo_collate``, which does not
+    stack, so that whole-image and test-time-augmentation views of
+    different shapes form a batch (the classifier cuts the padding off, see
+    its docstring); other models would see the padding, so their images
+    must be stacked. ``pin_memory`` defaults to True only with CUDA
+    (mmpretrain: always; pinning needs an accelerator and PyTorch warns
+    without one). ``no_persistent_workers`` not None (the training tool):
+    ``persistent_workers`` defaults to True, False with the flag. Call
+    :func:`drop_persistent_workers_without_workers` after
     ``--cfg-options``.
     """
+    if cfg.get('test_dataloader', None) is not None and \
+            cfg.test_dataloader is cfg.get('val_dataloader', None):
+        cfg.test_dataloader = copy.deepcopy(cfg.test_dataloader)
     for field in loaders:
         loader = cfg.get(field, None)
         if loader is None:
             continue
-        loader.setdefault('collate_fn', dict(type='default_collate'))
+        collate = ('pseudo_collate' if field == 'test_dataloader'
+                   and is_prelu_net_classifier(cfg.get('model', None)) else
+                   'default_collate')
+        loader.setdefault('collate_fn', dict(type=collate))
         loader.setdefault('pin_memory', torch.cuda.is_available())
         if no_pin_memory:
             loader['pin_memory'] = False

@@ -12,15 +12,30 @@ protocol      views                                                 mode
 center        shorter side ``view_scale``, centre ``crop_size`` crop whole
 whole         full image at shorter side ``s`` for each scale        whole
               (x2 with flips)
-ten-view      shorter side ``view_scale``; 4 corners + centre,      whole
-              each flipped: 10 views (Tables 2, 5)
+ten-view      shorter side ``view_scale``; the central               whole
+              ``view_scale`` square; its 4 corners + centre at
+              ``crop_size``, each flipped: 10 views (Tables 2, 5)
 dense         full image at each scale (x2 with flips); every        dense
               ``window`` sub-map of the last feature map (Tables 4, 6)
 ============  ====================================================  =========
 
+Ten-view is AlexNet's [16], which the paper cites without redefining it:
+the corners are those of the central ``view_scale x view_scale`` square
+(256 x 256 for ImageNet), not of the whole resized image.
+``ten_view_corners='full'`` (config key or ``--ten-view-corners full``)
+takes the corners of the whole resized image instead (wider apart on the
+long axis; what mmprelu did before).
+
 Defaults come from the config's ``test_protocol`` dict (ImageNet:
 ``scales=(256, 384, 480)`` as in Table 4, ``view_scale=256``,
-``crop_size=224``, ``flip=True``), then from keyword overrides.
+``crop_size=224``, ``flip=True``, ``ten_view_corners='square'``), then from
+keyword overrides.
+
+The views of ``whole`` and ``dense`` (and of images smaller than a crop)
+have each image's own shape, so the test loader collates with
+``pseudo_collate`` (no stacking; ``PReLUNetClassifier`` runs each group of
+equal shape without the batch padding). A ``collate_fn`` other than
+``default_collate`` in the config is kept.
 """
 import copy
 from typing import Optional, Sequence
@@ -28,8 +43,27 @@ from typing import Optional, Sequence
 PROTOCOLS = ('center', 'whole', 'ten-view', 'dense')
 CORNERS = ('top_left', 'top_right', 'bottom_left', 'bottom_right', 'center')
 RESIZES = ('ResizeEdge', 'Resize', 'RandomResizeEdge', 'RandomResize')
+TEN_VIEW_CORNERS = ('square', 'full')
 DEFAULTS = dict(scales=(256, 384, 480), view_scale=256, crop_size=224,
-                flip=True)
+                flip=True, ten_view_corners='square')
+STACKING_COLLATES = ('default_collate', )
+
+
+def _type_name(obj) -> str:
+    """Registry name of a config's ``type`` (a string, maybe scoped as
+    'mmpretrain.X', or the class/function itself in a Python config)."""
+    name = obj if isinstance(obj, str) else getattr(obj, '__name__', '')
+    return name.split('.')[-1]
+
+
+def is_prelu_net_classifier(model_cfg) -> bool:
+    """Whether a model config builds a ``PReLUNetClassifier`` (which runs
+    the images of a padded mixed-shape batch at their own sizes), also as
+    the ``module`` of a test-time-augmentation wrapper."""
+    model_cfg = model_cfg or {}
+    if isinstance(model_cfg.get('module', None), dict):
+        model_cfg = model_cfg['module']
+    return _type_name(model_cfg.get('type', '')) == 'PReLUNetClassifier'
 
 
 def _split_pipeline(pipeline: list):
@@ -43,8 +77,12 @@ def _split_pipeline(pipeline: list):
     return copy.deepcopy(pipeline[:first]), copy.deepcopy(pipeline[-1])
 
 
-def protocol_views(name: str, scales: Sequence[int], view_scale: int,
-                   crop_size: int, flip: bool) -> list:
+def protocol_views(name: str,
+                   scales: Sequence[int],
+                   view_scale: int,
+                   crop_size: int,
+                   flip: bool,
+                   ten_view_corners: str = 'square') -> list:
     """The ``TestTimeAug.transforms`` lists (without packing) of a
     protocol."""
     def resize(s):
@@ -56,9 +94,16 @@ def protocol_views(name: str, scales: Sequence[int], view_scale: int,
         views = [[resize(view_scale)],
                  [dict(type='CenterCrop', crop_size=crop_size)]]
     elif name == 'ten-view':
-        return [[resize(view_scale)],
-                [dict(type='PositionalCrop', crop_size=crop_size,
-                      position=p) for p in CORNERS], flips]
+        if ten_view_corners not in TEN_VIEW_CORNERS:
+            raise ValueError(f'test_protocol.ten_view_corners: unknown '
+                             f'value {ten_view_corners!r}; valid: '
+                             f'{TEN_VIEW_CORNERS}')
+        views = [[resize(view_scale)]]
+        if ten_view_corners == 'square':  # AlexNet: the central square
+            views.append([dict(type='PositionalCrop', crop_size=view_scale,
+                               position='center')])
+        return views + [[dict(type='PositionalCrop', crop_size=crop_size,
+                              position=p) for p in CORNERS], flips]
     elif name in ('whole', 'dense'):
         if not scales or any(int(s) < 1 for s in scales):
             raise ValueError(f'test protocol {name!r}: scales must be '
@@ -70,6 +115,31 @@ def protocol_views(name: str, scales: Sequence[int], view_scale: int,
     return views + [flips] if flip else views
 
 
+def _settings(cfg, given: dict) -> dict:
+    """``DEFAULTS``, then the config's ``test_protocol``, then ``given``
+    (its ``None`` values left out); unknown config keys are an error."""
+    settings = dict(DEFAULTS)
+    from_cfg = dict(cfg.get('test_protocol', None) or {})
+    unknown = sorted(set(from_cfg) - set(DEFAULTS))
+    if unknown:
+        raise ValueError(f'test_protocol: unknown keys {unknown}; valid '
+                         f'keys: {sorted(DEFAULTS)}')
+    settings.update(from_cfg)
+    settings.update({k: v for k, v in given.items() if v is not None})
+    return settings
+
+
+def _collate_without_stacking(cfg) -> None:
+    """The test loader collates with ``pseudo_collate`` unless the config
+    names a collate function of its own (see the module docstring)."""
+    loader = copy.deepcopy(cfg.test_dataloader)
+    collate = loader.get('collate_fn', None)
+    if collate is None or _type_name(
+            collate.get('type', '')) in STACKING_COLLATES:
+        loader['collate_fn'] = dict(type='pseudo_collate')
+    cfg.test_dataloader = loader
+
+
 def apply_test_protocol(cfg,
                         name: str,
                         scales: Optional[Sequence[int]] = None,
@@ -77,7 +147,8 @@ def apply_test_protocol(cfg,
                         crop_size: Optional[int] = None,
                         flip: Optional[bool] = None,
                         window: Optional[int] = None,
-                        stride: Optional[int] = None):
+                        stride: Optional[int] = None,
+                        ten_view_corners: Optional[str] = None):
     """Rewrite ``cfg`` (an mmengine ``Config``) in place so that
     ``tools/test.py --tta`` evaluates with protocol ``name``.
 
@@ -87,25 +158,23 @@ def apply_test_protocol(cfg,
     if name not in PROTOCOLS:
         raise ValueError(f'unknown test protocol {name!r}; valid: '
                          f'{PROTOCOLS}')
-    settings = dict(DEFAULTS)
-    settings.update(cfg.get('test_protocol', None) or {})
-    given = dict(scales=scales, view_scale=view_scale, crop_size=crop_size,
-                 flip=flip)
-    settings.update({k: v for k, v in given.items() if v is not None})
-    if name == 'center' and flip is None:
-        settings['flip'] = False
-    loading, pack = _split_pipeline(cfg.test_dataloader.dataset.pipeline)
-    views = protocol_views(name, settings['scales'], settings['view_scale'],
-                           settings['crop_size'], settings['flip'])
-    cfg.tta_pipeline = loading + [
-        dict(type='TestTimeAug', transforms=views + [[pack]])
-    ]
-    cfg.tta_model = dict(type='AverageClsScoreTTA')
-    if cfg.model.type.split('.')[-1] != 'PReLUNetClassifier':
+    if not is_prelu_net_classifier(cfg.model):
         raise ValueError(
             f'test protocol {name!r} needs model.type="PReLUNetClassifier" '
             f'(it implements the whole-image and dense views), got '
             f'{cfg.model.type!r}')
+    settings = _settings(cfg, dict(scales=scales, view_scale=view_scale,
+                                   crop_size=crop_size, flip=flip,
+                                   ten_view_corners=ten_view_corners))
+    if name == 'center' and flip is None:
+        settings['flip'] = False
+    loading, pack = _split_pipeline(cfg.test_dataloader.dataset.pipeline)
+    views = protocol_views(name, **{k: settings[k] for k in DEFAULTS})
+    cfg.tta_pipeline = loading + [
+        dict(type='TestTimeAug', transforms=views + [[pack]])
+    ]
+    cfg.tta_model = dict(type='AverageClsScoreTTA')
+    _collate_without_stacking(cfg)
     test_cfg = dict(cfg.model.get('test_cfg', None) or {})
     test_cfg['mode'] = 'dense' if name == 'dense' else 'whole'
     if window is not None:

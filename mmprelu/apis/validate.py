@@ -44,8 +44,21 @@ def _pipelines(cfg) -> Iterator[Tuple[str, list]]:
         yield 'tta_pipeline', list(cfg.tta_pipeline)
 
 
+# crop_size order of each crop transform: mmcv's CenterCrop takes (w, h),
+# mmpretrain's RandomCrop and our PositionalCrop take (h, w)
+CROP_ORDER = {'CenterCrop': 'wh', 'RandomCrop': 'hw', 'PositionalCrop': 'hw'}
+
+
 def _pair(size) -> Tuple[int, int]:
     return (size, size) if isinstance(size, (int, float)) else tuple(size)
+
+
+def _crop_hw(step: dict) -> Tuple[int, int]:
+    """``(h, w)`` of a crop step's ``crop_size`` (see ``CROP_ORDER``)."""
+    first, second = _pair(step['crop_size'])
+    if CROP_ORDER.get(step['type'], 'hw') == 'wh':
+        return second, first
+    return first, second
 
 
 def _smallest_side(step: dict) -> Optional[int]:
@@ -57,9 +70,10 @@ def _smallest_side(step: dict) -> Optional[int]:
     return step.get('scale', None)
 
 
-def _check_crop(where, step, smallest) -> Optional[int]:
-    """Raise if the crop is larger than the smallest image side; return the
-    crop side (None when unknown)."""
+def _check_crop(where, step, smallest) -> Optional[Tuple[int, int]]:
+    """Raise if the crop is larger than the smallest image side (either
+    axis may be the short one: both must fit); return the crop's ``(h, w)``
+    (None when unknown)."""
     crop = step.get('crop_size', None)
     if crop is None:
         return None
@@ -71,12 +85,13 @@ def _check_crop(where, step, smallest) -> Optional[int]:
             f'smallest image side {smallest} the resize before it gives; '
             f'use crop_size <= {smallest}, a resize scale >= {side}, or '
             f'pad_if_needed=True')
-    return min(_pair(crop))
+    return _crop_hw(step)
 
 
 def _walk(where, steps, state) -> None:
     """Follow a pipeline: ``state`` holds 'smallest' (short side after the
-    last resize), 'crops' and 'scales' (test scales seen)."""
+    last resize), 'crops' (``(key, (h, w))``) and 'scales' (test scales
+    seen)."""
     for i, step in enumerate(steps):
         if not isinstance(step, dict) or 'type' not in step:
             continue
@@ -89,7 +104,7 @@ def _walk(where, steps, state) -> None:
         elif kind in CROPS:
             crop = _check_crop(here, step, state['smallest'])
             if crop is not None:
-                state['crops'].append(crop)
+                state['crops'].append((here, crop))
         elif kind == 'TestTimeAug':
             for j, options in enumerate(step.get('transforms', [])):
                 resizes = [o for o in options if o.get('type') in RESIZES]
@@ -100,11 +115,10 @@ def _walk(where, steps, state) -> None:
                                          min(sides))
                 for k, option in enumerate(options):
                     if option.get('type') in CROPS:
-                        crop = _check_crop(
-                            f'{here}.transforms[{j}][{k}]', option,
-                            state['smallest'])
+                        key = f'{here}.transforms[{j}][{k}]'
+                        crop = _check_crop(key, option, state['smallest'])
                         if crop is not None:
-                            state['crops'].append(crop)
+                            state['crops'].append((key, crop))
 
 
 def _build_steps(where, steps, scope: str) -> None:
@@ -130,7 +144,7 @@ def _find_inits(node, path) -> Iterator[Tuple[str, dict]]:
             yield from _find_inits(value, f'{path}[{i}]')
 
 
-def _check_model(cfg, train_crops: Sequence[int],
+def _check_model(cfg, crops: Sequence[Tuple[str, Tuple[int, int]]],
                  test_scales: Sequence[int]) -> None:
     from mmprelu.models.backbones.prelu_net import PReLUNet
     model = cfg.get('model') or {}
@@ -153,15 +167,24 @@ def _check_model(cfg, train_crops: Sequence[int],
     if model.get('neck', {}).get('type') == 'SpatialPyramidPooling':
         levels = levels or (7, 3, 2, 1)
     finest = max(levels) if levels else 1
-    for crop in train_crops:
-        side = feature_map_size(arch, crop)
-        if side < finest:
+    # every crop and every test scale, on both axes: a map below the finest
+    # level along either axis cannot be pooled. Of a test scale only the
+    # shorter side is known; the longer one is at least as large.
+    sizes = [(f'the {h}x{w} (h x w) crop of {where}', (h, w))
+             for where, (h, w) in crops]
+    sizes += [(f'an image at test scale {s} (shorter side; tta_pipeline or '
+               f'test_protocol.scales)', (s, s))
+              for s in sorted(set(test_scales))]
+    for what, (height, width) in sizes:
+        fh, fw = (feature_map_size(arch, height),
+                  feature_map_size(arch, width))
+        if min(fh, fw) < finest:
             raise ValueError(
                 f'model.neck.levels={tuple(levels)}: the finest level '
-                f'({finest}) is larger than the {side}x{side} last map of '
-                f'the {crop}x{crop} training crop; use levels <= {side} '
-                f'or a crop of at least '
-                f'{PReLUNet.smallest_input(arch, finest)} pixels')
+                f'({finest}) is larger than the {fh}x{fw} last map of '
+                f'{what}; use levels <= {min(fh, fw)} or images of at '
+                f'least {PReLUNet.smallest_input(arch, finest)} pixels '
+                f'on each side')
     test_cfg = model.get('test_cfg') or {}
     if test_cfg.get('mode') != 'dense' or not test_scales:
         return
@@ -170,23 +193,23 @@ def _check_model(cfg, train_crops: Sequence[int],
     if all(side < window for side in maps.values()):
         raise ValueError(
             f'model.test_cfg.window={window} is larger than the last map at '
-            f'every test scale (scale: map side {maps}); use window <= '
-            f'{max(maps.values())} or larger test scales')
+            f'every test scale (scale: side of the map along the image\'s '
+            f'shorter side {maps}; a square image would get one window); '
+            f'use window <= {max(maps.values())} or larger test scales')
 
 
 def validate_config(cfg) -> None:
     """Raise ``ValueError`` for an invalid config (see the module
     docstring). ``cfg`` is an mmengine ``Config`` (or dict-like)."""
-    train_crops: List[int] = []
+    crops: List[Tuple[str, Tuple[int, int]]] = []
     test_scales: List[int] = []
     for where, steps in _pipelines(cfg):
         _build_steps(where, steps, cfg.get('default_scope', 'mmpretrain'))
         state = dict(smallest=None, crops=[], scales=[])
         _walk(where, steps, state)
-        if where.startswith('train_dataloader'):
-            train_crops.extend(state['crops'])
+        crops.extend(state['crops'])
         if where == 'tta_pipeline':
             test_scales.extend(state['scales'])
     protocol = cfg.get('test_protocol') or {}
     test_scales.extend(protocol.get('scales', ()))
-    _check_model(cfg, train_crops, test_scales)
+    _check_model(cfg, crops, test_scales)

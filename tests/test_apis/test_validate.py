@@ -101,3 +101,27 @@ def test_tta_crop_checked(cfg):
         validate_config(cfg)
 
 
+
+
+@pytest.mark.parametrize('where,step', [
+    # mmcv's CenterCrop takes (w, h): 56 wide, 40 high -> a 5-row map
+    ('val_dataloader', dict(type='CenterCrop', crop_size=(56, 40))),
+    # mmpretrain's RandomCrop takes (h, w): 40 high, 56 wide
+    ('train_dataloader', dict(type='RandomCrop', crop_size=(40, 56))),
+])
+def test_non_square_crops_checked_per_axis(cfg, where, step):
+    """The SPP check of every pipeline's crops on each axis (a 40x56 crop
+    gives a 5x7 map: too small for the 7x7 level along its height)."""
+    cfg[where].dataset.pipeline[2] = step
+    with pytest.raises(ValueError) as err:
+        validate_config(cfg)
+    message = str(err.value)
+    assert 'finest level (7)' in message and '5x7 last map' in message
+    assert f'40x56 (h x w) crop of {where}.dataset.pipeline[2]' in message
+
+
+def test_small_test_scale_checked(cfg):
+    cfg.test_protocol.scales = (40, 64)
+    with pytest.raises(ValueError, match=r'5x5 last map of an image at '
+                       r'test scale 40'):
+        validate_config(cfg)

@@ -72,7 +72,12 @@ def test_paper_protocol_is_the_tta_setting(cfg):
         flip = (cfg.get('test_protocol') or {}).get('flip', True)
         assert views == (6 if flip else 3)
     else:
-        assert views == 10  # 10-view (Table 2)
+        assert views == 10  # 10-view (Table 2), AlexNet's: corners of the
+        # central square of the resized image
+        resize, square = cfg.tta_pipeline[-1].transforms[:2]
+        assert square == [dict(type='PositionalCrop',
+                               crop_size=resize[0]['scale'],
+                               position='center')]
     steps = TRANSFORMS.build(cfg.tta_pipeline[-1])
     assert steps is not None
 
@@ -114,3 +119,13 @@ def test_table2_epochs_and_plateau_rule_kept():
     for name in ('prelu_net_b_8xb16.py', 'prelu_net_c_8xb16.py'):
         cfg = Config.fromfile(ROOT / 'configs' / name)
         assert cfg.param_scheduler.type == 'ReduceOnPlateauLR', name
+
+
+def test_test_loader_does_not_stack_images(cfg):
+    """Whole-image views of a real val set have mixed shapes: the test
+    loader keeps them apart (stock tools/test.py keeps a collate_fn the
+    config names); validation (centre crops) is stacked as usual."""
+    assert cfg.test_dataloader.collate_fn == dict(type='pseudo_collate')
+    assert 'collate_fn' not in cfg.val_dataloader
+    assert cfg.test_dataloader.dataset == cfg.val_dataloader.dataset
+    assert cfg.test_dataloader.batch_size == cfg.val_dataloader.batch_size

@@ -276,3 +276,49 @@ def test_detection_checkpoint_is_weights_only(trained):
     checkpoint = torch.load(path, weights_only=True)
     assert 'backbone.stages.3.conv1.act.weight' in checkpoint['state_dict']
     assert checkpoint['meta']['iter'] == ITERS
+
+
+def test_predict_on_non_square_photos(trained, photos):
+    """A landscape and a portrait photograph (tests/conftest.py) in one
+    batch, through the config's test pipeline at a small scale: mmdet pads
+    them to a multiple of 32, every level of the trunk keeps each axis's
+    own size, and each image's boxes come back in its own frame."""
+    from mmcv.transforms import Compose
+    from mmengine.dataset import pseudo_collate
+    _, cfg, runner = trained
+    steps = [dict(step) for step in cfg.test_pipeline
+             if step['type'] != 'LoadAnnotations']
+    for step in steps:
+        if step['type'] == 'Resize':
+            # keep_ratio: longer side <= 160, shorter side <= 96
+            step['scale'] = (160, 96)
+    names = ['coffee_orig.JPEG', 'hubble_deep_field_rot.png']
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        pipeline = Compose(steps)
+        batch = pseudo_collate([
+            pipeline(dict(img_path=str(photos / 'val' / name), img_id=i))
+            for i, name in enumerate(names)])
+    runner.model.eval()
+    with torch.no_grad():
+        data = runner.model.data_preprocessor(batch, False)
+        feats = runner.model.backbone(data['inputs'])
+        results = runner.model.test_step(batch)
+    height, width = data['inputs'].shape[-2:]
+    assert height != width and height % 32 == 0 and width % 32 == 0
+    for feat, index in zip(feats, cfg.model.backbone.out_indices):
+        stride = runner.model.backbone.strides[index]
+        assert tuple(feat.shape[-2:]) == (height // stride, width // stride)
+    orientations = set()
+    for name, sample in zip(names, results):
+        ori_h, ori_w = cv2.imread(str(photos / 'val' / name)).shape[:2]
+        assert sample.ori_shape == (ori_h, ori_w)
+        img_h, img_w = sample.img_shape
+        assert max(img_h, img_w) <= 160 and min(img_h, img_w) <= 96
+        assert img_h != img_w
+        orientations.add(img_h > img_w)
+        boxes = sample.pred_instances.bboxes
+        assert len(boxes) > 0
+        assert boxes[:, 0::2].max() <= ori_w + 1e-3
+        assert boxes[:, 1::2].max() <= ori_h + 1e-3
+        assert boxes.min() >= 0
+    assert orientations == {True, False}

@@ -83,6 +83,30 @@ def test_dynamic_export_matches_pytorch_at_two_sizes(ckpt, model, tmp_path):
         assert np.abs(out - ref).max() <= ATOL, shape
 
 
+def test_dynamic_export_at_a_non_square_size_on_photos(ckpt, model, tmp_path,
+                                                       photo_tensor):
+    """Traced at 64x96 (H != W), then run on real photographs of three
+    orientations, preprocessed as the config does (RGB, minus the mean)."""
+    path = tmp_path / 'photos.onnx'
+    assert export(ckpt, path, '--shape', 64, 96, '--dynamic-export',
+                  '--verify') == 0
+    assert dims(path) == ['batch', 3, 'height', 'width']
+    props = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+    assert props['export_shape'] == '[64, 96]'
+    mean = torch.tensor([123.675, 116.28, 103.53]).view(1, 3, 1, 1)
+    shapes = set()
+    for name in ('coffee_orig.JPEG', 'hubble_deep_field_rot.png',
+                 'astronaut_rot.png', 'page_rot.png'):
+        x = photo_tensor(name, 64).flip(1) - mean  # BGR -> RGB
+        shapes.add(tuple(x.shape[-2:]))
+        with torch.no_grad():
+            ref = model(x).numpy()
+        out = run_onnx(path, x)
+        assert np.abs(out - ref).max() <= ATOL, name
+    assert len(shapes) == 4 and (64, 64) in shapes
+    assert any(h > w for h, w in shapes) and any(h < w for h, w in shapes)
+
+
 def test_softmax_and_metadata(ckpt, tmp_path):
     path = tmp_path / 'probs.onnx'
     export(ckpt, path, '--shape', 56, '--softmax')

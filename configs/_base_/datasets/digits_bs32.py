@@ -69,7 +69,26 @@ val_dataloader = dict(
 )
 val_evaluator = dict(type='Accuracy', topk=(1, 5))
 
-test_dataloader = val_dataloader
+# The test loader does not stack images (pseudo_collate): the views of the
+# paper's protocols (whole images at each scale, dense windows) keep each
+# image's own shape, and a val set mixes sizes and orientations. The data
+# preprocessor pads them into one batch and PReLUNetClassifier runs each
+# group of equal shape without the padding. Kept by mmpretrain's stock
+# tools/test.py, which only sets default_collate when none is given.
+test_dataloader = dict(
+    batch_size=32,
+    num_workers=2,
+    persistent_workers=True,
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='meta/val.txt',
+        data_prefix='val',
+        metainfo=dict(classes=classes),
+        pipeline=test_pipeline),
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='pseudo_collate'),
+)
 test_evaluator = val_evaluator
 
 # defaults of tools/test.py --protocol (mmprelu/apis/protocols.py): the

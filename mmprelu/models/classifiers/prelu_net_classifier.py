@@ -1,5 +1,5 @@
 """PReLU-net classifier with the paper's test protocols (§5.1)."""
-from typing import List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -39,11 +39,16 @@ class PReLUNetClassifier(ImageClassifier):
       24 windows, explicit windows were 1.2x faster than the conv form,
       while at s = 384, 209 windows, the conv form was faster).
 
-    Images of different sizes in one batch: the data preprocessor pads them
-    to a common size; padding would leak into convolutions near the border,
-    SPP bins and windows. When the samples' ``img_shape`` differ, each image
-    is cropped to its own shape and run alone (exact, slower); equal shapes
-    run as one batch.
+    Images of different sizes in one batch (whole images of a real val set,
+    collated with ``pseudo_collate``): the data preprocessor pads them to a
+    common size, and padding would leak into convolutions near the border,
+    SPP bins and windows. So the images are grouped by their samples'
+    ``img_shape``; each group is cropped to its shape (the padding is cut
+    off) and runs as one batch. Every image thus gets the scores it would
+    get alone (equal up to float rounding, checked to 1e-5), at the cost of
+    one trunk pass per distinct shape. A batch of equal shapes (centre
+    crops, validation during training) is one group and runs as before,
+    without a copy.
 
     ``pred_score`` of each sample holds averaged softmax probabilities.
     """
@@ -102,35 +107,50 @@ class PReLUNetClassifier(ImageClassifier):
                                               cfg['chunk'])
         return F.softmax(logits, dim=1).mean(dim=0)
 
-    def feature_maps(self, inputs: torch.Tensor,
-                     data_samples: Optional[List[DataSample]]):
-        """Last-stage feature maps: one batched tensor when every image has
-        the input's size, else a list of (1, C, h, w) maps, each computed
-        from its own image without the batch padding."""
+    @staticmethod
+    def shape_groups(inputs: torch.Tensor,
+                     data_samples: Optional[List[DataSample]]
+                     ) -> List[Tuple[Tuple[int, int], List[int]]]:
+        """``[((h, w), indices), ...]``: the images of each distinct
+        ``img_shape`` (first-seen order). Samples without ``img_shape``, or
+        no samples, take the input's size."""
         full = tuple(inputs.shape[-2:])
-        shapes = [
-            tuple(s.metainfo.get('img_shape', full))[:2]
-            for s in data_samples
-        ] if data_samples else [full] * len(inputs)
-        if all(shape == full for shape in shapes):
-            return self.backbone(inputs)[-1]
-        return [
-            self.backbone(img[None, :, :h, :w])[-1]
-            for img, (h, w) in zip(inputs, shapes)
-        ]
+        groups: Dict[Tuple[int, int], List[int]] = {}
+        for i in range(len(inputs)):
+            meta = data_samples[i].metainfo if data_samples else {}
+            shape = tuple(meta.get('img_shape', full))[:2]
+            if shape[0] > full[0] or shape[1] > full[1]:
+                raise ValueError(
+                    f'PReLUNetClassifier: sample {i} has img_shape {shape} '
+                    f'but the batch is only {full[0]}x{full[1]}')
+            groups.setdefault(shape, []).append(i)
+        return list(groups.items())
+
+    def group_inputs(self, inputs: torch.Tensor, shape: Tuple[int, int],
+                     indices: List[int]) -> torch.Tensor:
+        """The images ``indices`` of ``inputs`` cropped to ``shape``
+        (``inputs`` itself when that is the whole batch)."""
+        if len(indices) < len(inputs):
+            inputs = inputs[indices]
+        if shape != tuple(inputs.shape[-2:]):
+            inputs = inputs[..., :shape[0], :shape[1]]
+        return inputs
 
     def predict(self,
                 inputs: torch.Tensor,
                 data_samples: Optional[List[DataSample]] = None,
                 **kwargs) -> List[DataSample]:
-        fmaps = self.feature_maps(inputs, data_samples)
-        if torch.is_tensor(fmaps) and self.test_cfg['mode'] == 'whole':
-            scores = F.softmax(self.head(self.neck((fmaps, ))), dim=1)
-        else:
-            scores = torch.stack([
-                self.image_scores(fmap[None] if fmap.dim() == 3 else fmap)
-                for fmap in fmaps
-            ])
+        scores: List[Optional[torch.Tensor]] = [None] * len(inputs)
+        for shape, indices in self.shape_groups(inputs, data_samples):
+            fmap = self.backbone(self.group_inputs(inputs, shape,
+                                                   indices))[-1]
+            if self.test_cfg['mode'] == 'whole':
+                group = F.softmax(self.head(self.neck((fmap, ))), dim=1)
+            else:
+                group = [self.image_scores(fmap[j:j + 1])
+                         for j in range(len(indices))]
+            for i, score in zip(indices, group):
+                scores[i] = score
         if data_samples is None:
             data_samples = [DataSample() for _ in range(len(scores))]
         for sample, score in zip(data_samples, scores):

@@ -144,3 +144,75 @@ def test_auto_picks_windows_when_they_fit_one_chunk(monkeypatch, chunk,
     score = model.predict(torch.randn(1, 3, 80, 96))[0].pred_score
     assert used == [expected]
     assert score.sum().item() == pytest.approx(1.0, abs=1e-5)
+
+
+def padded_batch(sizes, seed=0):
+    """Images of ``sizes`` padded into one batch as the data preprocessor
+    does (zeros bottom/right), with their samples' img_shape."""
+    gen = torch.Generator().manual_seed(seed)
+    imgs = [torch.randn(3, *s, generator=gen) for s in sizes]
+    height, width = max(s[0] for s in sizes), max(s[1] for s in sizes)
+    batch = torch.zeros(len(sizes), 3, height, width)
+    for i, img in enumerate(imgs):
+        batch[i, :, :img.shape[1], :img.shape[2]] = img
+    samples = [DataSample(metainfo=dict(img_shape=s)) for s in sizes]
+    return imgs, batch, samples
+
+
+@pytest.mark.parametrize('mode', ['whole', 'dense'])
+def test_equal_shapes_of_a_mixed_batch_run_together(monkeypatch, mode):
+    """One trunk pass per distinct shape (landscape and portrait twice, one
+    square), each image cropped to its own size; scores as alone."""
+    model = make_classifier(dict(mode=mode, window=7))
+    sizes = [(64, 90), (90, 64), (64, 90), (72, 72), (90, 64)]
+    imgs, batch, samples = padded_batch(sizes)
+    calls = []
+    forward = model.backbone.forward
+    monkeypatch.setattr(model.backbone, 'forward',
+                        lambda x: calls.append(tuple(x.shape)) or forward(x))
+    batched = model.predict(batch, samples)
+    assert sorted(calls) == sorted([(2, 3, 64, 90), (2, 3, 90, 64),
+                                    (1, 3, 72, 72)])
+    monkeypatch.setattr(model.backbone, 'forward', forward)
+    for img, out in zip(imgs, batched):
+        alone = model.predict(img[None])[0].pred_score
+        assert torch.allclose(out.pred_score, alone, atol=1e-5)
+
+
+def test_batch_of_one_shape_is_passed_through(monkeypatch):
+    """Centre crops (validation): the batch itself, no copy, one pass."""
+    model = make_classifier(dict(mode='whole'))
+    _, batch, samples = padded_batch([(56, 56)] * 3)
+    seen = []
+    forward = model.backbone.forward
+    monkeypatch.setattr(model.backbone, 'forward',
+                        lambda x: seen.append(x) or forward(x))
+    model.predict(batch, samples)
+    assert len(seen) == 1 and seen[0] is batch
+
+
+def test_img_shape_larger_than_the_batch_is_an_error():
+    model = make_classifier(dict(mode='whole'))
+    samples = [DataSample(metainfo=dict(img_shape=(60, 56)))]
+    with pytest.raises(ValueError, match=r'img_shape \(60, 56\).*56x56'):
+        model.predict(torch.randn(1, 3, 56, 56), samples)
+
+
+@pytest.mark.parametrize('name', ['coffee_orig.JPEG',  # landscape 2:3
+                                  'page_rot.png'])  # portrait 1:2
+def test_dense_on_non_square_photo_maps(photo_tensor, name):
+    """A real photograph at shorter side 80: a non-square last map whose
+    windows slide along both axes; the conv form equals the windows cut
+    out, and the score is their mean softmax."""
+    model = make_classifier(dict(mode='dense', window=7, dense_impl='conv'))
+    img = photo_tensor(name, short=80) - 128.
+    with torch.no_grad():
+        fmap = model.backbone(img)[-1]
+        height, width = fmap.shape[-2:]
+        assert height != width and min(height, width) == 10
+        fast = dense_logits_conv(fmap, model.neck, model.head, 7, 1)
+        ref = dense_logits_windows(fmap, model.neck, model.head, 7, 1)
+        score = model.predict(img)[0].pred_score
+    assert fast.shape[0] == (height - 6) * (width - 6)
+    assert torch.allclose(fast, ref, atol=1e-5, rtol=1e-5)
+    assert torch.allclose(score, ref.softmax(1).mean(0), atol=1e-6)

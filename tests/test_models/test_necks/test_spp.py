@@ -55,3 +55,42 @@ def test_too_small():
 def test_bad_config(kwargs):
     with pytest.raises(ValueError):
         SpatialPyramidPooling(**kwargs)
+
+
+def sppnet_reference(x, levels):
+    """Every bin by hand: per axis of length a, n bins of ceil(a / n) cells
+    every floor(a / n) cells (SPP-net's rule)."""
+    out = []
+    for n in levels:
+        (kh, sh), (kw, sw) = [((a + n - 1) // n, a // n)
+                              for a in x.shape[-2:]]
+        bins = torch.empty(x.shape[0], x.shape[1], n, n)
+        for i in range(n):
+            for j in range(n):
+                bins[..., i, j] = x[..., i * sh:i * sh + kh,
+                                    j * sw:j * sw + kw].amax((-2, -1))
+        out.append(bins.flatten(1))
+    return torch.cat(out, 1)
+
+
+@pytest.mark.parametrize('name', ['coffee_orig.JPEG',  # landscape 2:3
+                                  'hubble_deep_field_rot.png',  # portrait
+                                  'page_rot.png'])  # portrait 1:2
+def test_non_square_photo_maps(photo_tensor, name):
+    x = photo_tensor(name, short=15)
+    assert x.shape[-2] != x.shape[-1]
+    levels = (7, 3, 2, 1)
+    assert torch.equal(SpatialPyramidPooling(levels)(x),
+                       sppnet_reference(x, levels))
+    # both axes treated alike: the transposed map gives transposed bins
+    flat = SpatialPyramidPooling(levels)(x.transpose(-2, -1))
+    start = 0
+    for n in levels:
+        span = 3 * n * n
+        bins = SpatialPyramidPooling((n, ))(x).view(1, 3, n, n)
+        assert torch.equal(flat[:, start:start + span].view(1, 3, n, n),
+                           bins.transpose(-2, -1))
+        start += span
+    adaptive = SpatialPyramidPooling(levels, 'adaptive')(x)
+    assert torch.equal(adaptive[:, :3 * 49],
+                       F.adaptive_max_pool2d(x, 7).flatten(1))

@@ -29,8 +29,9 @@ train_pipeline = [
 
 train_dataloader.merge(dict(dataset=dict(pipeline=train_pipeline)))
 
-# The Table 2 protocol: 10-view testing at shorter side 256 (four corner
-# and the centre 224 crops, each also flipped), `tools/test.py --tta`.
+# The Table 2 protocol: 10-view testing as in AlexNet [16]: shorter side
+# 256, the central 256x256 square, its four corner and centre 224 crops,
+# each also flipped; `tools/test.py --tta` (= `--protocol ten-view`).
 tta_model.merge(dict(type='AverageClsScoreTTA'))
 tta_pipeline = [
     dict(type='LoadImageSafely'),
@@ -38,6 +39,7 @@ tta_pipeline = [
         type='TestTimeAug',
         transforms=[
             [dict(type='ResizeEdge', scale=256, edge='short')],
+            [dict(type='PositionalCrop', crop_size=256, position='center')],
             [dict(type='PositionalCrop', crop_size=224, position=p)
              for p in ('top_left', 'top_right', 'bottom_left',
                        'bottom_right', 'center')],
