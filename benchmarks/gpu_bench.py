@@ -151,7 +151,7 @@ def interleaved(steps, device, iters, warmup, repeats):
 def train_case(arch, case, args, macs):
     from mmprelu.engine.hooks import ChannelsLastHook
     steps, bs = {}, args.batch[arch]
-    torch._dynamo.reset()  # no guards / caches of earlier cases
+    torch.compiler.reset()  # no guards / caches of earlier cases
     for act in ACTS:
         model = build_model(arch, act, args.tiny, args.device).train()
         wrapper = optim_wrapper(model, case)

@@ -3,13 +3,22 @@
 ``import mmprelu`` registers every module into mmpretrain's registries and
 exports the public classes here, so that downstream configs can name them as
 ``type='mmprelu.PReLUNet'`` as well as ``type='mmpretrain.PReLUNet'``.
+
+It first checks the environment (:func:`mmprelu.compat.check_environment`,
+a pure check): outside the supported Python / torch / numpy / OpenMMLab
+versions it raises one ``ImportError`` naming the versions found and
+supported (docs/environments.md).
 """
 from .version import __version__, version_info  # noqa: F401
+from .compat import check_environment
+
+check_environment()
+
 from .apis import *  # noqa: F401,F403
 from .datasets import *  # noqa: F401,F403
 from .engine import *  # noqa: F401,F403
 from .models import *  # noqa: F401,F403
-from . import apis, datasets, engine, models
+from . import apis, compat, datasets, engine, models  # noqa: F401
 
 # names in mmpretrain.list_models / get_model (mmprelu/apis/model_hub.py)
 apis.model_hub.register_on_import()
