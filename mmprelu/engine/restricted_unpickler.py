@@ -10,8 +10,8 @@ but every global the pickle names is resolved by
 :meth:`RestrictedUnpickler.find_class`, which returns only
 
 * what torch itself writes for tensors, parameters, sizes, dtypes, devices
-  and layouts (the names in :data:`TORCH_GLOBALS`, the same set torch's own
-  weights-only unpickler allows; resolved by name through pickle, so no
+  and layouts (:data:`TORCH_GLOBALS`: the tensor names torch 2.1-2.4's own
+  weights-only unpickler allows, resolved by name through pickle, so no
   private torch function is imported here), plus
   ``collections.OrderedDict``/``Counter``, ``set``/``frozenset``/
   ``complex``/``bytearray`` and ``_codecs.encode`` (how protocol 2 writes
@@ -21,15 +21,16 @@ but every global the pickle names is resolved by
 
 Anything else -- ``os.system``, ``builtins.eval``, any class of the user's --
 raises :class:`pickle.UnpicklingError` naming it, before it is called.
-Every callable the pickle can reach comes from ``find_class`` (``REDUCE``,
-``NEWOBJ``, ``BUILD`` and the copyreg extension codes all go through it), so
-the refusal is complete. torch's own unpickler also checks the type of
-every object a ``BUILD`` updates, which plain pickle does not: the one
-place this matters for the extras is numpy's dtype, so ``numpy.dtype``
-resolves to :func:`numeric_dtype`, which refuses object, string,
-datetime and structured dtypes as torch's check does. Refused although torch allows them on newer
-versions: quantized and nested tensors and other exotic tensor types (not in
-checkpoints that mmengine or mmpretrain write).
+Pickle reaches callables only through ``find_class`` (``GLOBAL``,
+``STACK_GLOBAL``, ``INST``/``OBJ`` and the copyreg extension codes), so every
+object the file builds is made by an allowed callable. torch's own
+unpickler also checks the type of every object a ``BUILD`` updates, which
+plain pickle does not: the one place this matters for the extras is
+numpy's dtype, so ``numpy.dtype`` resolves to :func:`numeric_dtype`, which
+refuses object, string, datetime and structured dtypes as torch's check
+does. Refused although newer torch allows them: quantized and nested
+tensors and other exotic tensor types (mmengine and mmpretrain checkpoints
+hold none).
 """
 import pickle
 from typing import Dict, Iterable
