@@ -2,10 +2,10 @@
 switches, and no unguarded private torch API anywhere in the package."""
 import ast
 import inspect
+import os
 import os.path as osp
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import pytest
@@ -78,7 +78,7 @@ def test_import_fails_at_once_outside_the_range():
             '                    if m.startswith("mmprelu."))\n'
             '    print(loaded)\n'
             '    print(err)\n')
-    env = dict(__import__('os').environ)
+    env = dict(os.environ)
     env.pop(compat.UNSUPPORTED_ENV, None)
     out = subprocess.run([sys.executable, '-c', code], capture_output=True,
                          text=True, timeout=300, env=env)
