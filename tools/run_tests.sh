@@ -15,5 +15,11 @@ packages="$("$venv/bin/python" -m pip list --format=freeze 2>/dev/null \
     | grep -iE '^(torch|torchvision|numpy|opencv-python|mmcv|mmcv-lite|mmengine|mmpretrain|mmdet)==' \
     | tr '\n' ' ' || true)"
 echo "[run_tests] stack: $("$venv/bin/python" --version 2>&1) ${packages}"
-echo "[run_tests] $venv/bin/python -m pytest tests -q $*"
-exec "$venv/bin/python" -m pytest tests -q "$@"
+# `tests` unless the arguments name test paths themselves (pytest would
+# otherwise collect the whole of tests/ next to them)
+where=(tests)
+for arg in "$@"; do
+    if [[ "$arg" != -* && ( -e "${arg%%::*}" ) ]]; then where=(); break; fi
+done
+echo "[run_tests] $venv/bin/python -m pytest ${where[*]:-} -q $*"
+exec "$venv/bin/python" -m pytest ${where[@]+"${where[@]}"} -q "$@"
