@@ -79,9 +79,10 @@ _mmprelu_setup() (
             want_py=3.11 ;;
         oldest)
             # numpy 2 breaks torch 2.1's numpy bridge; opencv-python >= 4.11
-            # needs numpy 2
+            # needs numpy 2; torch 2.1's cpp_extension (the fused kernel's
+            # build) imports pkg_resources, which setuptools 82 removed
             torch_pins=(torch==2.1.2 torchvision==0.16.2)
-            stack_pins=("numpy<2" "opencv-python<4.11")
+            stack_pins=("numpy<2" "opencv-python<4.11" "setuptools<82")
             wheel="$wheels/torch2.1/mmcv-2.1.0-cp311-cp311-linux_x86_64.whl"
             lite_pin=mmcv-lite==2.1.0
             want_py=3.9
