@@ -5,6 +5,12 @@ pip cannot build mmcv with ops from source on most machines, so the
 OpenMMLab packages are installed the OpenMMLab way (``mim`` or
 ``tools/setup_env.sh``) from ``requirements/mminstall.txt``.
 
+torch is not in ``install_requires`` either, as in OpenMMLab's own
+packages: a user's torch (often a CUDA build) must never be replaced by
+pip. Its supported range is in ``requirements/torch.txt`` (the ``torch``
+extra) and ``mmprelu/compat.py`` checks it at import; the same range is
+tabled in docs/environments.md.
+
 The package carries a ``mmprelu/.mim`` folder (``model-index.yml``,
 ``configs/``, ``tools/``), the layout ``mim`` and mmpretrain's model hub
 expect (see mmprelu/apis/model_hub.py): a wheel (``pip install .``) gets
@@ -104,12 +110,13 @@ setup(
     include_package_data=True,
     package_data={'mmprelu': ['models/utils/csrc/*.cpp',
                              'models/utils/csrc/*.h']},
-    python_requires='>=3.8',
+    python_requires='>=3.9, <3.13',
     install_requires=read_requirements('runtime'),
     extras_require={
         'tests': read_requirements('tests'),
         'optional': read_requirements('optional'),
         'mim': read_requirements('mminstall'),
+        'torch': read_requirements('torch'),
     },
     cmdclass={'build_py': BuildPyWithMim},
     zip_safe=False)

@@ -142,7 +142,7 @@ def train_case(arch, case, acts, args, macs):
     from mmprelu.engine.hooks import ChannelsLastHook
     steps, compile_s, wrappers, bs = {}, {}, {}, args.batch[arch]
     parts = case.split('+')
-    torch._dynamo.reset()  # no guards / caches of earlier cases
+    torch.compiler.reset()  # no guards / caches of earlier cases
     for act in acts:
         model = build_model(arch, act, args.tiny, args.device).train()
         wrapper = optim_wrapper(model, case, args.device)

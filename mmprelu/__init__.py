@@ -4,6 +4,11 @@
 exports the public classes here, so that downstream configs can name them as
 ``type='mmprelu.PReLUNet'`` as well as ``type='mmpretrain.PReLUNet'``.
 
+It first checks the environment (:func:`mmprelu.compat.check_environment`,
+a pure check): outside the supported Python / torch / numpy / OpenMMLab
+versions it raises one ``ImportError`` naming the versions found and
+supported (docs/environments.md).
+
 Model-hub names are registered on request
 (``mmprelu.apis.register_models()``, see :mod:`mmprelu.apis.model_hub`);
 the bad-image counter of ``LoadImageSafely`` is created when a
@@ -11,11 +16,15 @@ the bad-image counter of ``LoadImageSafely`` is created when a
 fresh ``import mmprelu`` changes nothing but the registries.
 """
 from .version import __version__, version_info  # noqa: F401
+from .compat import check_environment
+
+check_environment()
+
 from .apis import *  # noqa: F401,F403
 from .datasets import *  # noqa: F401,F403
 from .engine import *  # noqa: F401,F403
 from .models import *  # noqa: F401,F403
-from . import apis, datasets, engine, models
+from . import apis, compat, datasets, engine, models  # noqa: F401
 
 __all__ = ['__version__', 'version_info'] + (
     apis.__all__ + datasets.__all__ + engine.__all__ + models.__all__)

@@ -17,6 +17,12 @@ loading and allow exactly what our and stock mmengine/mmpretrain files need:
 
 Anything else needing arbitrary unpickling is refused with
 :class:`UnsafeCheckpointError`, naming the file and the offending globals.
+On torch >= 2.5 torch's own weights-only unpickler does the work, with these
+globals added through ``torch.serialization.safe_globals``; torch 2.1-2.4
+has no such API, so there the file is read through our restricted
+unpickler (:mod:`mmprelu.engine.restricted_unpickler`: the same allowlist,
+the same refusal, no code from the file is ever run); decided once at
+import (:data:`mmprelu.compat.HAS_WEIGHTS_ONLY_ALLOWLIST`).
 The explicit opt-in is the environment variable
 ``MMPRELU_ALLOW_UNSAFE_LOAD=1`` -- only for files you trust: it runs
 arbitrary code from the file, which is then loaded with
@@ -28,7 +34,8 @@ loader for local paths (``CheckpointLoader`` prefix ``''``), used by
 ``init_cfg=dict(type='Pretrained')``. It also replaces
 ``mmengine.runner.checkpoint.load_url`` -- ``torch.hub``'s loader, whose
 default is ``weights_only=False`` -- so ``http(s)://``, ``torchvision://``,
-``open-mmlab://`` and ``mmcls://`` downloads obey the same policy.
+``open-mmlab://`` and ``mmcls://`` downloads obey the same policy: they are
+downloaded into torch.hub's cache and read by the local loader.
 ``pavi://``/``s3://`` and ``open-mmlab://`` local files use ``torch.load``'s
 weights-only default: left alone, they fail closed.
 """
@@ -38,12 +45,16 @@ import os.path as osp
 import pickle
 import re
 from collections import Counter, OrderedDict
+from urllib.parse import urlparse
 
 import mmengine.runner.checkpoint as mm_ckpt
 import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer, print_log
 from mmengine.runner import CheckpointLoader
+
+from mmprelu.compat import HAS_WEIGHTS_ONLY_ALLOWLIST
+from .restricted_unpickler import restricted_pickle
 
 __all__ = ['load_checkpoint_safely', 'restore_plain_types', 'map_structure',
            'UnsafeCheckpointError', 'UNSAFE_LOAD_ENV']
@@ -179,7 +190,7 @@ def _unsafe_load_allowed():
 
 def _offending_globals(message, local_file):
     found = re.findall(r'GLOBAL ([\w.]+)', message)
-    if local_file is not None:
+    if local_file is not None and HAS_WEIGHTS_ONLY_ALLOWLIST:
         try:
             ours = {g[1] if isinstance(g, tuple) else
                     f'{g.__module__}.{g.__qualname__}'
@@ -192,16 +203,34 @@ def _offending_globals(message, local_file):
     return list(dict.fromkeys(found))
 
 
-def _load_with_policy(source, load, local_file=None):
-    """``load(weights_only)`` under our allowlist; refuse or, with the
-    opt-in, fall back to full unpickling."""
+def _weights_only_allowlisted(load):
+    """torch >= 2.5: ``load(weights_only=True)`` with our globals added to
+    torch's allowlist for the call."""
     # only add what is not allowlisted yet: leaving the context removes
     # its entries, and must not drop ones the user added globally
     present = torch.serialization.get_safe_globals()
     extra = [g for g in _safe_globals() if g not in present]
+    with torch.serialization.safe_globals(extra):
+        return load(weights_only=True)
+
+
+def _weights_only_restricted(load):
+    """torch < 2.5 (no allowlist API): our restricted unpickler, which
+    allows torch's tensor globals and ours and refuses everything else."""
+    return load(weights_only=False,
+                pickle_module=restricted_pickle(_safe_globals()))
+
+
+#: The weights-only load of this torch (decided once, at import).
+_weights_only_load = (_weights_only_allowlisted if HAS_WEIGHTS_ONLY_ALLOWLIST
+                      else _weights_only_restricted)
+
+
+def _load_with_policy(source, load, local_file=None):
+    """``load(**torch_load_kwargs)`` weights-only under our allowlist;
+    refuse or, with the opt-in, fall back to full unpickling."""
     try:
-        with torch.serialization.safe_globals(extra):
-            checkpoint = load(True)
+        checkpoint = _weights_only_load(load)
     except pickle.UnpicklingError as err:
         if not _unsafe_load_allowed():
             message = str(err)
@@ -226,7 +255,7 @@ def _load_with_policy(source, load, local_file=None):
             'weights_only=False. This runs arbitrary code from the file; do '
             'it only for files you trust.',
             logger='current', level=30)
-        checkpoint = load(False)
+        checkpoint = load(weights_only=False)
     return restore_plain_types(checkpoint)
 
 
@@ -245,10 +274,14 @@ def load_checkpoint_safely(filename, map_location=None):
     filename = osp.expanduser(os.fspath(filename))
     if not osp.isfile(filename):
         raise FileNotFoundError(f'{filename} can not be found.')
+    return _load_file(filename, map_location, filename)
+
+
+def _load_file(filename, map_location, source):
     return _load_with_policy(
-        filename,
-        lambda weights_only: torch.load(
-            filename, map_location=map_location, weights_only=weights_only),
+        source,
+        lambda **kwargs: torch.load(filename, map_location=map_location,
+                                    **kwargs),
         local_file=filename)
 
 
@@ -260,16 +293,24 @@ def load_from_local_safely(filename, map_location=None):
 
 def load_url_safely(url, model_dir=None, map_location=None, progress=True,
                     check_hash=False, file_name=None):
-    """Drop-in for ``mmengine.utils.dl_utils.load_url`` that downloads with
-    ``torch.hub`` (cached) and loads under the same policy."""
-
-    def load(weights_only):
-        return torch.hub.load_state_dict_from_url(
-            url, model_dir=model_dir, map_location=map_location,
-            progress=progress, check_hash=check_hash, file_name=file_name,
-            weights_only=weights_only)
-
-    return _load_with_policy(url, load)
+    """Drop-in for ``mmengine.utils.dl_utils.load_url``: downloads into
+    ``torch.hub``'s cache as ``torch.hub.load_state_dict_from_url`` does
+    (same folder and file name, so the caches are shared; ``check_hash``
+    checks the hash prefix in the file name) and loads the file with
+    :func:`load_checkpoint_safely`. (torch.hub's own loader cannot take
+    our allowlist on torch < 2.5.)"""
+    folder = model_dir or osp.join(torch.hub.get_dir(), 'checkpoints')
+    os.makedirs(folder, exist_ok=True)
+    name = file_name or osp.basename(urlparse(url).path)
+    cached = osp.join(folder, name)
+    if not osp.exists(cached):
+        digest = None
+        if check_hash:
+            match = torch.hub.HASH_REGEX.search(name)
+            digest = match.group(1) if match else None
+        torch.hub.download_url_to_file(url, cached, digest,
+                                       progress=progress)
+    return _load_file(cached, map_location, f'{url} (cached as {cached})')
 
 
 CheckpointLoader.register_scheme(

@@ -37,7 +37,7 @@ def meta_model(cfg):
     try:
         return build_meta_model(cfg)
     except RuntimeError as err:
-        if 'meta' not in str(err):
+        if 'meta' not in str(err).lower():  # torch 2.1: 'Meta' backend
             raise
     from mmpretrain.apis.utils import init_empty_weights
     from mmprelu.registry import MODELS as REGISTRY

@@ -70,14 +70,39 @@ def test_dist_train_two_cpu_processes(options, tmp_path):
     assert len(re.findall(r'^accuracy/top1: ', proc, re.M)) == 1
 
 
+def dynamo_traces_sgd_momentum():
+    """Whether this torch compiles a step of SGD with momentum (torch 2.1's
+    dynamo fails inside torch/optim/sgd.py: 'list index out of range')."""
+    layer = torch.nn.Linear(2, 1)
+    optimizer = torch.optim.SGD(layer.parameters(), lr=0.1, momentum=0.9)
+
+    def step(x):
+        layer(x).sum().backward()
+        optimizer.step()
+        optimizer.zero_grad()
+
+    compiled = torch.compile(step, backend='eager')
+    try:
+        for _ in range(2):
+            compiled(torch.ones(1, 2))
+    except Exception:  # noqa: BLE001 - any dynamo failure
+        return False
+    return True
+
+
 def test_train_with_compile(options, tmp_path):
     """``compile`` (mmengine's torch.compile switch) traces our model and
     optimizer step; the eager backend checks tracing without the minutes a
     CPU inductor build takes."""
-    out = check(python('train.py', CONFIG, '--work-dir', tmp_path / 'work',
-                       *options, 'train_cfg.max_epochs=1',
-                       'compile.backend=eager',
-                       'default_hooks.channels_last.type=ChannelsLastHook'))
+    proc = python('train.py', CONFIG, '--work-dir', tmp_path / 'work',
+                  *options, 'train_cfg.max_epochs=1', 'compile.backend=eager',
+                  'default_hooks.channels_last.type=ChannelsLastHook')
+    if proc.returncode != 0 and not dynamo_traces_sgd_momentum():
+        pytest.skip(f'torch {torch.__version__}: dynamo cannot trace an SGD '
+                    f'step with momentum (a torch bug: a plain nn.Linear + '
+                    f'SGD step fails the same way), so compile=True, which '
+                    f'compiles the whole train_step, fails with it')
+    out = check(proc)
     assert re.search(r'Epoch\(train\) \[1\]\[2/2\].*loss: [0-9.]+', out)
     assert "compile = dict(backend='eager')" in out
 

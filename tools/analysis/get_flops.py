@@ -6,7 +6,8 @@
 The model is built from the config on PyTorch's ``meta`` device (no memory,
 no weights: even model C costs nothing) and one ``mode='tensor'`` forward of
 a ``1 x 3 x H x W`` input is traced with
-:class:`torch.utils.flop_counter.FlopCounterMode`. That counter counts the
+:class:`torch.utils.flop_counter.FlopCounterMode` (through
+:func:`mmprelu.compat.flop_counter_mode`). That counter counts the
 matrix products (convolutions, fc layers); activations, pooling and SPP are
 not counted, as in the paper's "ops" of Table 3. Multiply-adds are
 FLOPs / 2.
@@ -42,7 +43,7 @@ def build_meta_model(cfg) -> nn.Module:
 def count(model: nn.Module, shape) -> dict:
     """Trace one forward of a ``(1, 3, *shape)`` meta input; return totals
     and one row per leaf module that has parameters or multiply-adds."""
-    from torch.utils.flop_counter import FlopCounterMode
+    from mmprelu.compat import flop_counter_mode
     out_shapes = {}
     hooks = []
     leaves = [(n, m) for n, m in model.named_modules()
@@ -53,7 +54,7 @@ def count(model: nn.Module, shape) -> dict:
             if isinstance(output, torch.Tensor):
                 out_shapes[name] = list(output.shape[1:])
         hooks.append(module.register_forward_hook(hook))
-    counter = FlopCounterMode(display=False, depth=None)
+    counter = flop_counter_mode(model, display=False, depth=None)
     x = torch.empty(1, 3, *shape, device='meta')
     try:
         with torch.no_grad(), counter:

@@ -40,6 +40,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import load_checkpoint
 
 import mmprelu  # noqa: F401  (registers modules and the safe loader)
+from mmprelu.compat import onnx_export
 from mmprelu.models.necks.spp import SpatialPyramidPooling, sppnet_bins
 from mmprelu.registry import MODELS
 
@@ -149,9 +150,9 @@ def export(model: nn.Module, output_file: str, shape, dynamic=False,
     warnings.filterwarnings('ignore', category=torch.jit.TracerWarning)
     warnings.filterwarnings('ignore', category=DeprecationWarning)
     try:
-        torch.onnx.export(
+        onnx_export(
             wrapper, (torch.zeros(1, 3, *shape), ), output_file,
-            dynamo=False, input_names=['input'], output_names=[out_name],
+            input_names=['input'], output_names=[out_name],
             dynamic_axes=axes, opset_version=opset, do_constant_folding=True)
     except Exception as err:
         note = ''

@@ -19,9 +19,10 @@ record, with module hooks and a :class:`TorchFunctionMode`:
   reshapes); the first activation that consumes it is the one that
   "follows" those layers for MSRA init (Eq. 15).
 
-The pass normally runs on the ``meta`` device (parameters are swapped for
-meta tensors and restored afterwards): no arithmetic, any input size for
-free. If the model cannot run on meta tensors it is rerun on its own
+The pass normally runs on the ``meta`` device (through
+:func:`torch.func.functional_call` with meta copies of the parameters and
+buffers, so the model itself is never edited): no arithmetic, any input
+size for free. If the model cannot run on meta tensors it is rerun on its own
 device. Either way it runs in eval mode without gradients and leaves the
 parameters, buffers, training flags and the global RNG untouched.
 """
@@ -33,13 +34,28 @@ from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.func import functional_call
 from torch.overrides import TorchFunctionMode
-from torch.utils._pytree import tree_leaves
 
 from ..utils.activation import activation_slope
 from ..utils.init import WEIGHT_LAYERS
 
 __all__ = ['probe_model', 'ProbeResult', 'SiteCall', 'FUNCTIONAL_RECTIFIERS']
+
+
+def tensors_in(values):
+    """The tensors in nested lists / tuples (named tuples, torch's return
+    types) / dict values, in order: the containers a module's arguments and
+    outputs use. (Written here rather than ``torch.utils._pytree``, which is
+    private and changed its names across the supported torch range.)"""
+    if isinstance(values, torch.Tensor):
+        yield values
+    elif isinstance(values, (list, tuple)):
+        for v in values:
+            yield from tensors_in(v)
+    elif isinstance(values, dict):
+        for v in values.values():
+            yield from tensors_in(v)
 
 
 def _leaky_slope(args, kwargs) -> float:
@@ -99,16 +115,15 @@ class _Recorder:
 
     def sources(self, values) -> frozenset:
         out = frozenset()
-        for t in tree_leaves(values):
-            if isinstance(t, torch.Tensor) and id(t) in self.flow:
+        for t in tensors_in(values):
+            if id(t) in self.flow:
                 out = out | self.flow[id(t)][1]
         return out
 
     def mark(self, values, srcs: frozenset) -> None:
-        for t in tree_leaves(values):
-            if isinstance(t, torch.Tensor):
-                # the tensor is kept alive, so its id is not reused
-                self.flow[id(t)] = (t, srcs)
+        for t in tensors_in(values):
+            # the tensor is kept alive, so its id is not reused
+            self.flow[id(t)] = (t, srcs)
 
     def consume(self, srcs: frozenset, consumer, slope: float) -> None:
         for name in srcs:
@@ -131,8 +146,7 @@ class _Recorder:
         self.stack.append(module)
         if module not in self.acts:
             return
-        xs = [t for t in tree_leaves((args, kwargs))
-              if isinstance(t, torch.Tensor)]
+        xs = list(tensors_in((args, kwargs)))
         if not xs:
             return
         calls = self.result.calls[module]
@@ -167,20 +181,27 @@ class _FlowMode(TorchFunctionMode):
         return out
 
 
-@contextlib.contextmanager
-def _parameters_on_meta(model: nn.Module):
-    saved = []
-    try:
-        for m in model.modules():
-            for store in (m._parameters, m._buffers):
-                for key, t in store.items():
-                    if t is not None and t.device.type != 'meta':
-                        saved.append((store, key, t))
-                        store[key] = t.detach().to('meta')
-        yield
-    finally:
-        for store, key, t in reversed(saved):
-            store[key] = t
+class _Call(nn.Module):
+    """``forward(model, x)`` as a module, for :func:`functional_call`."""
+
+    def __init__(self, model: nn.Module, forward: Callable) -> None:
+        super().__init__()
+        self.model = model
+        self.fn = forward
+
+    def forward(self, x):
+        return self.fn(self.model, x)
+
+
+def _on_meta(model: nn.Module, forward: Callable) -> Callable:
+    """``forward`` run with meta copies of the parameters and buffers
+    (``functional_call`` swaps them in and restores the originals; tied
+    tensors are listed once and stay tied)."""
+    state = {f'model.{name}': t.detach().to('meta')
+             for named in (model.named_parameters(), model.named_buffers())
+             for name, t in named}
+    call = _Call(model, forward)
+    return lambda _, x: functional_call(call, state, (x, ))
 
 
 @contextlib.contextmanager
@@ -240,9 +261,8 @@ def probe_model(model: nn.Module,
     forward = forward or default_forward
     shape = tuple(int(s) for s in input_shape)
     try:
-        with _parameters_on_meta(model):
-            return _run(model, act_types,
-                        torch.zeros(shape, device='meta'), forward)
+        return _run(model, act_types, torch.zeros(shape, device='meta'),
+                    _on_meta(model, forward))
     except Exception:  # noqa: BLE001 - retried for real below
         pass
     ref = next((t for t in list(model.parameters()) + list(model.buffers())

@@ -30,6 +30,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from mmprelu.compat import is_compiling
 from mmprelu.registry import MODELS
 from .prelu_function import fast_prelu
 
@@ -141,7 +142,7 @@ class PReLU(nn.PReLU):
         impl = self.impl if self.impl is not None else get_prelu_impl()
         if (impl == 'torch' or torch.jit.is_tracing()
                 or torch.onnx.is_in_onnx_export()
-                or torch.compiler.is_compiling()):
+                or is_compiling()):
             return F.prelu(input, self.weight)
         return fast_prelu(input, self.weight, inplace=self.inplace,
                           fused=impl == 'fast')

@@ -14,8 +14,9 @@ Choices (the paper is about the maths, not kernels):
   first ``impl='fast'`` PReLU call that needs autograd on a CPU tensor
   (about 20 s on 2 cores, once), and cached under
   ``$TORCH_EXTENSIONS_DIR`` (default ``~/.cache/torch_extensions``) in a
-  folder named after the torch version, so a torch upgrade rebuilds it and a
-  source change is noticed by torch's own hash. ``tools/setup_env.sh`` builds
+  folder named after the torch version, the Python version and the torch
+  installation (:func:`extension_name`), so a torch upgrade or another venv
+  builds its own copy and a source change is noticed by torch's own hash. ``tools/setup_env.sh`` builds
   it at set-up; ``python -m mmprelu.models.utils.prelu_ext`` does it by hand
   and prints where it is. Several processes starting together (distributed
   training) wait for one build (torch's lock file).
@@ -29,11 +30,13 @@ Choices (the paper is about the maths, not kernels):
   AVX-512) and the loader picks the best the CPU has, so a cache shared by
   different machines stays valid.
 """
+import hashlib
 import logging
 import os
 import os.path as osp
 import re
 import shutil
+import sys
 import threading
 import time
 import warnings
@@ -54,8 +57,14 @@ _state = {'loaded': None, 'error': None, 'path': None}
 
 
 def extension_name() -> str:
-    """Folder and library name: one per torch version."""
-    return 'mmprelu_prelu_cpu_torch' + re.sub(r'\W', '_', torch.__version__)
+    """Folder and library name: one per torch version, Python version and
+    torch installation (a short hash of its folder), so that venvs with
+    different stacks, or the same stack, never rebuild each other's copy
+    (the compile flags name the venv's own torch headers)."""
+    version = re.sub(r'\W', '_', torch.__version__)
+    where = hashlib.sha1(osp.dirname(torch.__file__).encode()).hexdigest()
+    return (f'mmprelu_prelu_cpu_torch{version}'
+            f'_cp{sys.version_info[0]}{sys.version_info[1]}_{where[:8]}')
 
 
 def build_directory() -> str:

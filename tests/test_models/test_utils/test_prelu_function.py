@@ -8,6 +8,7 @@ import torch
 import torch.nn as nn
 
 import mmprelu.models.utils.prelu_function as prelu_function
+from mmprelu.compat import onnx_export
 from mmprelu.models.utils import (PReLU, PReLUFunction, build_activation,
                                   fast_prelu, get_prelu_impl, prelu_impl,
                                   set_prelu_impl)
@@ -177,7 +178,7 @@ def test_torchscript_and_onnx_use_stock_prelu():
     assert torch.equal(torch.jit.script(net)(x), net(x))
     onnx = pytest.importorskip('onnx')
     buf = io.BytesIO()
-    torch.onnx.export(net, (x, ), buf, dynamo=False)
+    onnx_export(net, (x, ), buf)
     ops = [n.op_type for n in onnx.load_from_string(buf.getvalue()).graph.node]
     assert 'PRelu' in ops
 

@@ -1,0 +1,202 @@
+"""Supported environments and the one place for version switches.
+
+mmprelu is a plugin: it runs in the environment its user already trains in.
+:data:`SUPPORTED` is the declared range (the same as ``setup.py``,
+``requirements/`` and docs/environments.md); ``import mmprelu`` calls
+:func:`check_environment` first, so that outside the range it fails at once
+with one message naming the versions found and supported, instead of a
+traceback from deep inside a forward. The check only reads versions.
+
+Every switch below is decided once, when this module is imported; code
+elsewhere calls the chosen function and never tests a version itself:
+
+* :func:`is_compiling` -- ``torch.compiler.is_compiling`` (torch >= 2.3),
+  else torch 2.1/2.2's ``torch._utils.is_compiling`` (the function dynamo
+  of those versions treats as ``True`` while tracing), else a constant
+  ``False``.
+* :func:`onnx_export` -- ``torch.onnx.export`` with the TorchScript-based
+  exporter: torch >= 2.5 takes ``dynamo=False`` (and from 2.9 defaults to
+  the dynamo exporter), older torch has no ``dynamo`` argument and only
+  that exporter. Decided on the first export (importing ``torch.onnx``
+  at ``import mmprelu`` would cost every user time).
+* :func:`flop_counter_mode` -- ``torch.utils.flop_counter.FlopCounterMode``
+  with per-module counts: newer torch tracks modules itself (with
+  ``torch.utils.module_tracker``; passing ``mods`` only warns), torch 2.1
+  counts per module only for the ``mods`` it is given. Decided on first use.
+* :data:`HAS_WEIGHTS_ONLY_ALLOWLIST` -- torch >= 2.5 has
+  ``torch.serialization.safe_globals`` / ``get_safe_globals``; older torch
+  has ``weights_only=True`` with a fixed allowlist only, so
+  :mod:`mmprelu.engine.checkpoint` loads through its own restricted
+  unpickler there (:mod:`mmprelu.engine.restricted_unpickler`).
+
+To add a switch: one module-level name here, computed at import with a
+public API first and, where only a private one exists on some versions, a
+guarded fallback plus a test in tests/test_compat.py that fails when that
+private name disappears.
+"""
+import functools
+import inspect
+import os
+import re
+import sys
+
+__all__ = ['SUPPORTED', 'UNSUPPORTED_ENV', 'check_environment',
+           'found_versions', 'is_compiling', 'onnx_export',
+           'flop_counter_mode',
+           'HAS_WEIGHTS_ONLY_ALLOWLIST', 'TORCH_VERSION']
+
+#: Declared range: package -> (lowest, highest) (major, minor), inclusive.
+#: ``mmcv`` means mmcv or mmcv-lite (both install the ``mmcv`` package).
+SUPPORTED = {
+    'python': ((3, 9), (3, 12)),
+    'torch': ((2, 1), (2, 14)),
+    'numpy': ((1, 26), (2, 99)),
+    'mmcv': ((2, 1), (2, 2)),
+    'mmengine': ((0, 10), (0, 10)),
+    'mmpretrain': ((1, 2), (1, 2)),
+}
+#: ``MMPRELU_ALLOW_UNSUPPORTED=1`` turns the check's error into a warning
+#: (for trying a newer release before mmprelu declares it).
+UNSUPPORTED_ENV = 'MMPRELU_ALLOW_UNSUPPORTED'
+
+
+def _major_minor(version: str) -> tuple:
+    """``'2.1.2+cu121'`` -> ``(2, 1)``; ``()`` if it has no number."""
+    return tuple(int(p) for p in re.findall(r'\d+', version)[:2])
+
+
+def _span(name: str) -> str:
+    low, high = SUPPORTED[name]
+    if name == 'numpy':
+        return f'{low[0]}.{low[1]}-{high[0]}.x'
+    if low == high:
+        return f'{low[0]}.{low[1]}.x'
+    return f'{low[0]}.{low[1]}-{high[0]}.{high[1]}'
+
+
+#: Distributions that install each checked package.
+_DISTRIBUTIONS = {'torch': ('torch', ), 'numpy': ('numpy', ),
+                  'mmcv': ('mmcv', 'mmcv-lite'), 'mmengine': ('mmengine', ),
+                  'mmpretrain': ('mmpretrain', )}
+
+
+def _version_of(name: str):
+    """The installed version of package ``name``, without importing it
+    when it is not imported yet (``import mmpretrain`` itself asserts on
+    the mmcv version, with a less helpful message); ``None`` if absent."""
+    module = sys.modules.get(name)
+    if module is not None and hasattr(module, '__version__'):
+        return str(module.__version__)
+    from importlib import metadata
+    for dist in _DISTRIBUTIONS[name]:
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            pass
+    try:  # installed without metadata (e.g. a source tree on the path)
+        return str(__import__(name).__version__)
+    except Exception:  # noqa: BLE001 - absent or broken: reported as absent
+        return None
+
+
+def found_versions() -> dict:
+    """``{package: version string}`` of the running environment (``None``
+    for a package that is not installed)."""
+    found = {'python': '%d.%d.%d' % sys.version_info[:3]}
+    for name in _DISTRIBUTIONS:
+        found[name] = _version_of(name)
+    return found
+
+
+def check_environment(found: dict = None) -> None:
+    """Raise ``ImportError`` (one message, every problem) when a package of
+    :data:`SUPPORTED` is missing or outside the declared range.
+
+    Args:
+        found: ``{package: version}``; default :func:`found_versions`.
+    """
+    found = found_versions() if found is None else found
+    problems = []
+    for name, (low, high) in SUPPORTED.items():
+        version = found.get(name)
+        if version is None:
+            problems.append(f'{name} is not installed')
+        elif not low <= _major_minor(version) <= high:
+            problems.append(f'{name} {version} (supported: {_span(name)})')
+    if not problems:
+        return
+    stack = ', '.join(f'{k} {v}' for k, v in found.items())
+    message = (
+        f'mmprelu does not support this environment: '
+        f'{"; ".join(problems)}.\nFound: {stack}.\nSupported: '
+        + ', '.join(f'{k} {_span(k)}' for k in SUPPORTED)
+        + ' (mmcv: full mmcv or mmcv-lite). See docs/environments.md; '
+        f'{UNSUPPORTED_ENV}=1 turns this error into a warning.')
+    if os.environ.get(UNSUPPORTED_ENV, '').strip().lower() in (
+            '1', 'true', 'yes'):
+        import warnings
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
+        return
+    raise ImportError(message)
+
+
+# ----------------------------------------------------------------------
+# Version switches (decided here, once).
+
+try:
+    import torch
+except ImportError:  # check_environment() (run first by mmprelu) says so
+    torch = None
+
+#: ``(major, minor)`` of the running torch.
+TORCH_VERSION = _major_minor(torch.__version__) if torch is not None else ()
+
+
+def _pick_is_compiling():
+    public = getattr(getattr(torch, 'compiler', None), 'is_compiling', None)
+    if public is not None:  # torch >= 2.3
+        return public
+    # torch 2.1/2.2: dynamo's config lists torch._utils.is_compiling as a
+    # function it constant-folds to True while tracing (guarded: private).
+    private = getattr(getattr(torch, '_utils', None), 'is_compiling', None)
+    if private is not None:
+        return private
+    return lambda: False
+
+
+#: ``True`` while ``torch.compile`` traces the caller (see the module doc).
+is_compiling = _pick_is_compiling()
+
+#: torch >= 2.5: ``torch.serialization.safe_globals`` and
+#: ``get_safe_globals`` exist (weights-only loading with an allowlist).
+HAS_WEIGHTS_ONLY_ALLOWLIST = torch is not None and all(
+    hasattr(torch.serialization, name)
+    for name in ('safe_globals', 'get_safe_globals'))
+
+
+@functools.lru_cache(maxsize=None)
+def _onnx_export_kwargs() -> tuple:
+    params = inspect.signature(torch.onnx.export).parameters
+    return (('dynamo', False), ) if 'dynamo' in params else ()
+
+
+def onnx_export(*args, **kwargs):
+    """``torch.onnx.export(*args, **kwargs)`` with the TorchScript-based
+    exporter on every supported torch (see the module doc)."""
+    return torch.onnx.export(*args, **dict(_onnx_export_kwargs()), **kwargs)
+
+
+@functools.lru_cache(maxsize=None)
+def _flop_counter_needs_mods() -> bool:
+    from importlib.util import find_spec
+    return find_spec('torch.utils.module_tracker') is None
+
+
+def flop_counter_mode(model, **kwargs):
+    """A ``FlopCounterMode(**kwargs)`` whose ``get_flop_counts()`` has one
+    entry per submodule of ``model`` (keys ``'<ClassName>.<name>'``) on
+    every supported torch (see the module doc)."""
+    from torch.utils.flop_counter import FlopCounterMode
+    if _flop_counter_needs_mods():
+        kwargs['mods'] = model
+    return FlopCounterMode(**kwargs)

@@ -1,0 +1,170 @@
+"""mmprelu.compat: the declared range, the import-time check, the version
+switches, and no unguarded private torch API anywhere in the package."""
+import ast
+import inspect
+import os
+import os.path as osp
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from mmprelu import compat
+
+ROOT = Path(__file__).resolve().parents[1]
+GOOD = {'python': '3.11.7', 'torch': '2.14.1+cu130', 'numpy': '2.4.6',
+        'mmcv': '2.1.0', 'mmengine': '0.10.7', 'mmpretrain': '1.2.0'}
+
+
+def test_this_environment_is_in_the_declared_range():
+    found = compat.found_versions()
+    assert set(found) == set(compat.SUPPORTED)
+    assert found['torch'] == torch.__version__
+    compat.check_environment()  # raises if not
+
+
+@pytest.mark.parametrize('version', ['2.1.2+cu121', '2.1.0', '2.14.1',
+                                     '2.10.0a0+git123'])
+def test_torch_range_ends_are_accepted(version):
+    compat.check_environment(dict(GOOD, torch=version))
+
+
+@pytest.mark.parametrize('name,version,shown', [
+    ('torch', '2.0.1', 'torch 2.0.1 (supported: 2.1-2.14)'),
+    ('torch', '2.15.0', 'torch 2.15.0 (supported: 2.1-2.14)'),
+    ('python', '3.8.18', 'python 3.8.18 (supported: 3.9-3.12)'),
+    ('python', '3.13.1', 'python 3.13.1 (supported: 3.9-3.12)'),
+    ('numpy', '1.24.4', 'numpy 1.24.4 (supported: 1.26-2.x)'),
+    ('mmcv', '2.3.0', 'mmcv 2.3.0 (supported: 2.1-2.2)'),
+    ('mmengine', '0.9.1', 'mmengine 0.9.1 (supported: 0.10.x)'),
+    ('mmpretrain', '1.1.0', 'mmpretrain 1.1.0 (supported: 1.2.x)'),
+    ('mmcv', None, 'mmcv is not installed'),
+])
+def test_outside_the_range_one_message_names_found_and_supported(
+        monkeypatch, name, version, shown):
+    monkeypatch.delenv(compat.UNSUPPORTED_ENV, raising=False)
+    found = dict(GOOD, **{name: version})
+    with pytest.raises(ImportError) as info:
+        compat.check_environment(found)
+    message = str(info.value)
+    assert shown in message
+    assert f"Found: python {found['python']}, torch {found['torch']}" in \
+        message
+    assert 'Supported: python 3.9-3.12, torch 2.1-2.14' in message
+    assert 'docs/environments.md' in message
+
+
+def test_every_problem_in_one_message(monkeypatch):
+    monkeypatch.delenv(compat.UNSUPPORTED_ENV, raising=False)
+    with pytest.raises(ImportError, match='torch 2.0.1.*; numpy 3.0.0'):
+        compat.check_environment(dict(GOOD, torch='2.0.1', numpy='3.0.0'))
+
+
+def test_opt_out_turns_the_error_into_one_warning(monkeypatch):
+    monkeypatch.setenv(compat.UNSUPPORTED_ENV, '1')
+    with pytest.warns(RuntimeWarning, match='torch 2.15.0'):
+        compat.check_environment(dict(GOOD, torch='2.15.0'))
+
+
+def test_import_fails_at_once_outside_the_range():
+    code = ('import sys, torch\n'
+            'torch.__version__ = "2.0.1"\n'
+            'try:\n'
+            '    import mmprelu\n'
+            'except ImportError as err:\n'
+            '    loaded = sorted(m for m in sys.modules\n'
+            '                    if m.startswith("mmprelu."))\n'
+            '    print(loaded)\n'
+            '    print(err)\n')
+    env = dict(os.environ)
+    env.pop(compat.UNSUPPORTED_ENV, None)
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                         text=True, timeout=300, env=env)
+    assert out.returncode == 0, out.stderr
+    first, message = out.stdout.split('\n', 1)
+    # nothing but the check ran: no model, engine or registry module
+    assert set(eval(first)) <= {'mmprelu.version', 'mmprelu.compat'}
+    assert 'torch 2.0.1 (supported: 2.1-2.14)' in message
+
+
+def test_declared_range_matches_setup_and_requirements():
+    setup = (ROOT / 'setup.py').read_text()
+    low, high = compat.SUPPORTED['python']
+    assert (f"python_requires='>={low[0]}.{low[1]}, "
+            f"<{high[0]}.{high[1] + 1}'") in setup
+    torch_req = (ROOT / 'requirements' / 'torch.txt').read_text()
+    low, high = compat.SUPPORTED['torch']
+    assert f'torch>={low[0]}.{low[1]},<{high[0]}.{high[1] + 1}' in torch_req
+    doc = (ROOT / 'docs' / 'environments.md').read_text()
+    assert 'Supported environments' in doc
+    for name in compat.SUPPORTED:
+        assert compat._span(name) in doc, name
+
+
+def test_is_compiling_uses_the_public_function_where_it_exists():
+    public = getattr(torch.compiler, 'is_compiling', None)
+    if public is not None:
+        assert compat.is_compiling is public
+    else:  # torch 2.1/2.2: the guarded private fallback must still exist
+        assert compat.is_compiling is torch._utils.is_compiling
+    assert compat.is_compiling() is False
+
+
+def test_is_compiling_is_true_while_torch_compile_traces():
+    seen = []
+
+    def fn(x):
+        seen.append(compat.is_compiling())
+        return x + 1
+
+    try:
+        torch.compile(fn, backend='eager')(torch.ones(2))
+    except RuntimeError as err:  # e.g. dynamo unsupported on this Python
+        pytest.skip(f'torch.compile unavailable here: {err}')
+    assert seen and all(seen)
+
+
+def test_onnx_export_picks_the_torchscript_exporter():
+    params = inspect.signature(torch.onnx.export).parameters
+    expected = (('dynamo', False), ) if 'dynamo' in params else ()
+    assert compat._onnx_export_kwargs() == expected
+
+
+def test_weights_only_switch():
+    assert compat.HAS_WEIGHTS_ONLY_ALLOWLIST == hasattr(
+        torch.serialization, 'safe_globals')
+
+
+def private_torch_uses(path):
+    """``torch._x`` / ``torch.a._b`` attribute chains and imports."""
+    tree = ast.parse(path.read_text(), str(path))
+    found = []
+    for node in ast.walk(tree):
+        dotted = None
+        if isinstance(node, ast.Attribute):
+            parts = []
+            while isinstance(node, ast.Attribute):
+                parts.append(node.attr)
+                node = node.value
+            if isinstance(node, ast.Name) and node.id == 'torch':
+                dotted = '.'.join(['torch'] + parts[::-1])
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            dotted = node.module
+        elif isinstance(node, ast.Import):
+            dotted = ' '.join(a.name for a in node.names)
+        if dotted and dotted.startswith('torch') and any(
+                p.startswith('_') and not p.startswith('__')
+                for p in dotted.replace(' ', '.').split('.')):
+            found.append(f'{osp.relpath(path, ROOT)}:{dotted}')
+    return found
+
+
+def test_no_private_torch_api_outside_guarded_fallbacks():
+    files = [p for d in ('mmprelu', 'tools', 'benchmarks')
+             for p in (ROOT / d).rglob('*.py')]
+    assert len(files) > 40
+    found = [use for p in files for use in private_torch_uses(p)]
+    assert found == [], ('use a public API, or add a guarded fallback to '
+                         f'mmprelu/compat.py: {found}')
