@@ -17,13 +17,13 @@ that scope, and only the root is shared by every scope.
 """
 from mmengine.registry import \
     WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
-from mmpretrain.registry import (DATASETS, HOOKS, METRICS, MODELS,
-                                 OPTIM_WRAPPER_CONSTRUCTORS, OPTIMIZERS,
-                                 PARAM_SCHEDULERS, TRANSFORMS,
+from mmpretrain.registry import (DATA_SAMPLERS, DATASETS, HOOKS, METRICS,
+                                 MODELS, OPTIM_WRAPPER_CONSTRUCTORS,
+                                 OPTIMIZERS, PARAM_SCHEDULERS, TRANSFORMS,
                                  WEIGHT_INITIALIZERS)
 
 __all__ = [
-    'DATASETS', 'HOOKS', 'METRICS', 'MODELS', 'OPTIM_WRAPPER_CONSTRUCTORS',
-    'OPTIMIZERS', 'PARAM_SCHEDULERS', 'TRANSFORMS', 'WEIGHT_INITIALIZERS',
-    'MMENGINE_WEIGHT_INITIALIZERS'
+    'DATA_SAMPLERS', 'DATASETS', 'HOOKS', 'METRICS', 'MODELS',
+    'OPTIM_WRAPPER_CONSTRUCTORS', 'OPTIMIZERS', 'PARAM_SCHEDULERS',
+    'TRANSFORMS', 'WEIGHT_INITIALIZERS', 'MMENGINE_WEIGHT_INITIALIZERS'
 ]

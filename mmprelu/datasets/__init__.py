@@ -1,4 +1,5 @@
+from .samplers import *  # noqa: F401,F403
 from .transforms import *  # noqa: F401,F403
-from . import transforms
+from . import samplers, transforms
 
-__all__ = transforms.__all__
+__all__ = samplers.__all__ + transforms.__all__

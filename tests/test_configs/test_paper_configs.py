@@ -9,7 +9,8 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from mmprelu.registry import DATASETS, MODELS, TRANSFORMS
+from mmprelu.datasets.samplers import ExactResumeSampler
+from mmprelu.registry import DATA_SAMPLERS, DATASETS, MODELS, TRANSFORMS
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = sorted(
@@ -53,6 +54,20 @@ def test_pipelines_build(cfg):
         for step in cfg[loader].dataset.pipeline:
             assert TRANSFORMS.build(step) is not None
         assert DATASETS.get(cfg[loader].dataset.type) is not None
+
+
+def check_exact_resume_is_named(cfg):
+    """Both pieces of the exact resume are in the config (issue 15, item
+    7): the train sampler and the hook; evaluation keeps DefaultSampler."""
+    assert cfg.default_hooks.exact_resume.type == 'ExactResumeHook'
+    assert cfg.train_dataloader.sampler.type == 'ExactResumeSampler'
+    assert DATA_SAMPLERS.get('ExactResumeSampler') is ExactResumeSampler
+    for loader in ('val_dataloader', 'test_dataloader'):
+        assert cfg[loader].sampler.type == 'DefaultSampler'
+
+
+def test_exact_resume_is_named(cfg):
+    check_exact_resume_is_named(cfg)
 
 
 def test_optimizer_rules(cfg):

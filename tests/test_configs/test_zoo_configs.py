@@ -60,6 +60,11 @@ def test_zoo_configs_exist():
     assert set(EXPECTED) <= {p.name for p in ZOO}
 
 
+def test_exact_resume_is_named(cfg):
+    from test_paper_configs import check_exact_resume_is_named
+    check_exact_resume_is_named(cfg)
+
+
 def test_full_model_converts(cfg):
     assert cfg.model.type == 'PReLUConverted'
     assert cfg.default_scope == 'mmpretrain'

@@ -1,23 +1,23 @@
 """ExactResumeHook pieces: per-iteration, per-rank seeds (CUDA included,
 mocked), checkpoints mapped onto any device, a resume on another number of
-processes, the one-epoch sampler and per-sample seeding (the end-to-end
-SIGKILL tests are tests/test_tools/test_exact_resume.py and, with two
-processes, test_elastic_train.py)."""
-import copy
-import pickle
+processes, the epoch it plans on ExactResumeSampler, per-sample seeding, and
+what it does with another sampler (the sampler itself:
+tests/test_datasets/test_samplers.py; the end-to-end SIGKILL tests are
+tests/test_tools/test_exact_resume.py and, with two processes,
+test_elastic_train.py)."""
 import random
 from unittest import mock
 
 import numpy as np
 import pytest
 import torch
-from mmengine.runner import EpochBasedTrainLoop
-from torch.utils.data import (BatchSampler, DataLoader, Dataset,
-                              SequentialSampler)
+from mmengine.dataset import DefaultSampler
+from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
+from torch.utils.data import BatchSampler, DataLoader, Dataset
 
+from mmprelu.datasets.samplers import EpochIndex, ExactResumeSampler
 from mmprelu.engine.hooks import ExactResumeHook, resume_hook
-from mmprelu.engine.hooks.seeding import (EpochIndex, EpochSampler,
-                                          SampleSeededPipeline,
+from mmprelu.engine.hooks.seeding import (SampleSeededPipeline,
                                           iteration_seed, seed_everything)
 
 
@@ -36,10 +36,11 @@ def test_iteration_seed_differs_by_iteration_and_rank(seed):
     assert all(0 <= s < 2**32 for s in seeds.values())
 
 
-def fake_runner(iteration=0, epoch=0, seed=3, loader=None):
+def fake_runner(iteration=0, epoch=0, seed=3, loader=None,
+                loop=EpochBasedTrainLoop):
     runner = mock.MagicMock()
     runner.seed, runner.iter, runner.epoch = seed, iteration, epoch
-    runner.train_loop = mock.MagicMock(spec=EpochBasedTrainLoop)
+    runner.train_loop = mock.MagicMock(spec=loop)
     runner.train_loop.dataloader = runner.train_dataloader = loader
     return runner
 
@@ -88,13 +89,23 @@ def test_checkpoint_on_any_device_resumes(device):
                                       'batches_per_epoch': 8}}  # no tensors
 
 
-def epoch_loader(n=16, batch=2, workers=0):
+def epoch_loader(n=16, batch=2, workers=0, sampler=ExactResumeSampler,
+                 batch_sampler=BatchSampler):
     loader = mock.MagicMock()
     loader.num_workers = workers
-    loader.batch_sampler = BatchSampler(SequentialSampler(range(n)), batch,
-                                        drop_last=False)
+    loader.dataset = NoisyDataset(n)
+    loader.batch_sampler = batch_sampler(
+        sampler(range(n), shuffle=False, seed=0), batch, drop_last=False)
     loader.__len__.return_value = n // batch
     return loader
+
+
+def started(runner):
+    """The hook as a run starts it: before_train, then the epoch."""
+    hook = ExactResumeHook()
+    hook.before_train(runner)
+    hook.before_train_epoch(runner)
+    return hook
 
 
 @pytest.mark.parametrize('saved,iteration,skip,warned,restarts', [
@@ -113,43 +124,14 @@ def test_resume_on_another_number_of_processes(saved, iteration, skip,
     hook.after_load_checkpoint(None, {'exact_resume': saved})
     loader = epoch_loader()
     runner = fake_runner(iteration=iteration, epoch=1, loader=loader)
+    hook.before_train(runner)
     hook.before_train_epoch(runner)
-    assert loader.batch_sampler.sampler.skip == skip
+    plan = loader.batch_sampler.sampler.plan
+    assert plan.skip_batches * plan.batch_size == skip
+    assert next(iter(loader.batch_sampler))[0] == skip  # shuffle=False
     warnings = ' '.join(str(c) for c in runner.logger.warning.call_args_list)
     assert ('2-process run and this run has 1' in warnings) is warned
     assert ('restarts from its first batch' in warnings) is restarts
-
-
-@pytest.mark.parametrize('skip,first', [(0, [0, 1, 2]), (3, [3, 4, 5]),
-                                        (9, [9]), (12, None)])
-def test_epoch_sampler_skips_once(skip, first):
-    batches = BatchSampler(SequentialSampler(range(10)), 3, drop_last=False)
-    original = batches.sampler
-    batches.sampler = EpochSampler(batches, 5, skip=skip)
-    assert len(batches) == 4  # the epoch length is unchanged
-    got = list(batches)
-    assert (got[0] if got else None) == first
-    assert sum(len(b) for b in got) == max(0, 10 - skip)
-    assert all(i.epoch == 5 for b in got for i in b)
-    assert batches.sampler is original
-    assert len(list(batches)) == 4  # the next epoch is whole again
-
-
-@pytest.mark.parametrize('tag', [True, False])
-def test_epoch_sampler_tags(tag):
-    batches = BatchSampler(SequentialSampler(range(4)), 2, drop_last=False)
-    batches.sampler = EpochSampler(batches, 2, tag=tag)
-    got = list(batches)
-    assert got == [[0, 1], [2, 3]]
-    assert all(hasattr(i, 'epoch') == tag for b in got for i in b)
-
-
-def test_epoch_index_survives_pickle_and_copy():
-    index = EpochIndex(7, 3)
-    for clone in (pickle.loads(pickle.dumps(index)), copy.deepcopy(index)):
-        assert clone == 7 and clone.epoch == 3
-        assert isinstance(clone, EpochIndex)
-    assert [10, 11, 12, 13, 14, 15, 16, 17][index] == 17
 
 
 class NoisyDataset(Dataset):
@@ -186,15 +168,17 @@ def test_seeded_pipeline_is_a_function_of_seed_epoch_and_index():
 
 
 def epoch_values(workers, persistent, epochs=2, skip=0):
+    """``skip``: batches of 4 skipped in the first epoch (a resume)."""
     dataset = NoisyDataset()
     dataset.pipeline = SampleSeededPipeline(dataset.pipeline, seed=1)
-    loader = DataLoader(dataset, batch_size=4, shuffle=False,
+    sampler = ExactResumeSampler(dataset, shuffle=False, seed=0)
+    loader = DataLoader(dataset, batch_size=4, sampler=sampler,
                         num_workers=workers,
                         persistent_workers=persistent and workers > 0)
     out = []
     for epoch in range(epochs):
-        loader.batch_sampler.sampler = EpochSampler(
-            loader.batch_sampler, epoch, skip=skip if epoch == 0 else 0)
+        sampler.set_epoch(epoch)  # what DistSamplerSeedHook does
+        sampler.plan_next_epoch(4, skip_batches=skip if epoch == 0 else 0)
         out.append([tuple(float(x) for x in row)
                     for batch in loader for row in zip(*batch)])
     return out
@@ -203,9 +187,9 @@ def epoch_values(workers, persistent, epochs=2, skip=0):
 @pytest.mark.parametrize('workers', [0, 2])
 def test_fetch_reseed_only_without_workers(workers):
     loader = epoch_loader(workers=workers)
-    ExactResumeHook().before_train_epoch(fake_runner(loader=loader))
+    started(fake_runner(loader=loader))
     sampler = loader.batch_sampler.sampler
-    assert (sampler.before_batch is None) is bool(workers)
+    assert (sampler.plan.before_batch is None) is bool(workers)
 
 
 def test_main_process_draws_while_fetching_resume_exactly():
@@ -216,10 +200,11 @@ def test_main_process_draws_while_fetching_resume_exactly():
 
     def epoch(skip):
         dataset = NoisyDataset()  # draws from the main process's streams
-        loader = DataLoader(dataset, batch_size=4, shuffle=False)
+        sampler = ExactResumeSampler(dataset, shuffle=False, seed=0)
+        loader = DataLoader(dataset, batch_size=4, sampler=sampler)
         first = skip // 4
-        loader.batch_sampler.sampler = EpochSampler(
-            loader.batch_sampler, 0, skip=skip, tag=False,
+        sampler.plan_next_epoch(
+            4, skip_batches=first,
             before_batch=lambda j: seed_everything(
                 iteration_seed(1, first + j, 0, 'fetch')))
         out = []
@@ -239,5 +224,64 @@ def test_augmentation_does_not_depend_on_workers(workers, persistent):
     assert reference[0] != reference[1]  # epochs differ
     assert epoch_values(workers, persistent) == reference
     # a resumed epoch (first 2 batches done) sees the same later samples
-    resumed = epoch_values(workers, persistent, skip=8)
+    resumed = epoch_values(workers, persistent, skip=2)
     assert resumed[0] == reference[0][8:] and resumed[1] == reference[1]
+
+
+def warnings_of(runner):
+    return [str(c) for c in runner.logger.warning.call_args_list]
+
+
+def test_sampler_is_planned_and_pipeline_seeded():
+    """With the configs' ExactResumeSampler the hook drives it and seeds
+    the dataset's pipeline per sample, silently."""
+    loader = epoch_loader()
+    runner = fake_runner(loader=loader)
+    started(runner)
+    assert loader.batch_sampler.sampler.plan.batch_size == 2
+    assert isinstance(loader.dataset.pipeline, SampleSeededPipeline)
+    assert not warnings_of(runner)
+
+
+class OtherBatchSampler(BatchSampler):
+    """A batch sampler that may group indices its own way (e.g. mmdet's
+    AspectRatioBatchSampler)."""
+
+
+@pytest.mark.parametrize('sampler,batch_sampler,message', [
+    (DefaultSampler, BatchSampler,
+     'train_dataloader.sampler is DefaultSampler, not ExactResumeSampler'),
+    (ExactResumeSampler, OtherBatchSampler,
+     "OtherBatchSampler, not torch's BatchSampler")])
+def test_other_samplers_train_with_one_warning(sampler, batch_sampler,
+                                               message):
+    """A downstream DefaultSampler (or a batch sampler that may reorder
+    indices): the hook plans nothing, warns once when training starts,
+    and a mid-epoch resume restarts the epoch (warned); the per-iteration
+    reseed still runs."""
+    loader = epoch_loader(sampler=sampler, batch_sampler=batch_sampler)
+    runner = fake_runner(iteration=11, epoch=1, loader=loader)
+    hook = ExactResumeHook()
+    hook.before_train(runner)
+    assert [message in w for w in warnings_of(runner)] == [True]
+    seeded = sampler is ExactResumeSampler  # tags: the pipeline seeds
+    assert isinstance(loader.dataset.pipeline, SampleSeededPipeline) is seeded
+    hook.before_train_epoch(runner)
+    assert getattr(loader.batch_sampler.sampler, 'plan', None) is None
+    assert 'epoch 2 restarts from its first batch (3 of its 8' in \
+        warnings_of(runner)[-1]
+    assert next(iter(loader.batch_sampler))[0] == 0  # the whole epoch
+    assert len(warnings_of(runner)) == 2
+    assert stream_of(0, 5) != stream_of(0, 6)
+
+
+@pytest.mark.parametrize('sampler', [DefaultSampler, ExactResumeSampler])
+def test_iter_based_loop_is_left_to_mmengine(sampler):
+    """IterBasedTrainLoop replays consumed batches itself: no plan and no
+    warning about the sampler, whichever it is."""
+    loader = epoch_loader(sampler=sampler)
+    runner = fake_runner(iteration=11, epoch=0, loader=loader,
+                         loop=IterBasedTrainLoop)
+    started(runner)
+    assert getattr(loader.batch_sampler.sampler, 'plan', None) is None
+    assert not warnings_of(runner)

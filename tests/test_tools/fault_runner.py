@@ -9,6 +9,18 @@ from tool_runner import CONFIG
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+# a plateau step after every validation, i.e. scheduler state for a resume
+# to restore (the digits config itself has a fixed MultiStepLR schedule and
+# validates every 10 epochs)
+PLATEAU = '''
+param_scheduler = dict(_delete_=True, type='ReduceOnPlateauLR',
+                       monitor='accuracy/top1', rule='greater', factor=0.1,
+                       patience=0, threshold=1000, threshold_rule='abs',
+                       min_value=1e-4, by_epoch=True)
+train_cfg = dict(val_interval=1)
+'''
+
+
 def write_config(directory, body=''):
     path = directory / 'fault_cfg.py'
     path.write_text(

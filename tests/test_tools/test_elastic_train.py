@@ -14,7 +14,7 @@ import time
 import pytest
 import torch
 
-from fault_runner import fault_env, write_config
+from fault_runner import PLATEAU, fault_env, write_config
 from tool_runner import ROOT, check, free_port, python, run
 
 pytestmark = pytest.mark.multiprocess
@@ -30,10 +30,7 @@ def dist_args(config, work_dir, options, *extra):
             'train_dataloader.persistent_workers=True',
             'randomness.seed=0', 'randomness.deterministic=True',
             'default_hooks.checkpoint.iter_interval=1',
-            'default_hooks.checkpoint.max_keep_iter_ckpts=3',
-            # a plateau step after every validation: scheduler state
-            'param_scheduler.patience=0', 'param_scheduler.threshold=1000',
-            *extra]
+            'default_hooks.checkpoint.max_keep_iter_ckpts=3', *extra]
 
 
 def dist_env(restarts=0, **faults):
@@ -49,7 +46,7 @@ def state(path):
 @pytest.fixture(scope='module')
 def reference(tmp_path_factory, options):
     tmp = tmp_path_factory.mktemp('elastic_ref')
-    config = write_config(tmp)
+    config = write_config(tmp, PLATEAU)
     check(run(dist_args(config, tmp / 'work', options), env=dist_env(),
               timeout=300))
     return config, state(tmp / 'work' / 'epoch_2.pth'), tmp / 'work'
@@ -110,7 +107,7 @@ def test_hung_rank_fails_the_job_and_is_named(tmp_path, options):
     rank 1. torchrun then waits 30 s for the stopped rank to take SIGTERM
     before it SIGKILLs it; the test kills it itself once the error is out,
     to save that time."""
-    config = write_config(tmp_path)
+    config = write_config(tmp_path, PLATEAU)
     stopped = tmp_path / 'stopped'
     env = dict(os.environ, PATH=os.path.dirname(sys.executable) +
                os.pathsep + os.environ['PATH'], PYTHON=sys.executable,

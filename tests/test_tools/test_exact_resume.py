@@ -6,7 +6,7 @@ import signal
 import pytest
 import torch
 
-from fault_runner import fault_env, write_config
+from fault_runner import PLATEAU, fault_env, write_config
 from tool_runner import check, python
 
 ITERS_PER_EPOCH = 4  # 64 images, batch 16
@@ -22,17 +22,6 @@ def train(config, work_dir, options, *extra, kill_at=None):
                   'default_hooks.checkpoint.by_epoch=False',
                   'default_hooks.checkpoint.max_keep_ckpts=-1',
                   env=env)
-
-
-# a plateau step after every validation: scheduler state to restore (the
-# digits config itself has a fixed MultiStepLR schedule)
-PLATEAU = '''
-param_scheduler = dict(_delete_=True, type='ReduceOnPlateauLR',
-                       monitor='accuracy/top1', rule='greater', factor=0.1,
-                       patience=0, threshold=1000, threshold_rule='abs',
-                       min_value=1e-4, by_epoch=True)
-train_cfg = dict(val_interval=1)
-'''
 
 
 def weights(path):

@@ -33,8 +33,11 @@ default_hooks = dict(
     plateau_check=dict(type='CheckPlateauMonitorHook'),
     # a NaN/Inf loss stops training before the bad weights are saved
     divergence=dict(type='DivergenceHook'),
-    # RNG states and the in-epoch position in checkpoints: --resume from an
-    # iteration checkpoint continues bit for bit (see its docstring)
+    # with the train_dataloader's ExactResumeSampler: reseeds every
+    # iteration from (seed, iteration, rank), seeds each sample's
+    # augmentation from (seed, epoch, index) (wraps the train dataset's
+    # pipeline) and continues a resumed epoch after its last trained batch,
+    # so --resume from an iteration checkpoint continues bit for bit
     exact_resume=dict(type='ExactResumeHook'),
     # count of images skipped by LoadImageSafely(skip_bad=True), per epoch
     bad_images=dict(type='BadImageReportHook'),

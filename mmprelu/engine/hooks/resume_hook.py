@@ -1,4 +1,4 @@
-"""Bit-exact resume of an interrupted training run (issues 6, 14 and 17).
+"""Bit-exact resume of an interrupted training run (issues 6, 14 and 15).
 
 What mmengine 0.10.7 restores on ``--resume``: weights (PReLU slopes
 included), optimizer state (momentum buffers), param schedulers (the plateau
@@ -6,30 +6,63 @@ state too), the message hub, the epoch/iteration counters and the seed. What
 it does not: the random streams of the main process and of the dataloader
 workers, and the position inside an epoch (``EpochBasedTrainLoop`` restarts
 the epoch from its first batch, so an iteration checkpoint taken mid-epoch
-replays batches). ``ExactResumeHook`` adds them, so that a run killed at any
-iteration, on any rank, and resumed from an iteration checkpoint ends with
-the same weights, bit for bit, as an uninterrupted run with the same number
-of processes (deterministic ops, same number of threads), with or without
+replays batches). Two pieces that the config names add them:
+``train_dataloader.sampler=dict(type='ExactResumeSampler')``
+(:mod:`mmprelu.datasets.samplers.exact_resume`) and this hook
+(``default_hooks.exact_resume``). With both, a run killed at any iteration,
+on any rank, and resumed from an iteration checkpoint ends with the same
+weights, bit for bit, as an uninterrupted run with the same number of
+processes (deterministic ops, same number of threads), with or without
 dataloader workers, persistent or not:
 
 1. Before each training iteration (``before_train_iter``: after its batch
    is fetched, before the data preprocessor and the model run), the main
    process's python/numpy/torch generators (CPU and CUDA) are reseeded from
    ``(runner.seed, iteration, rank)`` (:func:`~.seeding.iteration_seed`);
-   so they are before each batch is fetched (by the epoch's sampler), for
-   what the main process draws while it loads a batch itself.
+   so they are before each batch is fetched (through the sampler's
+   ``before_batch``), for what the main process draws while it loads a
+   batch itself (``num_workers=0``).
    Nothing random is stored in a checkpoint: a resumed rank recomputes its
    stream, whatever device the checkpoint was mapped onto, and whatever ran
    in between (validation, a dataloader iterator drawing its workers' base
    seed, a resumed epoch's new iterator) cannot shift it.
 2. Each training sample is augmented with python/numpy/torch seeded from
    ``(runner.seed, epoch, sample index)`` (``seed_per_sample``, see
-   :mod:`mmprelu.engine.hooks.seeding`), so its augmentation does not depend
-   on which worker loads it, on what that worker loaded before, or on
-   ``num_workers``: a run with 8 workers augments exactly like one with 0.
-3. On resume from a checkpoint taken ``n`` batches into an epoch, that
-   epoch's sampler still draws the epoch's full, seeded order but skips each
-   rank's first ``n`` batches.
+   :mod:`mmprelu.engine.hooks.seeding`): the sampler tags each index with
+   its epoch, and the hook wraps the train dataset's ``pipeline`` in
+   :class:`~.seeding.SampleSeededPipeline` before training starts. A
+   sample's augmentation then does not depend on which worker loads it, on
+   what that worker loaded before, or on ``num_workers``: a run with 8
+   workers augments exactly like one with 0.
+3. On resume from a checkpoint taken ``n`` batches into an epoch, the hook
+   plans that epoch on the sampler
+   (:meth:`~mmprelu.datasets.samplers.ExactResumeSampler.plan_next_epoch`):
+   its full, seeded order, without each rank's first ``n`` batches.
+
+Why step 2 stays a wrap in the hook rather than a dataset wrapper or a
+transform that the config names (issue 15, item 7): the seeding has to run
+where the sample is loaded (in the worker), i.e. inside the dataset or its
+pipeline, and both config forms cost users more than they show them:
+
+* A registered dataset wrapper
+  (``dataset=dict(type=..., dataset=dict(type='ImageNet', ...))``) moves
+  every train dataset key one level down. ``train_dataloader.dataset``'s
+  ``data_root``, ``pipeline`` and ``indices``, which our derived configs,
+  the tested snippets of docs/downstream.md, the documented option
+  ``train_dataloader.dataset.pipeline.0.skip_bad=True`` and the key names
+  of ``tools/train.py``'s config checks use, would then fail in every
+  config that sets them. Its one possible gain, seeding mmengine's
+  replacement draw for an image skipped by ``skip_bad=True`` in a worker,
+  is open to the pipeline wrapper as well (not done).
+* A seeding transform in ``train_pipeline`` shifts the documented transform
+  indices and is silently lost whenever a derived config replaces
+  ``train_pipeline`` (as ``imagenet_bs16_short256`` and the digits config
+  do).
+
+Replacing ``dataset.pipeline`` from a hook is also how OpenMMLab changes a
+running pipeline (mmdet's ``PipelineSwitchHook``). The wrapped pipeline runs
+unchanged for indices without an epoch, and the hook wraps only when the
+config's sampler tags them.
 
 Resuming on a different number of processes works but is not exact: each
 process's share of an epoch differs, so a checkpoint taken mid-epoch
@@ -38,20 +71,28 @@ again) and the batches, and so the updates, differ from the original run's.
 The hook stores the writer's world size and batches per epoch
 (``checkpoint['exact_resume']``) and logs this when it happens.
 
-Steps 2 and 3 apply to ``EpochBasedTrainLoop`` (all our configs) with a
-batch sampler; ``IterBasedTrainLoop`` skips consumed batches itself. Step 2
-needs the train dataset (or the datasets inside a Concat/Repeat/
-ClassBalanced wrapper) to have a ``pipeline`` (every mmengine
-``BaseDataset``); otherwise the hook warns and workers keep mmengine's own
-per-worker seeding.
+With another sampler (e.g. mmengine's ``DefaultSampler`` in a downstream
+config) training runs as with mmengine alone plus step 1, and the hook
+warns once: a resume is not bit-exact (augmentation is not seeded per
+sample, and the main process's stream is not reseeded before each batch it
+fetches) and restarts an epoch interrupted mid-way from its first batch.
+Step 3 and the per-batch reseed of step 1 apply to ``EpochBasedTrainLoop``
+(all our configs) with torch's ``BatchSampler`` (the Runner's default; a
+batch sampler that regroups indices, e.g. mmdet's
+``AspectRatioBatchSampler``, is warned about once);
+``IterBasedTrainLoop`` skips consumed batches itself. Step 2 needs the
+train dataset (or the datasets inside a Concat/Repeat/ClassBalanced
+wrapper) to have a ``pipeline`` (every mmengine ``BaseDataset``); otherwise
+the hook warns and workers keep mmengine's own per-worker seeding.
 """
 from mmengine.dist import get_rank, get_world_size
 from mmengine.hooks import Hook
 from mmengine.runner import EpochBasedTrainLoop
+from torch.utils.data import BatchSampler
 
+from mmprelu.datasets.samplers import ExactResumeSampler
 from mmprelu.registry import HOOKS
-from .seeding import (EpochSampler, SampleSeededPipeline, iteration_seed,
-                      seed_everything)
+from .seeding import SampleSeededPipeline, iteration_seed, seed_everything
 
 __all__ = ['ExactResumeHook']
 
@@ -74,10 +115,18 @@ def _datasets_with_pipeline(dataset, depth: int = 0):
     return found
 
 
+def _sampler_of(loader):
+    batch_sampler = getattr(loader, 'batch_sampler', None)
+    if batch_sampler is not None:
+        return getattr(batch_sampler, 'sampler', None)
+    return getattr(loader, 'sampler', None)
+
+
 @HOOKS.register_module()
 class ExactResumeHook(Hook):
     """Derive every random stream from the seed, the iteration, the rank and
-    the sample, and resume inside an epoch (see the module docstring).
+    the sample, and resume inside an epoch, together with the config's
+    ``ExactResumeSampler`` (see the module docstring).
 
     Args:
         reseed_every_iter (bool): step 1 above. Defaults to True; without
@@ -95,6 +144,7 @@ class ExactResumeHook(Hook):
         self.reseed_every_iter = bool(reseed_every_iter)
         self.seed_per_sample = bool(seed_per_sample)
         self._saved: dict = {}
+        self._sampler = None  # the ExactResumeSampler this hook drives
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         try:
@@ -116,10 +166,32 @@ class ExactResumeHook(Hook):
                                            get_rank(), stage))
 
     def before_train(self, runner) -> None:
+        loader = runner.train_loop.dataloader
+        sampler = _sampler_of(loader)
+        by_epoch = isinstance(runner.train_loop, EpochBasedTrainLoop)
+        if not isinstance(sampler, ExactResumeSampler):
+            self._sampler = None
+            if by_epoch:
+                runner.logger.warning(
+                    f'ExactResumeHook: train_dataloader.sampler is '
+                    f'{type(sampler).__name__}, not ExactResumeSampler: '
+                    f'training runs, but a resume is not bit-exact '
+                    f'(augmentation is not seeded per sample) and restarts '
+                    f'an epoch interrupted mid-way from its first batch. '
+                    f"Use sampler=dict(type='ExactResumeSampler', "
+                    f'shuffle=True) for an exact resume')
+            return
+        self._sampler = sampler
+        batch_sampler = getattr(loader, 'batch_sampler', None)
+        if by_epoch and type(batch_sampler) is not BatchSampler:
+            runner.logger.warning(
+                f'ExactResumeHook: the train batch sampler is '
+                f'{type(batch_sampler).__name__}, not torch\'s BatchSampler: '
+                f'a resumed epoch restarts from its first batch, and with '
+                f'num_workers=0 the main process is not reseeded per batch')
         if not self.seed_per_sample or runner.seed is None:
             return
-        datasets = _datasets_with_pipeline(
-            runner.train_loop.dataloader.dataset)
+        datasets = _datasets_with_pipeline(loader.dataset)
         if not datasets:
             runner.logger.warning(
                 'ExactResumeHook: the train dataset has no pipeline to seed '
@@ -157,22 +229,21 @@ class ExactResumeHook(Hook):
                    if inside else ''))
             consumed = 0
         batch_sampler = getattr(loader, 'batch_sampler', None)
-        if batch_sampler is None or not hasattr(batch_sampler, 'sampler'):
+        if self._sampler is None or type(batch_sampler) is not BatchSampler:
             if consumed:
                 runner.logger.warning(
-                    f'ExactResumeHook: the train dataloader has no batch '
-                    f'sampler; the resumed epoch {runner.epoch + 1} restarts '
-                    f'from its first batch')
+                    f'ExactResumeHook: the resumed epoch {runner.epoch + 1} '
+                    f'restarts from its first batch ({consumed} of its '
+                    f'{len(loader)} batches were already trained on)')
             return
         first = runner.iter  # the iteration of this epoch's next batch
         fetch_seed = None  # workers draw from their own streams
         if not getattr(loader, 'num_workers', 0):
             def fetch_seed(j):
                 self._reseed(runner, first + j, 'fetch')
-        batch_sampler.sampler = EpochSampler(
-            batch_sampler, runner.epoch,
-            skip=consumed * batch_sampler.batch_size,
-            tag=self.seed_per_sample, before_batch=fetch_seed)
+        self._sampler.plan_next_epoch(batch_sampler.batch_size,
+                                      skip_batches=consumed,
+                                      before_batch=fetch_seed)
         if consumed:
             runner.logger.info(
                 f'ExactResumeHook: epoch {runner.epoch + 1} resumes after '

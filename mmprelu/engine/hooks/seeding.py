@@ -20,31 +20,27 @@ Pieces of :class:`~mmprelu.engine.hooks.ExactResumeHook`:
   worker loaded before, depends on ``num_workers``, on whether the workers
   are persistent and on where an epoch was resumed. To make the random
   augmentation of a sample independent of all that, the training sampler
-  yields :class:`EpochIndex` values (an ``int`` that also carries the epoch)
-  and :class:`SampleSeededPipeline` runs the dataset's pipeline with python,
-  numpy and torch seeded from ``(run seed, epoch, sample index)``, restoring
-  the caller's RNG states afterwards (so the main process's stream, used by
-  dropout, is untouched when ``num_workers=0``). mmengine's ``BaseDataset``
-  passes the index on as ``results['sample_idx']``, which is where the
-  pipeline wrapper reads it; indices without an epoch (validation, test, any
-  sampler we did not wrap) run the pipeline unseeded, as before. Cost:
-  about 0.08 ms per sample on our 2-core CPU (saving, seeding and restoring
-  the three generators), against several ms to decode and resize one
-  ImageNet JPEG.
-* :class:`EpochSampler`: stands in for a batch sampler's ``sampler`` for one
-  epoch: skips the batches a resumed epoch already trained on, tags indices
-  with the epoch, and reseeds before each batch is fetched.
+  (:class:`~mmprelu.datasets.samplers.ExactResumeSampler`) yields
+  :class:`~mmprelu.datasets.samplers.EpochIndex` values (an ``int`` that
+  also carries the epoch) and :class:`SampleSeededPipeline` runs the
+  dataset's pipeline with python, numpy and torch seeded from
+  ``(run seed, epoch, sample index)``, restoring the caller's RNG states
+  afterwards (so the main process's stream, used by dropout, is untouched
+  when ``num_workers=0``). mmengine's ``BaseDataset`` passes the index on as
+  ``results['sample_idx']``, which is where the pipeline wrapper reads it;
+  indices without an epoch (validation, test, any other sampler) run the
+  pipeline unseeded, as before. Cost: about 0.08 ms per sample on our 2-core
+  CPU (saving, seeding and restoring the three generators), against several
+  ms to decode and resize one ImageNet JPEG.
 """
 import contextlib
 import random
-from typing import Callable, Iterator, Optional
 
 import numpy as np
 import torch
 
 __all__ = [
-    'EpochIndex', 'EpochSampler', 'SampleSeededPipeline', 'iteration_seed',
-    'sample_seed', 'seed_everything'
+    'SampleSeededPipeline', 'iteration_seed', 'sample_seed', 'seed_everything'
 ]
 
 
@@ -93,23 +89,6 @@ def _own_cpu_rng_states():
         torch.set_rng_state(pt)
 
 
-class EpochIndex(int):
-    """A dataset index (an ``int``) that also carries its ``epoch``."""
-
-    epoch: int
-
-    def __new__(cls, index: int, epoch: int):
-        obj = super().__new__(cls, index)
-        obj.epoch = int(epoch)
-        return obj
-
-    def __reduce__(self):  # crosses the worker queues intact
-        return EpochIndex, (int(self), self.epoch)
-
-    def __repr__(self) -> str:
-        return int.__repr__(self)
-
-
 class SampleSeededPipeline:
     """Wraps a dataset's ``pipeline`` callable: see the module docstring.
 
@@ -144,54 +123,3 @@ class SampleSeededPipeline:
 
     def __repr__(self) -> str:
         return f'SampleSeededPipeline(seed={self.seed}, {self.pipeline!r})'
-
-
-class EpochSampler:
-    """One epoch's stand-in for ``batch_sampler.sampler``.
-
-    Args:
-        batch_sampler: the train dataloader's batch sampler; its original
-            ``sampler`` is put back as soon as this epoch's indices start.
-        epoch (int): the epoch (0-based) the indices are tagged with.
-        skip (int): indices already trained on (a mid-epoch resume).
-        tag (bool): yield :class:`EpochIndex` instead of plain ints.
-        before_batch (callable, optional): called with ``j`` before the
-            first index of the ``j``-th batch (0-based, after the skipped
-            ones) is drawn, i.e. just before that batch is fetched when the
-            main process loads it.
-    """
-
-    def __init__(self, batch_sampler, epoch: int, skip: int = 0,
-                 tag: bool = True,
-                 before_batch: Optional[Callable[[int], None]] = None) -> None:
-        self.batch_sampler = batch_sampler
-        self.original = batch_sampler.sampler
-        self.epoch = int(epoch)
-        self.skip = int(skip)
-        self.tag = bool(tag)
-        self.before_batch = before_batch
-
-    def __len__(self) -> int:
-        return len(self.original)
-
-    def __getattr__(self, name):  # set_epoch etc. of the original sampler
-        if name == 'original':
-            raise AttributeError(name)
-        return getattr(self.original, name)
-
-    def __iter__(self) -> Iterator[int]:
-        self.batch_sampler.sampler = self.original  # one epoch only
-        indices = iter(self.original)
-        for _ in range(self.skip):
-            if next(indices, None) is None:
-                break
-        if not self.tag and self.before_batch is None:
-            return indices
-        return self._indices(indices)
-
-    def _indices(self, indices) -> Iterator[int]:
-        size = self.batch_sampler.batch_size
-        for k, index in enumerate(indices):
-            if self.before_batch is not None and k % size == 0:
-                self.before_batch(k // size)
-            yield EpochIndex(index, self.epoch) if self.tag else index

@@ -54,7 +54,12 @@ train_dataloader = dict(
         data_prefix='train',
         metainfo=dict(classes=classes),
         pipeline=train_pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    # mmprelu's ExactResumeSampler: DefaultSampler's order (from seed +
+    # epoch, one shard per rank) whose indices carry their epoch, so that
+    # ExactResumeHook (default_runtime.py) seeds each sample's augmentation
+    # and resumes inside an epoch, bit-exactly; DefaultSampler trains too,
+    # but a resume is then not exact (docs/reliability.md)
+    sampler=dict(type='ExactResumeSampler', shuffle=True),
 )
 
 val_dataloader = dict(

@@ -1,0 +1,3 @@
+from .exact_resume import EpochIndex, EpochPlan, ExactResumeSampler
+
+__all__ = ['EpochIndex', 'EpochPlan', 'ExactResumeSampler']
