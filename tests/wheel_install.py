@@ -9,16 +9,36 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-#: Not copied into the wheel's source tree (build outputs, data, caches).
-SKIP = {'.venv', 'data', 'work_dirs', 'build', 'dist', '.git', '__pycache__',
-        '.mim', '.pytest_cache', '.eggs'}
+#: What ``pip wheel`` reads (setup.py, MANIFEST.in): only these are copied.
+#: A whitelist, not a skip list: a clone holds venvs (``.venv``,
+#: ``.venv-oldest*``, 5-6 GB each), data and work dirs that must never be
+#: copied per test.
+SOURCE = ('setup.py', 'setup.cfg', 'MANIFEST.in', 'README.md',
+          'model-index.yml', 'requirements', 'requirements.txt', 'mmprelu',
+          'configs', 'tools')
+#: Skipped inside the copied folders (build outputs, caches).
+SKIP = {'__pycache__', '.mim', '.pytest_cache', 'build', 'dist'}
+
+
+def copy_source(dst: Path) -> Path:
+    """Copy what building the wheel needs into ``dst``."""
+    dst.mkdir(parents=True)
+    ignore = shutil.ignore_patterns(*SKIP, '*.egg-info', '*.so', '*.py[co]')
+    for name in SOURCE:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dst / name, ignore=ignore)
+        elif src.exists():
+            shutil.copy2(src, dst / name)
+    return dst
 
 
 class Installed:
     """mmprelu installed with ``pip install --no-deps --target site``."""
 
-    def __init__(self, site: Path):
+    def __init__(self, site: Path, wheel: Path = None):
         self.site = site
+        self.wheel = wheel
         self.package = site / 'mmprelu'
         self.tools = self.package / '.mim' / 'tools'
 
@@ -91,13 +111,12 @@ def install_wheel(tmp: Path) -> Installed:
     offline), installed into ``tmp/site``; checks that a process there
     imports mmprelu from that folder."""
     src, dist = tmp / 'src', tmp / 'dist'
-    shutil.copytree(ROOT, src, ignore=lambda d, names: [
-        n for n in names if n in SKIP or n.endswith('.egg-info')])
+    copy_source(src)
     pip = [sys.executable, '-m', 'pip', '-q']
     subprocess.run(pip + ['wheel', str(src), '--no-deps', '-w', str(dist),
                           '--no-build-isolation'], check=True, timeout=300)
     (wheel, ) = dist.glob('mmprelu-*.whl')
-    installed = Installed(tmp / 'site')
+    installed = Installed(tmp / 'site', wheel)
     subprocess.run(pip + ['install', '--no-deps', '--target',
                           str(installed.site), str(wheel)],
                    check=True, timeout=300)
