@@ -6,6 +6,16 @@ import pytest
 
 from wheel_install import Installed, install_wheel
 
+from mmprelu.engine import enable_safe_checkpoint_loading
+
+# Every mmprelu config switches mmengine's checkpoint loading to our
+# weights-only policy (custom_imports 'mmprelu.engine.safe_loading'); in
+# this process the first config read would do it, so the outcome of a test
+# would depend on the order. Switched on once, here. That importing mmprelu
+# alone does not, and that a config does, is checked in fresh processes
+# (tests/test_import.py).
+enable_safe_checkpoint_loading()
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

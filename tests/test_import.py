@@ -101,9 +101,11 @@ after = state()
 new_modules = sorted(set(sys.modules) - before_modules)
 from mmprelu.apis import register_models  # noqa: E402
 registered = register_models()
+hub = [ModelHub.has(n) for n in NAMES]
+# the documented opt-in line of a config's custom_imports
+import mmprelu.engine.safe_loading  # noqa: E402,F401
 print(json.dumps(dict(before=before, after=after, new_modules=new_modules,
-                      registered=registered,
-                      hub=[ModelHub.has(n) for n in NAMES])))
+                      registered=registered, hub=hub, opted_in=state())))
 '''
 
 LOADER_KEYS = ('local_loader', 'load_url')
@@ -142,9 +144,49 @@ def test_hub_names_only_after_register_models(probe):
     assert all(probe['hub'])
 
 
-@pytest.mark.xfail(strict=True,
-                   reason='issue 15 item 1 loader opt-in pending')
 @pytest.mark.parametrize('key', LOADER_KEYS)
 def test_import_keeps_mmengine_checkpoint_loading(probe, key):
     assert probe['before'][key] != []
     assert probe['after'][key] == probe['before'][key]
+
+
+def test_safe_loading_import_switches_checkpoint_loading(probe):
+    """``mmprelu.engine.safe_loading`` (named in every mmprelu config's
+    ``custom_imports``) is what switches mmengine to our loader."""
+    before, opted_in = probe['after'], probe['opted_in']
+    assert not any('local_safely' in m for m in before['local_loader'])
+    assert any('Loads checkpoint by local_safely backend' in m
+               for m in opted_in['local_loader']), opted_in['local_loader']
+    assert 'mmprelu' not in before['load_url']
+    assert opted_in['load_url'] == \
+        'mmprelu.engine.checkpoint.load_url_safely'
+    # nothing else changed
+    for key in ('env', 'threads', 'torch', 'rng', 'warnings', 'hub'):
+        assert opted_in[key] == (probe['hub'] if key == 'hub'
+                                 else before[key]), key
+
+
+CONFIG_SCRIPT = r'''
+import sys
+import mmengine.runner.checkpoint as mm_ckpt
+from mmengine.config import Config
+import mmprelu
+print(mm_ckpt.load_url.__name__)
+Config.fromfile(sys.argv[1])
+print(mm_ckpt.load_url.__name__)
+'''
+
+
+@pytest.mark.parametrize('config', [
+    'configs/prelu_net_tiny_1xb32_digits.py',
+    'mmprelu/configs/prelu_net_tiny_1xb32_digits.py'])
+def test_reading_an_mmprelu_config_switches_checkpoint_loading(config):
+    """Text and new-style configs: reading one imports
+    ``mmprelu.engine.safe_loading`` (its ``custom_imports`` / generated
+    ``__import__``), as stock tools read it before anything else."""
+    out = subprocess.run([sys.executable, '-c', CONFIG_SCRIPT,
+                          str(ROOT / config)], cwd=ROOT, capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.split()[-2:] == ['load_state_dict_from_url',
+                                       'load_url_safely']

@@ -28,10 +28,13 @@ The explicit opt-in is the environment variable
 arbitrary code from the file, which is then loaded with
 ``weights_only=False`` and named in a logged warning.
 
-Importing this module registers :func:`load_checkpoint_safely` as mmengine's
-loader for local paths (``CheckpointLoader`` prefix ``''``), used by
-``Runner.resume``, ``Runner.load_checkpoint`` (``tools/test.py``) and
-``init_cfg=dict(type='Pretrained')``. It also replaces
+Switching mmengine over is explicit (issue 15): importing this module
+changes nothing. :func:`enable_safe_checkpoint_loading` -- called by
+importing :mod:`mmprelu.engine.safe_loading`, which every mmprelu config
+names in ``custom_imports`` -- registers :func:`load_from_local_safely` as
+mmengine's loader for local paths (``CheckpointLoader`` prefix ``''``),
+used by ``Runner.resume``, ``Runner.load_checkpoint`` (``tools/test.py``)
+and ``init_cfg=dict(type='Pretrained')``. It also replaces
 ``mmengine.runner.checkpoint.load_url`` -- ``torch.hub``'s loader, whose
 default is ``weights_only=False`` -- so ``http(s)://``, ``torchvision://``,
 ``open-mmlab://`` and ``mmcls://`` downloads obey the same policy: they are
@@ -57,7 +60,8 @@ from mmprelu.compat import HAS_WEIGHTS_ONLY_ALLOWLIST
 from .restricted_unpickler import restricted_pickle
 
 __all__ = ['load_checkpoint_safely', 'restore_plain_types', 'map_structure',
-           'UnsafeCheckpointError', 'UNSAFE_LOAD_ENV']
+           'UnsafeCheckpointError', 'UNSAFE_LOAD_ENV',
+           'enable_safe_checkpoint_loading']
 
 UNSAFE_LOAD_ENV = 'MMPRELU_ALLOW_UNSAFE_LOAD'
 # Marker keys written by WeightsOnlyCheckpointHook; the value is the format
@@ -313,6 +317,13 @@ def load_url_safely(url, model_dir=None, map_location=None, progress=True,
     return _load_file(cached, map_location, f'{url} (cached as {cached})')
 
 
-CheckpointLoader.register_scheme(
-    prefixes='', loader=load_from_local_safely, force=True)
-mm_ckpt.load_url = load_url_safely
+
+def enable_safe_checkpoint_loading():
+    """Make mmengine load local files and URLs through
+    :func:`load_checkpoint_safely`, process-wide (idempotent). This is the
+    one global change mmprelu makes, and only when asked: by this call or by
+    ``custom_imports=dict(imports=['mmprelu.engine.safe_loading'])``."""
+    CheckpointLoader.register_scheme(
+        prefixes='', loader=load_from_local_safely, force=True)
+    mm_ckpt.load_url = load_url_safely
+

@@ -42,8 +42,9 @@ def test_there_are_det_configs():
 
 def test_runtime_is_mmdet_with_mmprelu_imported(cfg):
     assert cfg.default_scope == 'mmdet'
-    assert cfg.custom_imports == dict(imports=['mmprelu'],
-                                      allow_failed_imports=False)
+    assert cfg.custom_imports == dict(
+        imports=['mmprelu', 'mmprelu.engine.safe_loading'],
+        allow_failed_imports=False)
     assert cfg.train_cfg.max_epochs == 12
     assert [s['type'] for s in cfg.param_scheduler] == ['LinearLR',
                                                         'MultiStepLR']

@@ -25,7 +25,8 @@ def write_config(directory, body=''):
     path = directory / 'fault_cfg.py'
     path.write_text(
         f'_base_ = [{str(CONFIG)!r}]\n'
-        "custom_imports = dict(imports=['mmprelu', 'fault_hooks'], "
+        "custom_imports = dict(imports=['mmprelu', "
+        "'mmprelu.engine.safe_loading', 'fault_hooks'], "
         'allow_failed_imports=False)\n'
         "custom_hooks = [dict(type='KillAtIterHook'), "
         "dict(type='PoisonAtIterHook'), dict(type='FaultPlanHook')]\n"

@@ -3,9 +3,11 @@
 # not inherit `mmdet::` bases (that needs pkg_resources, gone from
 # setuptools >= 82), so configs/det/_base_ holds our own.
 default_scope = 'mmdet'
-# registers PReLUNet, the MSRA initializer and our hooks/constructor, and
-# installs the weights-only checkpoint loader (Pretrained init, --resume)
-custom_imports = dict(imports=['mmprelu'], allow_failed_imports=False)
+# 'mmprelu' registers PReLUNet, the MSRA initializer and our hooks and
+# constructor; 'mmprelu.engine.safe_loading' switches mmengine's checkpoint
+# loading to mmprelu's weights-only policy (Pretrained init, --resume)
+custom_imports = dict(imports=['mmprelu', 'mmprelu.engine.safe_loading'],
+                      allow_failed_imports=False)
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),

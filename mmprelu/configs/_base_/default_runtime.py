@@ -3,13 +3,17 @@
 # do not edit; edit that file and rerun the tool.
 # Runtime shared by every mmprelu config.
 # mmprelu registers into mmpretrain's registries, so the scope is mmpretrain
-# and every config imports mmprelu (this also installs the safe checkpoint
-# loader, see mmprelu/engine/checkpoint.py).
+# and every config imports mmprelu (which only registers). The second import
+# switches mmengine's checkpoint loading to mmprelu's weights-only policy
+# (resume, tools/test.py and Pretrained work on torch >= 2.6; files needing
+# arbitrary unpickling are refused): mmprelu/engine/checkpoint.py.
 default_scope = 'mmpretrain'
-custom_imports = dict(imports=['mmprelu'], allow_failed_imports=False)
+custom_imports = dict(imports=['mmprelu', 'mmprelu.engine.safe_loading'],
+                      allow_failed_imports=False)
 # mmengine imports `custom_imports` for text configs only: a new-style
 # config imports them itself, while it is read (docs/downstream.md)
 __import__('mmprelu')
+__import__('mmprelu.engine.safe_loading')
 
 # Hooks are in `default_hooks` (a dict, merged key by key through `_base_`
 # inheritance) rather than `custom_hooks` (a list, replaced whole), so that a

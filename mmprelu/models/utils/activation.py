@@ -17,9 +17,16 @@ never compiles anything) or through the stock ``F.prelu``
 (``impl='torch'``). Per layer: ``PReLU(c, impl='torch')``
 or ``act_cfg=dict(type='PReLU', impl='torch')``; globally, for layers
 built without ``impl``: the environment variable
-``MMPRELU_PRELU_IMPL=torch`` (read at every forward), or
-:func:`set_prelu_impl` / the :func:`prelu_impl` context manager, which take
-precedence over the variable.
+``MMPRELU_PRELU_IMPL=torch``, or :func:`set_prelu_impl` / the
+:func:`prelu_impl` context manager, which take precedence over the variable.
+
+The choice is made once, when a layer is built (as timm resolves its
+activation layers), never per forward: the global switch applies to layers
+built after it is set. An existing model is switched explicitly, with
+``prelu_impl(impl, model)`` for a block or :func:`set_model_prelu_impl`.
+Per forward only the execution mode is looked at (TorchScript, tracing,
+ONNX export, ``torch.compile``), which can change between two calls of
+the same layer.
 """
 import contextlib
 import copy
@@ -52,7 +59,7 @@ def _check_impl(impl, where: str) -> str:
 
 
 def get_prelu_impl() -> str:
-    """The implementation used by :class:`PReLU` layers built without
+    """The implementation given to :class:`PReLU` layers built now without
     ``impl``: the value set by :func:`set_prelu_impl`, else
     ``$MMPRELU_PRELU_IMPL``, else ``'fast'``."""
     if _global_impl is not None:
@@ -64,8 +71,10 @@ def get_prelu_impl() -> str:
 
 
 def set_prelu_impl(impl: Optional[str]) -> Optional[str]:
-    """Set the global default (one of :data:`PRELU_IMPLS`; ``None`` goes
-    back to the environment variable). Returns the previous setting."""
+    """Set the global default for layers built from now on (one of
+    :data:`PRELU_IMPLS`; ``None`` goes back to the environment variable).
+    Returns the previous setting. Layers that exist keep theirs: see
+    :func:`set_model_prelu_impl`."""
     global _global_impl
     previous = _global_impl
     _global_impl = None if impl is None else _check_impl(
@@ -73,15 +82,40 @@ def set_prelu_impl(impl: Optional[str]) -> Optional[str]:
     return previous
 
 
+def set_model_prelu_impl(model: nn.Module, impl: str) -> dict:
+    """Switch every :class:`PReLU` of an existing ``model`` to ``impl``.
+    Returns ``{module name: previous impl}``, which
+    :func:`restore_model_prelu_impl` puts back."""
+    _check_impl(impl, 'set_model_prelu_impl')
+    previous = {}
+    for name, module in model.named_modules():
+        if isinstance(module, PReLU):
+            previous[name] = module.impl
+            module.impl = impl
+    return previous
+
+
+def restore_model_prelu_impl(model: nn.Module, previous: dict) -> None:
+    """Undo :func:`set_model_prelu_impl` (``previous`` is what it returned)."""
+    modules = dict(model.named_modules())
+    for name, impl in previous.items():
+        modules[name].impl = impl
+
+
 @contextlib.contextmanager
-def prelu_impl(impl: str):
+def prelu_impl(impl: str, model: Optional[nn.Module] = None):
     """``with prelu_impl('torch'): ...`` runs the block with that global
-    default and restores the previous one afterwards."""
+    default (for layers built in the block) and restores the previous one
+    afterwards; ``prelu_impl('torch', model)`` also switches the layers of
+    an existing ``model`` for the block."""
     previous = set_prelu_impl(impl)
+    layers = {} if model is None else set_model_prelu_impl(model, impl)
     try:
         yield
     finally:
         set_prelu_impl(previous)
+        if model is not None:
+            restore_model_prelu_impl(model, layers)
 
 
 class PReLU(nn.PReLU):
@@ -102,8 +136,8 @@ class PReLU(nn.PReLU):
             Python autograd function; see
             :mod:`~mmprelu.models.utils.prelu_function`), ``'python'``
             (the Python autograd function) or ``'torch'`` (``F.prelu``).
-            ``None`` (default) follows the global switch
-            (:func:`get_prelu_impl`). TorchScript, tracing, ONNX export,
+            ``None`` (default) takes the global switch
+            (:func:`get_prelu_impl`) now, at build time. TorchScript, tracing, ONNX export,
             ``torch.compile`` and GPU tensors always use ``F.prelu``,
             except that float16 inputs (fp16 ``--amp``) sum the slope
             gradient in float32 (:mod:`.prelu_half`) unless
@@ -114,6 +148,9 @@ class PReLU(nn.PReLU):
             Default False (on CPU it measured within noise of the default
             in a PReLU-net training step).
     """
+
+    # TorchScript would compile the property; its forward never reads it
+    __jit_unused_properties__ = ['impl']
 
     def __init__(self,
                  num_channels: int,
@@ -129,8 +166,30 @@ class PReLU(nn.PReLU):
             num_parameters=1 if channel_shared else num_channels,
             init=float(init))
         self.channel_shared = bool(channel_shared)
-        self.impl = None if impl is None else _check_impl(impl, 'PReLU')
+        self.impl = get_prelu_impl() if impl is None else _check_impl(
+            impl, 'PReLU')
         self.inplace = bool(inplace)
+
+    @property
+    def impl(self) -> str:
+        """The implementation of this layer (one of :data:`PRELU_IMPLS`)."""
+        return self._impl
+
+    @impl.setter
+    def impl(self, impl: str) -> None:
+        # resolved here, once per change, so that forward only branches on
+        # two booleans
+        self._impl = _check_impl(impl, 'PReLU.impl')
+        self._stock = impl == 'torch'
+        self._fused = impl == 'fast'
+
+    def __setstate__(self, state):
+        # layers pickled whole before the impl was resolved at build time
+        # hold ``impl`` (None: follow the global switch) in their __dict__
+        impl = state.pop('impl', None)
+        super().__setstate__(state)
+        if '_impl' not in state:
+            self.impl = get_prelu_impl() if impl is None else impl
 
     def forward(self, input: torch.Tensor) -> torch.Tensor:
         if torch.jit.is_scripting():
@@ -139,17 +198,16 @@ class PReLU(nn.PReLU):
 
     @torch.jit.unused
     def _forward_eager(self, input: torch.Tensor) -> torch.Tensor:
-        impl = self.impl if self.impl is not None else get_prelu_impl()
-        if (impl == 'torch' or torch.jit.is_tracing()
+        if (self._stock or torch.jit.is_tracing()
                 or torch.onnx.is_in_onnx_export()
                 or is_compiling()):
             return F.prelu(input, self.weight)
         return fast_prelu(input, self.weight, inplace=self.inplace,
-                          fused=impl == 'fast')
+                          fused=self._fused)
 
     def extra_repr(self) -> str:
         mode = 'channel-shared' if self.channel_shared else 'channel-wise'
-        impl = '' if self.impl is None else f', impl={self.impl!r}'
+        impl = f', impl={self.impl!r}'
         inplace = ', inplace=True' if self.inplace else ''
         return (f'{self.num_parameters}, {mode}, init={self.init}'
                 f'{impl}{inplace}')

@@ -11,7 +11,8 @@ import mmprelu.models.utils.prelu_function as prelu_function
 from mmprelu.compat import onnx_export
 from mmprelu.models.utils import (PReLU, PReLUFunction, build_activation,
                                   fast_prelu, get_prelu_impl, prelu_impl,
-                                  set_prelu_impl)
+                                  restore_model_prelu_impl,
+                                  set_model_prelu_impl, set_prelu_impl)
 
 SHAPES = [(6, 5), (3, 5, 7), (2, 5, 4, 3)]
 
@@ -137,21 +138,60 @@ def test_constructor_switch(impl, grad_fn):
     assert y.grad_fn.name() == grad_fn
 
 
-def test_global_switch(monkeypatch):
-    act = PReLU(3)
+def test_global_switch_is_read_when_a_layer_is_built(monkeypatch):
     x = torch.randn(2, 3, requires_grad=True)
     assert get_prelu_impl() == 'fast'
     monkeypatch.setenv('MMPRELU_PRELU_IMPL', 'torch')
+    act = PReLU(3)
+    assert act.impl == 'torch'
     assert act(x).grad_fn.name() == 'PreluKernelBackward0'
     with prelu_impl('python'):  # the setter wins over the variable
-        assert act(x).grad_fn.name() == 'PReLUFunctionBackward'
+        assert act(x).grad_fn.name() == 'PreluKernelBackward0'  # built
+        assert PReLU(3)(x).grad_fn.name() == 'PReLUFunctionBackward'
     assert get_prelu_impl() == 'torch'
+    # decided once: the variable is not read again by an existing layer
     monkeypatch.setenv('MMPRELU_PRELU_IMPL', 'cuda')
+    assert act(x).grad_fn.name() == 'PreluKernelBackward0'
     with pytest.raises(ValueError, match="MMPRELU_PRELU_IMPL.*'fast'"):
-        act(x)
+        PReLU(3)
     # a layer's own impl ignores the global switch
     assert PReLU(3, impl='python')(x).grad_fn.name() == \
         'PReLUFunctionBackward'
+
+
+@pytest.mark.parametrize('impl,grad_fn',
+                         [('python', 'PReLUFunctionBackward'),
+                          ('torch', 'PreluKernelBackward0')])
+def test_override_for_an_existing_model(impl, grad_fn):
+    model = nn.Sequential(PReLU(3, impl='fast'), nn.Sequential(
+        PReLU(3, impl='fast'), PReLU(3, impl='torch')))
+    before = [m.impl for m in model.modules() if isinstance(m, PReLU)]
+    x = torch.randn(2, 3, requires_grad=True)
+    with prelu_impl(impl, model):
+        assert [m.impl for m in model.modules()
+                if isinstance(m, PReLU)] == [impl] * 3
+        assert model(x).grad_fn.name() == grad_fn
+    assert [m.impl for m in model.modules()
+            if isinstance(m, PReLU)] == before
+    previous = set_model_prelu_impl(model, impl)
+    assert model[1][1].impl == impl and previous['1.1'] == 'torch'
+    restore_model_prelu_impl(model, previous)
+    assert model[1][1].impl == 'torch'
+    with pytest.raises(ValueError, match='set_model_prelu_impl'):
+        set_model_prelu_impl(model, 'cuda')
+
+
+def test_layers_pickled_before_build_time_impl_still_load():
+    act = PReLU(3, impl='python')
+    state = act.__dict__.copy()
+    for key in ('_impl', '_stock', '_fused'):
+        del state[key]
+    state['impl'] = None  # the old layout: follow the global switch
+    old = PReLU.__new__(PReLU)
+    old.__setstate__(state)
+    assert old.impl == 'fast'
+    x = torch.randn(2, 3)
+    assert torch.equal(old(x), act(x))
 
 
 @pytest.mark.parametrize('bad', ['Fast', 'cuda', 1])
