@@ -29,8 +29,9 @@ from mmengine.fileio import dump
 
 import mmprelu  # noqa: F401  (registers modules and the safe loader)
 from mmprelu.apis import DumpPredictions, close_distributed, exit_process
-from mmprelu.apis.cli import (add_common_args, add_protocol_args,
-                              build_runner, check_common_args, check_out_arg,
+from mmprelu.apis.cli import (add_common_args, add_config_args,
+                              add_protocol_args, build_runner,
+                              check_common_args, check_out_arg,
                               drop_persistent_workers_without_workers,
                               enable_tta, is_remote, protocol_options,
                               read_config, set_dataloader_defaults,
@@ -41,12 +42,8 @@ from mmprelu.apis.results import OUT_SUFFIXES
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description='Test a classifier')
-    parser.add_argument('config', help='config file')
+    add_config_args(parser, 'where the test log goes')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument(
-        '--work-dir',
-        help='where the test log goes (default: the config\'s work_dir, '
-        'else ./work_dirs/<config name>)')
     parser.add_argument(
         '--out', help=f'file to dump predictions to ({OUT_SUFFIXES})')
     parser.add_argument(

@@ -25,6 +25,17 @@ AMP_ERROR = ('--amp: automatic mixed precision needs a CUDA GPU '
              '--amp to run in full precision on the CPU')
 
 
+def add_config_args(parser: argparse.ArgumentParser,
+                    work_dir_help: str) -> None:
+    """The ``config`` argument and ``--work-dir`` (help: ``work_dir_help``
+    and the default of :func:`set_work_dir`)."""
+    parser.add_argument('config', help='config file')
+    parser.add_argument(
+        '--work-dir',
+        help=f'{work_dir_help} (default: the config\'s work_dir, else '
+        f'./work_dirs/<config name>)')
+
+
 def add_common_args(parser: argparse.ArgumentParser) -> None:
     """``--cfg-options``, ``--launcher`` and ``--local_rank``."""
     parser.add_argument(
