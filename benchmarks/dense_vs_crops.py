@@ -17,21 +17,23 @@ JSON with ``--out``.
 
     python benchmarks/dense_vs_crops.py --arch A --width 0.25 --scale 256
 """
-import argparse
 import json
-import logging
 import resource
-import statistics
 import subprocess
 import sys
-import time
 
 import torch
-from mmengine.logging import MMLogger
 
 from mmprelu.models import PReLUNet, PReLUNetHead, SpatialPyramidPooling
 from mmprelu.models.utils.dense import (dense_logits_conv,
                                         dense_logits_windows, window_grid)
+
+if __package__:  # imported (tests): benchmarks.dense_vs_crops
+    from ._common import (add_model_args, add_run_args, apply_run_args,
+                          interleaved_medians, make_parser, write_json)
+else:  # run as a script: its folder is sys.path[0]
+    from _common import (add_model_args, add_run_args, apply_run_args,
+                          interleaved_medians, make_parser, write_json)
 
 
 def build(arch, width, hidden, num_classes=1000):
@@ -88,25 +90,16 @@ def measure_memory(impl, channels, height, width, hidden):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--arch', default='A', help='A, B or C')
-    parser.add_argument('--width', type=float, default=0.25,
-                        help='channel multiplier (CPU: keep it small)')
-    parser.add_argument('--hidden', type=int, default=1024,
-                        help='fc1/fc2 width (paper: 4096)')
+    parser = make_parser(__doc__)
+    add_model_args(parser)
     parser.add_argument('--scale', type=int, default=256)
     parser.add_argument('--aspect', type=float, default=4 / 3)
     parser.add_argument('--batch', type=int, default=16)
-    parser.add_argument('--repeats', type=int, default=3)
-    parser.add_argument('--threads', type=int, default=0,
-                        help='torch threads (0: leave as is)')
     parser.add_argument('--memory', action='store_true',
                         help='also measure peak memory of model C, s=480')
-    parser.add_argument('--out', help='write the results as JSON here')
+    add_run_args(parser, repeats=3)
     args = parser.parse_args(argv)
-    MMLogger.get_current_instance().setLevel(logging.WARNING)  # init logs
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    apply_run_args(args)
     torch.manual_seed(0)
     backbone, neck, head = build(args.arch, args.width, args.hidden)
     img = torch.randn(1, 3, args.scale, int(args.scale * args.aspect))
@@ -128,14 +121,7 @@ def main(argv=None):
         'crops': lambda: run_crops(backbone, neck, head, img, crop, step,
                                    ny, nx, args.batch),
     }
-    times = {name: [] for name in methods}
-    outputs = {}
-    for _ in range(args.repeats):  # interleaved repeats
-        for name, fn in methods.items():
-            start = time.perf_counter()
-            outputs[name] = fn()
-            times[name].append(time.perf_counter() - start)
-    median = {k: statistics.median(v) for k, v in times.items()}
+    median, outputs = interleaved_medians(methods, args.repeats)
     result = dict(
         arch=args.arch, width=args.width, hidden=args.hidden,
         image=list(img.shape[-2:]), feature_map=list(fmap.shape[-2:]),
@@ -159,10 +145,7 @@ def main(argv=None):
         print(f'model C, s=480 (map 896x30x40 = {fmap_mib:.1f} MiB): peak '
               f"SPP+fc memory conv {mem['conv']:.0f} MiB, windows "
               f"{mem['windows']:.0f} MiB")
-    if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(result, f, indent=2)
-    return result
+    return write_json(args.out, result)
 
 
 if __name__ == '__main__':

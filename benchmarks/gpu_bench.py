@@ -49,15 +49,16 @@ measured and says which case it was in.
     python benchmarks/gpu_bench.py --device cpu --tiny --no-compile
 """
 import argparse
-import json
 import logging
 import time
 
 import torch
 
 if __package__:  # imported (tests): benchmarks.gpu_bench
+    from ._common import write_json
     from .gpu_cases import ACTS, dense_case, forward_macs, train_case
 else:  # run as a script: its folder is sys.path[0]
+    from _common import write_json
     from gpu_cases import ACTS, dense_case, forward_macs, train_case
 
 CASES = ('fp32', 'cl', 'fp16', 'bf16', 'bf16+cl', 'bf16+cl+compile')
@@ -237,12 +238,6 @@ def main(argv=None):
     print(f'total {result["seconds"]:.0f} s')
     write_json(args.out, result)
     return result
-
-
-def write_json(path, result):
-    if path:
-        with open(path, 'w') as f:
-            json.dump(result, f, indent=2)
 
 
 if __name__ == '__main__':

@@ -20,18 +20,18 @@ PReLU-net of ``--arch`` at ``--width`` times the paper's channels:
 
     python benchmarks/mixed_shapes.py --arch A --width 0.25 --threads 2
 """
-import argparse
-import json
-import logging
-import statistics
-import time
-
 import torch
-from mmengine.logging import MMLogger
 from mmpretrain.structures import DataSample
 
 from mmprelu.models import PReLUNetClassifier
 from mmprelu.registry import MODELS
+
+if __package__:  # imported (tests): benchmarks.mixed_shapes
+    from ._common import (add_model_args, add_run_args, apply_run_args,
+                          interleaved_medians, make_parser, write_json)
+else:  # run as a script: its folder is sys.path[0]
+    from _common import (add_model_args, add_run_args, apply_run_args,
+                          interleaved_medians, make_parser, write_json)
 
 # (h, w) ratios: landscape 4:3, portrait 3:4, square
 SHAPES = ((3, 4), (4, 3), (1, 1))
@@ -67,36 +67,15 @@ def mixed_batch(batch, scale, gen):
     return inputs, samples, sizes
 
 
-def timed(methods, repeats):
-    times = {name: [] for name in methods}
-    outputs = {}
-    for _ in range(repeats):  # interleaved
-        for name, fn in methods.items():
-            start = time.perf_counter()
-            with torch.no_grad():
-                outputs[name] = fn()
-            times[name].append(time.perf_counter() - start)
-    return {k: statistics.median(v) for k, v in times.items()}, outputs
-
-
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--arch', default='A', help='A, B or C')
-    parser.add_argument('--width', type=float, default=0.25,
-                        help='channel multiplier (CPU: keep it small)')
-    parser.add_argument('--hidden', type=int, default=1024,
-                        help='fc1/fc2 width (paper: 4096)')
+    parser = make_parser(__doc__)
+    add_model_args(parser)
     parser.add_argument('--batch', type=int, default=16)
     parser.add_argument('--scale', type=int, default=256)
     parser.add_argument('--crop', type=int, default=224)
-    parser.add_argument('--repeats', type=int, default=3)
-    parser.add_argument('--threads', type=int, default=0,
-                        help='torch threads (0: leave as is)')
-    parser.add_argument('--out', help='write the results as JSON here')
+    add_run_args(parser, repeats=3)
     args = parser.parse_args(argv)
-    MMLogger.get_current_instance().setLevel(logging.WARNING)  # init logs
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    apply_run_args(args)
     torch.manual_seed(0)
     model = build(args.arch, args.width, args.hidden)
     gen = torch.Generator().manual_seed(0)
@@ -130,7 +109,8 @@ def main(argv=None):
         'collate/default': lambda: prep(dict(inputs=uint8))['inputs'],
         'collate/pseudo': lambda: prep(dict(inputs=list(uint8)))['inputs'],
     }
-    median, outputs = timed(methods, args.repeats)
+    median, outputs = interleaved_medians(methods, args.repeats,
+                                          no_grad=True)
     ratios = dict(
         equal_predict_over_plain=median['equal/predict'] /
         median['equal/plain'],
@@ -159,10 +139,7 @@ def main(argv=None):
     print(f"max |diff| equal {result['max_abs_diff_equal']:.1e}, mixed "
           f"{result['max_abs_diff_mixed']:.1e}; collate identical: "
           f"{result['collate_equal']}")
-    if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(result, f, indent=2)
-    return result
+    return write_json(args.out, result)
 
 
 if __name__ == '__main__':

@@ -22,8 +22,6 @@ ours). Writes JSON with ``--out``.
 
     python benchmarks/pipeline.py --images 64 --repeats 5
 """
-import argparse
-import json
 import os
 import statistics
 import tempfile
@@ -34,6 +32,11 @@ import numpy as np
 import torch
 from mmengine.config import Config
 from PIL import Image
+
+if __package__:  # imported (tests): benchmarks.pipeline
+    from ._common import add_run_args, make_parser, write_json
+else:  # run as a script: its folder is sys.path[0]
+    from _common import add_run_args, make_parser, write_json
 
 DEFAULT_CONFIG = os.path.join(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'configs',
@@ -139,7 +142,7 @@ def output_tensor(out):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = make_parser(__doc__)
     parser.add_argument('--config', default=DEFAULT_CONFIG,
                         help='config whose train_pipeline is "ours"')
     parser.add_argument('--images', type=int, default=64,
@@ -147,12 +150,10 @@ def main(argv=None):
     parser.add_argument('--size', type=int, nargs=2, metavar=('W', 'H'),
                         help='one image size for all images (default: a '
                         'mix of ImageNet-like sizes around 500 x 375)')
-    parser.add_argument('--repeats', type=int, default=5,
-                        help='interleaved repeats (median reported)')
     parser.add_argument('--antialias', action='store_true',
                         help='torchvision resize with antialias=True')
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--out', help='write the results as JSON here')
+    add_run_args(parser, repeats=5, threads=None)
     args = parser.parse_args(argv)
     for key in ('images', 'repeats'):
         if getattr(args, key) < 1:
@@ -210,10 +211,7 @@ def main(argv=None):
         print(f'\nper stage, {name} (ms per image, median)')
         for step, ms in result['stages_ms'][name].items():
             print(f'  {step:<22}{ms:>8.3f}')
-    if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(result, f, indent=2)
-    return result
+    return write_json(args.out, result)
 
 
 if __name__ == '__main__':

@@ -43,20 +43,23 @@ gradients and transient buffers are not included.
     python benchmarks/prelu_overhead.py --arch C --width 0.25 --size 64 \\
         --batch 16 --repeats 15 --out prelu_overhead.json
 """
-import argparse
-import json
-import logging
 import statistics
 import time
 
 import torch
 import torch.nn.functional as F
-from mmengine.logging import MMLogger
 
 from mmprelu.models import PReLUNet, PReLUNetHead, SpatialPyramidPooling
 from mmprelu.models.utils import PReLU
 from mmprelu.models.utils.prelu_ext import (fused_prelu_error,
                                             load_fused_prelu)
+
+if __package__:  # imported (tests): benchmarks.prelu_overhead
+    from ._common import (add_model_args, add_run_args, apply_run_args,
+                          make_parser, write_json)
+else:  # run as a script: its folder is sys.path[0]
+    from _common import (add_model_args, add_run_args, apply_run_args,
+                          make_parser, write_json)
 
 #: variant name -> act_cfg of every activation
 VARIANTS = {
@@ -83,7 +86,6 @@ def build_net(arch, width, hidden, size, num_classes, act_cfg):
     if not levels:
         raise ValueError(f'--size {size} leaves no feature map for SPP')
     torch.manual_seed(0)
-    MMLogger.get_current_instance().setLevel(logging.WARNING)  # init logs
     backbone = PReLUNet(settings, act_cfg=act_cfg)
     neck = SpatialPyramidPooling(levels)
     head = PReLUNetHead(num_classes, neck.out_channels(
@@ -163,24 +165,16 @@ def interleaved(fns, repeats):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--arch', default='C', help='A, B, C, 14 or 30')
-    parser.add_argument('--width', type=float, default=0.25,
-                        help='channel multiplier (CPU: keep it small)')
-    parser.add_argument('--hidden', type=int, default=1024,
-                        help='fc1/fc2 width (paper: 4096)')
+    parser = make_parser(__doc__)
+    add_model_args(parser, arch='C', archs='A, B, C, 14 or 30')
     parser.add_argument('--size', type=int, default=64, help='input side')
     parser.add_argument('--batch', type=int, default=16)
     parser.add_argument('--classes', type=int, default=1000)
     parser.add_argument('--act-shape', default='16,384,28,28',
                         help='N,C[,H,W...] of the activation-alone test')
-    parser.add_argument('--repeats', type=int, default=15)
-    parser.add_argument('--threads', type=int, default=1,
-                        help='torch threads (0: leave as is)')
-    parser.add_argument('--out', help='write the results as JSON here')
+    add_run_args(parser, repeats=15, threads=1)
     args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    apply_run_args(args)
     shape = tuple(int(v) for v in args.act_shape.split(','))
     if len(shape) < 2 or min(shape) < 1:
         parser.error(f'--act-shape needs N,C[,...] positive ints, got '
@@ -228,10 +222,7 @@ def main(argv=None):
         print(f'{n:<16}{step_s[n] * 1e3:>9.1f}{step_ratio[n]:>11.3f}'
               f'{act_s[n] * 1e3:>9.2f}{act_ratio[n]:>10.2f}'
               f'{saved[n] / 2**20:>11.1f}{mem_ratio[n]:>12.3f}')
-    if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(result, f, indent=2)
-    return result
+    return write_json(args.out, result)
 
 
 if __name__ == '__main__':

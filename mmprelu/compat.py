@@ -28,6 +28,15 @@ elsewhere calls the chosen function and never tests a version itself:
   has ``weights_only=True`` with a fixed allowlist only, so
   :mod:`mmprelu.engine.checkpoint` loads through its own restricted
   unpickler there (:mod:`mmprelu.engine.restricted_unpickler`).
+* :func:`autocast_dtype` -- the dtype ``torch.autocast`` casts matmuls to
+  on a device type: torch >= 2.4 asks per device type
+  (``torch.get_autocast_dtype``); older torch has only the CPU and CUDA
+  functions (:mod:`mmprelu.models.utils.dense` uses it).
+* :data:`PRELU_KERNEL_BACKWARD` -- torch's fused per-element PReLU
+  backward, the stock op's own kernel, is the private
+  ``aten::_prelu_kernel_backward`` (guarded: ``None`` where it is missing;
+  :mod:`mmprelu.models.utils.prelu_half` then composes it from public
+  ops, and tests/test_models/test_utils/test_prelu_half.py fails).
 
 To add a switch: one module-level name here, computed at import with a
 public API first and, where only a private one exists on some versions, a
@@ -42,7 +51,7 @@ import sys
 
 __all__ = ['SUPPORTED', 'UNSUPPORTED_ENV', 'check_environment',
            'found_versions', 'is_compiling', 'onnx_export',
-           'flop_counter_mode',
+           'flop_counter_mode', 'autocast_dtype', 'PRELU_KERNEL_BACKWARD',
            'HAS_WEIGHTS_ONLY_ALLOWLIST', 'TORCH_VERSION']
 
 #: Declared range: package -> (lowest, highest) (major, minor), inclusive.
@@ -172,6 +181,35 @@ is_compiling = _pick_is_compiling()
 HAS_WEIGHTS_ONLY_ALLOWLIST = torch is not None and all(
     hasattr(torch.serialization, name)
     for name in ('safe_globals', 'get_safe_globals'))
+
+
+def _autocast_dtype(device_type: str):
+    """The dtype autocast casts matmuls to on ``device_type``, or ``None``
+    where autocast is off (or does not exist, e.g. ``meta``)."""
+    if (not torch.amp.is_autocast_available(device_type)
+            or not torch.is_autocast_enabled(device_type)):
+        return None
+    return torch.get_autocast_dtype(device_type)
+
+
+def _legacy_autocast_dtype(device_type: str):
+    """:func:`_autocast_dtype` for torch < 2.4 (CPU and CUDA only)."""
+    if device_type == 'cpu' and torch.is_autocast_cpu_enabled():
+        return torch.get_autocast_cpu_dtype()
+    if device_type == 'cuda' and torch.is_autocast_enabled():
+        return torch.get_autocast_gpu_dtype()
+    return None
+
+
+#: ``autocast_dtype(device_type)``: ``torch.dtype`` or ``None`` (see the
+#: module doc).
+autocast_dtype = (_autocast_dtype if hasattr(torch, 'get_autocast_dtype')
+                  else _legacy_autocast_dtype)
+
+#: ``aten::_prelu_kernel_backward(grad, input, slope) -> (grad_input,
+#: slope-gradient map)`` or ``None`` (private; see the module doc).
+PRELU_KERNEL_BACKWARD = (None if torch is None else getattr(
+    torch.ops.aten, '_prelu_kernel_backward', None))
 
 
 @functools.lru_cache(maxsize=None)

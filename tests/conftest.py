@@ -1,5 +1,6 @@
 """Session fixtures shared by the test folders."""
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,8 +21,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def load_tool(relative: str):
-    """A script under tools/ imported as a module (tools/ is no package)."""
+    """A script under tools/ imported as a module (tools/ is no package;
+    its folder goes on ``sys.path``, as when it runs as a script, for the
+    modules it imports from beside it)."""
     path = ROOT / 'tools' / relative
+    if str(path.parent) not in sys.path:
+        sys.path.insert(0, str(path.parent))
     spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

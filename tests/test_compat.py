@@ -6,6 +6,7 @@ import os
 import os.path as osp
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -137,6 +138,17 @@ def test_weights_only_switch():
         torch.serialization, 'safe_globals')
 
 
+def test_autocast_dtype_switch():
+    assert compat.autocast_dtype('cpu') is None
+    assert compat.autocast_dtype('meta') is None  # autocast has no meta
+    with torch.autocast(device_type='cpu', dtype=torch.bfloat16):
+        assert compat.autocast_dtype('cpu') == torch.bfloat16
+        with warnings.catch_warnings():  # deprecated on new torch
+            warnings.simplefilter('ignore')
+            assert compat._legacy_autocast_dtype('cpu') == torch.bfloat16
+    assert compat._legacy_autocast_dtype('cpu') is None
+
+
 def private_torch_uses(path):
     """``torch._x`` / ``torch.a._b`` attribute chains and imports."""
     tree = ast.parse(path.read_text(), str(path))
@@ -161,6 +173,23 @@ def private_torch_uses(path):
     return found
 
 
+def private_getattr_uses(path):
+    """``getattr(x, '_name', ...)`` / ``hasattr(x, '_name')`` lookups of a
+    private name on a torch object (the guarded form, which only
+    mmprelu/compat.py may hold)."""
+    tree = ast.parse(path.read_text(), str(path))
+    found = []
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id in ('getattr', 'hasattr')
+                and len(node.args) >= 2
+                and isinstance(node.args[1], ast.Constant)
+                and str(node.args[1].value).startswith('_')
+                and 'torch' in ast.unparse(node.args[0])):
+            found.append(f'{osp.relpath(path, ROOT)}:{ast.unparse(node)}')
+    return found
+
+
 def test_no_private_torch_api_outside_guarded_fallbacks():
     files = [p for d in ('mmprelu', 'tools', 'benchmarks')
              for p in (ROOT / d).rglob('*.py')]
@@ -168,3 +197,9 @@ def test_no_private_torch_api_outside_guarded_fallbacks():
     found = [use for p in files for use in private_torch_uses(p)]
     assert found == [], ('use a public API, or add a guarded fallback to '
                          f'mmprelu/compat.py: {found}')
+    # guarded lookups of private torch names live in compat.py only
+    guarded = [use for p in files if p != ROOT / 'mmprelu' / 'compat.py'
+               for use in private_getattr_uses(p)]
+    assert guarded == [], f'move these lookups into mmprelu/compat.py: ' \
+        f'{guarded}'
+    assert private_getattr_uses(ROOT / 'mmprelu' / 'compat.py')

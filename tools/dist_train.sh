@@ -14,19 +14,12 @@
 # (TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1, see mmprelu/apis/elastic.py).
 # Without CUDA the processes train on CPU over gloo (mmprelu/apis/launch.py).
 set -e
-if [ $# -lt 2 ]; then
-    echo "usage: $0 CONFIG GPUS [tools/train.py args]" >&2
-    exit 2
-fi
+. "$(dirname "$0")/_launch_common.sh"
+need_args 2 "CONFIG GPUS [tools/train.py args]" "$@"
 CONFIG=$1
 GPUS=$2
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
+torchrun_defaults
 MAX_RESTARTS=${MAX_RESTARTS:-0}
-ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-PYTHON=${PYTHON:-python}
 
 if ! [[ "$MAX_RESTARTS" =~ ^[0-9]+$ ]]; then
     echo "$0: MAX_RESTARTS must be a whole number, got '$MAX_RESTARTS'" >&2
@@ -38,17 +31,6 @@ if [ "$MAX_RESTARTS" -gt 0 ]; then
             --rdzv-backend=c10d
             --rdzv-endpoint="$MASTER_ADDR:$PORT"
             --rdzv-id="${RDZV_ID:-mmprelu_$PORT}")
-else
-    LAUNCH=(--node_rank="$NODE_RANK"
-            --master_addr="$MASTER_ADDR"
-            --master_port="$PORT")
 fi
 
-PYTHONPATH="$ROOT":$PYTHONPATH \
-exec "$PYTHON" -m torch.distributed.run \
-    --nnodes="$NNODES" \
-    "${LAUNCH[@]}" \
-    --nproc_per_node="$GPUS" \
-    "$ROOT/tools/train.py" \
-    "$CONFIG" \
-    --launcher pytorch "${@:3}"
+run_torchrun "$GPUS" train.py "$CONFIG" --launcher pytorch "${@:3}"

@@ -6,7 +6,8 @@ top-1/top-5 are printed with every member's.
     python tools/ensemble_test.py CONFIG1 CKPT1 CONFIG2 CKPT2 [...]
         [--protocol {center,whole,ten-view,dense} [--scales S ...]
          [--view-scale S] [--crop-size C] [--no-flip] [--window W]
-         [--stride S]] [--out FILE.pkl|.json] [--work-dir DIR]
+         [--stride S] [--ten-view-corners {square,full}]]
+        [--out FILE.pkl|.json] [--work-dir DIR]
         [--cfg-options KEY=VALUE ...]
 
 Without ``--protocol`` each member is tested with its config's test
@@ -27,12 +28,13 @@ from mmengine.config import Config, DictAction
 from mmengine.fileio import dump
 
 import mmprelu  # noqa: F401  (registers modules and the safe loader)
-from mmprelu.apis.cli import (build_runner, enable_tta,
+from mmprelu.apis.cli import (add_protocol_args, build_runner,
+                              check_out_arg, enable_tta, protocol_options,
                               set_dataloader_defaults)
 from mmprelu.apis.ensemble import (ScoreAverager, ScoreCollector,
                                    check_same_classes, member_classes,
                                    topk_accuracy)
-from mmprelu.apis.protocols import PROTOCOLS, apply_test_protocol
+from mmprelu.apis.protocols import apply_test_protocol
 from mmprelu.apis.results import OUT_SUFFIXES, to_builtin
 
 
@@ -42,21 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
         'several (config, checkpoint) members')
     parser.add_argument('members', nargs='+', metavar='CONFIG CHECKPOINT',
                         help='config and checkpoint of each member, in pairs')
-    parser.add_argument('--protocol', choices=PROTOCOLS,
-                        help='test protocol of every member (default: the '
-                        'config\'s test pipeline)')
-    parser.add_argument('--scales', type=int, nargs='+',
-                        help='--protocol: image scales')
-    parser.add_argument('--view-scale', type=int,
-                        help='--protocol center/ten-view: image scale')
-    parser.add_argument('--crop-size', type=int,
-                        help='--protocol center/ten-view: crop size')
-    parser.add_argument('--no-flip', action='store_true',
-                        help='--protocol: no flipped views')
-    parser.add_argument('--window', type=int,
-                        help='--protocol dense: window on the last map')
-    parser.add_argument('--stride', type=int,
-                        help='--protocol dense: window stride')
+    add_protocol_args(
+        parser, protocol_help='test protocol of every member (default: the '
+        'config\'s test pipeline)')
     parser.add_argument('--out', help=f'per-image ensemble results '
                         f'({OUT_SUFFIXES})')
     parser.add_argument('--work-dir', default='work_dirs/ensemble',
@@ -79,18 +69,11 @@ def check_args(parser, args):
                          f'CONFIG CHECKPOINT pairs)')
         if not osp.isfile(ckpt):
             parser.error(f'checkpoint file {ckpt!r} does not exist')
-    if args.out and not args.out.lower().endswith(OUT_SUFFIXES):
-        parser.error(f'--out {args.out!r}: the file must end with one of '
-                     f'{OUT_SUFFIXES}')
-    given = [n for n in ('scales', 'view_scale', 'crop_size', 'window',
-                         'stride', 'no_flip') if getattr(args, n)]
-    if given and args.protocol is None:
-        parser.error(f'{", ".join("--" + n.replace("_", "-") for n in given)}'
-                     f' only apply with --protocol')
+    check_out_arg(parser, args.out)
     return pairs
 
 
-def member_config(path, ckpt, index, args, stamp):
+def member_config(path, ckpt, index, args, stamp, protocol_kwargs):
     cfg = Config.fromfile(path)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
@@ -100,10 +83,7 @@ def member_config(path, ckpt, index, args, stamp):
     cfg.load_from, cfg.resume = ckpt, False
     set_dataloader_defaults(cfg)
     if args.protocol is not None:
-        apply_test_protocol(
-            cfg, args.protocol, scales=args.scales, view_scale=args.view_scale,
-            crop_size=args.crop_size, flip=False if args.no_flip else None,
-            window=args.window, stride=args.stride)
+        apply_test_protocol(cfg, args.protocol, **protocol_kwargs)
         enable_tta(cfg)
     return cfg
 
@@ -112,10 +92,11 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     pairs = check_args(parser, args)
+    protocol_kwargs = protocol_options(parser, args)
     os.environ.setdefault('LOCAL_RANK', '0')
     stamp = time.strftime('%Y%m%d_%H%M%S', time.localtime())
     try:
-        cfgs = [member_config(c, k, i, args, stamp)
+        cfgs = [member_config(c, k, i, args, stamp, protocol_kwargs)
                 for i, (c, k) in enumerate(pairs, 1)]
         check_same_classes(pairs, [member_classes(cfg, ckpt) for cfg, (
             _, ckpt) in zip(cfgs, pairs)])

@@ -3,29 +3,6 @@
 #   [GPUS=8] [GPUS_PER_NODE=8] [CPUS_PER_TASK=5] [SRUN_ARGS="..."] \
 #   bash tools/slurm_test.sh PARTITION JOB_NAME CONFIG CHECKPOINT [args]
 set -x
-if [ $# -lt 4 ]; then
-    echo "usage: $0 PARTITION JOB_NAME CONFIG CHECKPOINT [tools/test.py args]" >&2
-    exit 2
-fi
-PARTITION=$1
-JOB_NAME=$2
-CONFIG=$3
-CHECKPOINT=$4
-GPUS=${GPUS:-8}
-GPUS_PER_NODE=${GPUS_PER_NODE:-8}
-CPUS_PER_TASK=${CPUS_PER_TASK:-5}
-SRUN_ARGS=${SRUN_ARGS:-""}
-PY_ARGS=("${@:5}")
-ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-
-PYTHONPATH="$ROOT":$PYTHONPATH \
-srun -p ${PARTITION} \
-    --job-name=${JOB_NAME} \
-    --gres=gpu:${GPUS_PER_NODE} \
-    --ntasks=${GPUS} \
-    --ntasks-per-node=${GPUS_PER_NODE} \
-    --cpus-per-task=${CPUS_PER_TASK} \
-    --kill-on-bad-exit=1 \
-    ${SRUN_ARGS} \
-    python -u "$ROOT/tools/test.py" "$CONFIG" "$CHECKPOINT" \
-    --launcher="slurm" "${PY_ARGS[@]}"
+. "$(dirname "$0")/_launch_common.sh"
+need_args 4 "PARTITION JOB_NAME CONFIG CHECKPOINT [tools/test.py args]" "$@"
+run_srun "$1" "$2" test.py "$3" "$4" --launcher="slurm" "${@:5}"

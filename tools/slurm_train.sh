@@ -10,13 +10,8 @@
 # (give the same WORK_DIR; docs/long_runs.md has an sbatch script that also
 # requeues after a crashed rank, up to a limit).
 set -x
-if [ $# -lt 3 ]; then
-    echo "usage: $0 PARTITION JOB_NAME CONFIG [WORK_DIR] [tools/train.py args]" >&2
-    exit 2
-fi
-PARTITION=$1
-JOB_NAME=$2
-CONFIG=$3
+. "$(dirname "$0")/_launch_common.sh"
+need_args 3 "PARTITION JOB_NAME CONFIG [WORK_DIR] [tools/train.py args]" "$@"
 if [ $# -ge 4 ] && [[ "$4" != -* ]]; then
     WORK_DIR_ARGS=("--work-dir=$4")
     PY_ARGS=("${@:5}")
@@ -24,20 +19,5 @@ else
     WORK_DIR_ARGS=()
     PY_ARGS=("${@:4}")
 fi
-GPUS=${GPUS:-8}
-GPUS_PER_NODE=${GPUS_PER_NODE:-8}
-CPUS_PER_TASK=${CPUS_PER_TASK:-5}
-SRUN_ARGS=${SRUN_ARGS:-""}
-ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-
-PYTHONPATH="$ROOT":$PYTHONPATH \
-srun -p ${PARTITION} \
-    --job-name=${JOB_NAME} \
-    --gres=gpu:${GPUS_PER_NODE} \
-    --ntasks=${GPUS} \
-    --ntasks-per-node=${GPUS_PER_NODE} \
-    --cpus-per-task=${CPUS_PER_TASK} \
-    --kill-on-bad-exit=1 \
-    ${SRUN_ARGS} \
-    python -u "$ROOT/tools/train.py" "$CONFIG" "${WORK_DIR_ARGS[@]}" \
-    --launcher="slurm" "${PY_ARGS[@]}"
+run_srun "$1" "$2" train.py "$3" "${WORK_DIR_ARGS[@]}" --launcher="slurm" \
+    "${PY_ARGS[@]}"

@@ -29,24 +29,21 @@ from mmengine.fileio import dump
 
 import mmprelu  # noqa: F401  (registers modules and the safe loader)
 from mmprelu.apis import DumpPredictions, close_distributed, exit_process
-from mmprelu.apis.cli import (add_common_args, build_runner,
-                              check_common_args,
+from mmprelu.apis.cli import (add_common_args, add_config_args,
+                              add_protocol_args, build_runner,
+                              check_common_args, check_out_arg,
                               drop_persistent_workers_without_workers,
-                              enable_tta, is_remote, read_config,
-                              set_dataloader_defaults, set_work_dir)
-from mmprelu.apis.protocols import (PROTOCOLS, TEN_VIEW_CORNERS,
-                                    apply_test_protocol)
+                              enable_tta, is_remote, protocol_options,
+                              read_config, set_dataloader_defaults,
+                              set_work_dir)
+from mmprelu.apis.protocols import apply_test_protocol
 from mmprelu.apis.results import OUT_SUFFIXES
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description='Test a classifier')
-    parser.add_argument('config', help='config file')
+    add_config_args(parser, 'where the test log goes')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument(
-        '--work-dir',
-        help='where the test log goes (default: the config\'s work_dir, '
-        'else ./work_dirs/<config name>)')
     parser.add_argument(
         '--out', help=f'file to dump predictions to ({OUT_SUFFIXES})')
     parser.add_argument(
@@ -58,28 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
         action='store_true',
         help='test-time augmentation with the config\'s tta_model and '
         'tta_pipeline (default: average of the image and its flip)')
-    parser.add_argument(
-        '--protocol',
-        choices=PROTOCOLS,
-        help='one of the paper\'s test protocols (implies --tta); defaults '
-        'from the config\'s test_protocol')
-    parser.add_argument(
-        '--scales', type=int, nargs='+', help='--protocol: image scales')
-    parser.add_argument('--view-scale', type=int,
-                        help='--protocol center/ten-view: image scale')
-    parser.add_argument('--crop-size', type=int,
-                        help='--protocol center/ten-view: crop size')
-    parser.add_argument('--no-flip', action='store_true',
-                        help='--protocol: no flipped views')
-    parser.add_argument('--window', type=int,
-                        help='--protocol dense: window on the last map')
-    parser.add_argument('--stride', type=int,
-                        help='--protocol dense: window stride')
-    parser.add_argument(
-        '--ten-view-corners', choices=TEN_VIEW_CORNERS,
-        help='--protocol ten-view: corners of the central view-scale square '
-        '(square, AlexNet\'s, the default) or of the whole resized image '
-        '(full)')
+    add_protocol_args(
+        parser, protocol_help='one of the paper\'s test protocols (implies '
+        '--tta); defaults from the config\'s test_protocol')
     parser.add_argument('--amp', action='store_true',
                         help='mixed-precision test; needs a CUDA GPU')
     parser.add_argument('--show-dir',
@@ -102,20 +80,8 @@ def check_args(parser, args) -> None:
         parser.error(f'checkpoint file {args.checkpoint!r} does not exist')
     if args.out_item is not None and args.out is None:
         parser.error('--out-item needs --out FILE')
-    if args.out is not None and not args.out.lower().endswith(OUT_SUFFIXES):
-        parser.error(f'--out {args.out!r}: the file must end with one of '
-                     f'{OUT_SUFFIXES}')
-    protocol_opts = [
-        name for name in ('scales', 'view_scale', 'crop_size', 'window',
-                          'stride', 'ten_view_corners')
-        if getattr(args, name) is not None
-    ]
-    if args.no_flip:
-        protocol_opts.append('no_flip')
-    if protocol_opts and args.protocol is None:
-        names = ', '.join('--' + n.replace('_', '-') for n in protocol_opts)
-        parser.error(f'{names} only apply with --protocol {{'
-                     f'{",".join(PROTOCOLS)}}}')
+    check_out_arg(parser, args.out)
+    protocol_options(parser, args)  # usage errors now
 
 
 def enable_visualization(cfg, args, parser) -> None:
@@ -147,11 +113,8 @@ def merge_args(cfg, args, parser: argparse.ArgumentParser):
 
     try:
         if args.protocol is not None:
-            apply_test_protocol(
-                cfg, args.protocol, scales=args.scales,
-                view_scale=args.view_scale, crop_size=args.crop_size,
-                flip=False if args.no_flip else None, window=args.window,
-                stride=args.stride, ten_view_corners=args.ten_view_corners)
+            apply_test_protocol(cfg, args.protocol,
+                                **protocol_options(parser, args))
         if args.tta or args.protocol is not None:
             enable_tta(cfg)
     except ValueError as err:

@@ -24,8 +24,8 @@ from torch.distributed.elastic.multiprocessing.errors import record
 import mmprelu  # noqa: F401  (registers modules and the safe loader)
 from mmprelu.apis import (close_distributed, exit_process,
                           explain_collective_failure)
-from mmprelu.apis.cli import (add_common_args, build_runner,
-                              check_common_args,
+from mmprelu.apis.cli import (add_common_args, add_config_args,
+                              build_runner, check_common_args,
                               drop_persistent_workers_without_workers,
                               is_remote, read_config,
                               set_dataloader_defaults, set_work_dir)
@@ -34,11 +34,7 @@ from mmprelu.engine.hooks.slope_decay_hook import add_slope_decay_check
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description='Train a classifier')
-    parser.add_argument('config', help='config file')
-    parser.add_argument(
-        '--work-dir',
-        help='where logs and checkpoints go (default: the config\'s '
-        'work_dir, else ./work_dirs/<config name>)')
+    add_config_args(parser, 'where logs and checkpoints go')
     parser.add_argument(
         '--resume',
         nargs='?',

@@ -13,16 +13,27 @@ from mmengine.runner import Runner
 from .config_loader import ConfigAdapterError, load_config
 from .config_names import ConfigNameError
 from .elastic import restart_reason
-from .launch import init_distributed
-from .protocols import is_prelu_net_classifier
+from .launch import LAUNCHERS, init_distributed
+from .protocols import (PROTOCOLS, TEN_VIEW_CORNERS, flip_views,
+                        is_prelu_net_classifier)
+from .results import check_out_file
 from .resume import resolve_resume
-from .validate import validate_config
+from .validate import DATALOADERS, validate_config
 
-LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
-DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 AMP_ERROR = ('--amp: automatic mixed precision needs a CUDA GPU '
              '(torch.cuda.is_available() is False on this machine); drop '
              '--amp to run in full precision on the CPU')
+
+
+def add_config_args(parser: argparse.ArgumentParser,
+                    work_dir_help: str) -> None:
+    """The ``config`` argument and ``--work-dir`` (help: ``work_dir_help``
+    and the default of :func:`set_work_dir`)."""
+    parser.add_argument('config', help='config file')
+    parser.add_argument(
+        '--work-dir',
+        help=f'{work_dir_help} (default: the config\'s work_dir, else '
+        f'./work_dirs/<config name>)')
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
@@ -38,6 +49,61 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         '--launcher', choices=LAUNCHERS, default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def add_protocol_args(parser: argparse.ArgumentParser,
+                      protocol_help: str) -> None:
+    """``--protocol`` and the options that adjust it (the keywords of
+    :func:`~mmprelu.apis.protocols.apply_test_protocol`); read them back
+    with :func:`protocol_options`."""
+    parser.add_argument('--protocol', choices=PROTOCOLS, help=protocol_help)
+    parser.add_argument(
+        '--scales', type=int, nargs='+', help='--protocol: image scales')
+    parser.add_argument('--view-scale', type=int,
+                        help='--protocol center/ten-view: image scale')
+    parser.add_argument('--crop-size', type=int,
+                        help='--protocol center/ten-view: crop size')
+    parser.add_argument('--no-flip', action='store_true',
+                        help='--protocol: no flipped views')
+    parser.add_argument('--window', type=int,
+                        help='--protocol dense: window on the last map')
+    parser.add_argument('--stride', type=int,
+                        help='--protocol dense: window stride')
+    parser.add_argument(
+        '--ten-view-corners', choices=TEN_VIEW_CORNERS,
+        help='--protocol ten-view: corners of the central view-scale square '
+        '(square, AlexNet\'s, the default) or of the whole resized image '
+        '(full)')
+
+
+PROTOCOL_OPTIONS = ('scales', 'view_scale', 'crop_size', 'window', 'stride',
+                    'ten_view_corners')
+
+
+def protocol_options(parser: argparse.ArgumentParser, args) -> dict:
+    """The keyword arguments of ``apply_test_protocol`` given on the
+    command line (see :func:`add_protocol_args`); giving any of them
+    without ``--protocol`` is a usage error (exit code 2)."""
+    given = [n for n in PROTOCOL_OPTIONS if getattr(args, n) is not None]
+    if args.no_flip:
+        given.append('no_flip')
+    if given and args.protocol is None:
+        names = ', '.join('--' + n.replace('_', '-') for n in given)
+        parser.error(f'{names} only apply with --protocol {{'
+                     f'{",".join(PROTOCOLS)}}}')
+    options = {n: getattr(args, n) for n in PROTOCOL_OPTIONS}
+    options['flip'] = False if args.no_flip else None
+    return options
+
+
+def check_out_arg(parser: argparse.ArgumentParser, out) -> None:
+    """``--out`` must be a file :class:`~.results.DumpPredictions` can
+    write (usage error otherwise)."""
+    if out is not None:
+        try:
+            check_out_file(out)
+        except ValueError as err:
+            parser.error(str(err))
 
 
 def amp_device_available() -> bool:
@@ -148,9 +214,8 @@ def flip_tta_pipeline(test_pipeline: list) -> list:
             f'{types}')
     steps = copy.deepcopy(list(test_pipeline))
     pack = steps.pop()
-    flips = [dict(type='RandomFlip', prob=1.), dict(type='RandomFlip',
-                                                    prob=0.)]
-    return steps + [dict(type='TestTimeAug', transforms=[flips, [pack]])]
+    return steps + [dict(type='TestTimeAug',
+                         transforms=[flip_views(flipped_first=True), [pack]])]
 
 
 def enable_tta(cfg) -> None:

@@ -42,7 +42,12 @@ from typing import Optional, Sequence
 
 PROTOCOLS = ('center', 'whole', 'ten-view', 'dense')
 CORNERS = ('top_left', 'top_right', 'bottom_left', 'bottom_right', 'center')
-RESIZES = ('ResizeEdge', 'Resize', 'RandomResizeEdge', 'RandomResize')
+#: Resizes by one edge (mmpretrain's ``ResizeEdge``, our
+#: ``RandomResizeEdge``): what they make of the shorter side is known from
+#: the step alone (:mod:`.validate` follows them).
+EDGE_RESIZES = ('ResizeEdge', 'RandomResizeEdge')
+#: Every resize that may start the views of a test pipeline.
+RESIZES = EDGE_RESIZES + ('Resize', 'RandomResize')
 TEN_VIEW_CORNERS = ('square', 'full')
 DEFAULTS = dict(scales=(256, 384, 480), view_scale=256, crop_size=224,
                 flip=True, ten_view_corners='square')
@@ -64,6 +69,13 @@ def is_prelu_net_classifier(model_cfg) -> bool:
     if isinstance(model_cfg.get('module', None), dict):
         model_cfg = model_cfg['module']
     return _type_name(model_cfg.get('type', '')) == 'PReLUNetClassifier'
+
+
+def flip_views(flipped_first: bool = False) -> list:
+    """The two ``TestTimeAug`` options of the image and its horizontal
+    flip (``flipped_first``: mmpretrain's ``--tta`` order)."""
+    probs = (1., 0.) if flipped_first else (0., 1.)
+    return [dict(type='RandomFlip', prob=p) for p in probs]
 
 
 def _split_pipeline(pipeline: list):
@@ -88,8 +100,7 @@ def protocol_views(name: str,
     def resize(s):
         return dict(type='ResizeEdge', scale=int(s), edge='short')
 
-    flips = [dict(type='RandomFlip', prob=0.), dict(type='RandomFlip',
-                                                    prob=1.)]
+    flips = flip_views()
     if name == 'center':
         views = [[resize(view_scale)],
                  [dict(type='CenterCrop', crop_size=crop_size)]]

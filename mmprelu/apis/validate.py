@@ -14,13 +14,13 @@ from typing import Iterator, List, Optional, Sequence, Tuple
 from mmengine.registry import DefaultScope
 
 from mmprelu.registry import TRANSFORMS
+from .protocols import EDGE_RESIZES
 
 __all__ = ['validate_config', 'feature_map_size']
 
-RESIZES = ('RandomResizeEdge', 'ResizeEdge')
 CROPS = ('RandomCrop', 'CenterCrop', 'PositionalCrop')
 INITS = ('MSRA', 'MSRAInit')
-LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 
 def feature_map_size(arch, size: int) -> int:
@@ -32,7 +32,7 @@ def feature_map_size(arch, size: int) -> int:
 
 
 def _pipelines(cfg) -> Iterator[Tuple[str, list]]:
-    for loader in LOADERS:
+    for loader in DATALOADERS:
         dataset = (cfg.get(loader) or {}).get('dataset', None)
         where = f'{loader}.dataset'
         while isinstance(dataset, dict) and 'pipeline' not in dataset \
@@ -97,7 +97,7 @@ def _walk(where, steps, state) -> None:
             continue
         here = f'{where}[{i}]'
         kind = step['type']
-        if kind in RESIZES:
+        if kind in EDGE_RESIZES:
             state['smallest'] = _smallest_side(step)
             if kind == 'ResizeEdge' and state['smallest'] is not None:
                 state['scales'].append(state['smallest'])
@@ -107,7 +107,8 @@ def _walk(where, steps, state) -> None:
                 state['crops'].append((here, crop))
         elif kind == 'TestTimeAug':
             for j, options in enumerate(step.get('transforms', [])):
-                resizes = [o for o in options if o.get('type') in RESIZES]
+                resizes = [o for o in options
+                           if o.get('type') in EDGE_RESIZES]
                 if resizes:
                     sides = [_smallest_side(o) for o in resizes]
                     state['scales'].extend(s for s in sides if s is not None)

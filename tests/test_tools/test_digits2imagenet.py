@@ -17,6 +17,7 @@ from mmprelu.registry import DATASETS
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / 'tools' / 'dataset_converters' / 'digits2imagenet.py'
 DATASET_CONFIGS = ROOT / 'configs' / '_base_' / 'datasets'
+sys.path.insert(0, str(SCRIPT.parent))  # its imagenet_layout module
 spec = importlib.util.spec_from_file_location('digits2imagenet', SCRIPT)
 converter = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(converter)

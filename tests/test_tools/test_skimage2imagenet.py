@@ -3,6 +3,7 @@ as a small ImageNet-layout set of mixed sizes, orientations and formats
 (the ``photos`` fixture of tests/conftest.py writes it once)."""
 import hashlib
 import importlib.util
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from mmprelu.registry import DATASETS, TRANSFORMS
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / 'tools' / 'dataset_converters' / 'skimage2imagenet.py'
+sys.path.insert(0, str(SCRIPT.parent))  # its imagenet_layout module
 spec = importlib.util.spec_from_file_location('skimage2imagenet', SCRIPT)
 converter = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(converter)

@@ -27,7 +27,7 @@ import statistics
 from analysis_utils import (markdown_table, progress, pyplot, save_figure,
                             write_outputs)
 from experiment import (add_experiment_args, check_experiment_args,
-                        last_epoch_loss, train)
+                        data_kwargs, last_epoch_loss, print_report, train)
 
 #: Table 2 of the paper: ImageNet val 10-view top-1 / top-5 error (%).
 PAPER_TABLE2 = {'ReLU': (33.82, 13.34), 'PReLU channel-shared': (32.71, 12.87),
@@ -117,11 +117,8 @@ def main(argv=None):
     labels = check_experiment_args(parser, args)
     _, _, md, png = run(args.configs, labels, args.seeds, args.epochs,
                         args.work_dir, args.out_dir, args.name,
-                        args.cfg_options, data_root=args.data_root,
-                        train_indices=args.train_indices,
-                        val_indices=args.val_indices)
-    print(md)
-    print(f'written: {png} and {args.name}.md/.json')
+                        args.cfg_options, **data_kwargs(args))
+    print_report(md, png, args.name)
 
 
 if __name__ == '__main__':

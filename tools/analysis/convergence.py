@@ -24,7 +24,7 @@ import argparse
 from analysis_utils import (markdown_table, progress, pyplot, save_figure,
                             write_outputs)
 from experiment import (add_experiment_args, check_experiment_args,
-                        last_epoch_loss, train)
+                        data_kwargs, last_epoch_loss, print_report, train)
 
 
 def smooth(values, window):
@@ -100,11 +100,8 @@ def main(argv=None):
     labels = check_experiment_args(parser, args)
     runs, md, png = run(args.configs, labels, args.epochs, args.seed,
                         args.work_dir, args.out_dir, args.name,
-                        args.cfg_options, data_root=args.data_root,
-                        train_indices=args.train_indices,
-                        val_indices=args.val_indices)
-    print(md)
-    print(f'written: {png} and {args.name}.md/.json')
+                        args.cfg_options, **data_kwargs(args))
+    print_report(md, png, args.name)
     return runs
 
 

@@ -155,3 +155,16 @@ def check_experiment_args(parser, args) -> list:
         parser.error(f'--epochs must be positive, got {args.epochs}')
     set_threads(args.threads)
     return labels
+
+
+def data_kwargs(args) -> dict:
+    """The keyword arguments of :func:`train` given by the shared
+    arguments (data root, training and validation subsets)."""
+    return dict(data_root=args.data_root, train_indices=args.train_indices,
+                val_indices=args.val_indices)
+
+
+def print_report(markdown: str, png, name: str) -> None:
+    """The experiment's table and where its outputs went."""
+    print(markdown)
+    print(f'written: {png} and {name}.md/.json')

@@ -26,23 +26,21 @@ Example::
 
     python tools/dataset_converters/digits2imagenet.py data/digits --size 64
 """
-import argparse
-import shutil
 import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
+from imagenet_layout import (clean, converter_parser, write_annotations,
+                             write_classes, write_image)
 
 NUM_CLASSES = 10
-SPLITS = ('train', 'val')
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description='Write scikit-learn\'s 8x8 handwritten digits as an '
-        'ImageNet-layout folder dataset (train/, val/, meta/, classes.txt).')
-    parser.add_argument('out_dir', help='output folder, e.g. data/digits')
+    parser = converter_parser(
+        'Write scikit-learn\'s 8x8 handwritten digits as an ImageNet-layout '
+        'folder dataset (train/, val/, meta/, classes.txt).', 'data/digits')
     parser.add_argument(
         '--size', type=int, default=64,
         help='side of the written square images in pixels, >= 8 '
@@ -82,15 +80,6 @@ def split_indices(labels: np.ndarray, val_ratio: float, seed: int) -> dict:
     return dict(train=np.sort(train), val=np.sort(val))
 
 
-def clean(out_dir: Path) -> None:
-    """Remove what a previous run wrote (and only that)."""
-    for sub in SPLITS + ('meta', ):
-        if (out_dir / sub).is_dir():
-            shutil.rmtree(out_dir / sub)
-    if (out_dir / 'classes.txt').exists():
-        (out_dir / 'classes.txt').unlink()
-
-
 def convert(out_dir, size: int = 64, val_ratio: float = 0.2,
             seed: int = 0) -> dict:
     """Write the dataset; return ``{split: {label: count}}``."""
@@ -100,8 +89,7 @@ def convert(out_dir, size: int = 64, val_ratio: float = 0.2,
     out_dir = Path(out_dir)
     clean(out_dir)
     classes = [str(c) for c in range(NUM_CLASSES)]
-    (out_dir / 'meta').mkdir(parents=True, exist_ok=True)
-    (out_dir / 'classes.txt').write_text('\n'.join(classes) + '\n')
+    write_classes(out_dir, classes)
 
     counts = {}
     for split, indices in split_indices(labels, val_ratio, seed).items():
@@ -112,11 +100,9 @@ def convert(out_dir, size: int = 64, val_ratio: float = 0.2,
         for idx in sorted(indices, key=lambda i: (labels[i], i)):
             rel = f'{classes[labels[idx]]}/digit_{idx:04d}.png'
             path = out_dir / split / rel
-            if not cv2.imwrite(str(path), upscale(images[idx], size)):
-                raise OSError(f'could not write image {path}')
-            lines.append(f'{rel} {labels[idx]}')
-        (out_dir / 'meta' / f'{split}.txt').write_text('\n'.join(lines) +
-                                                      '\n')
+            write_image(path, upscale(images[idx], size))
+            lines.append((rel, labels[idx]))
+        write_annotations(out_dir, split, lines)
         counts[split] = {
             int(c): int(n)
             for c, n in zip(*np.unique(labels[indices], return_counts=True))

@@ -40,13 +40,13 @@ Example::
 
     python tools/dataset_converters/skimage2imagenet.py data/photos
 """
-import argparse
-import shutil
 import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
+from imagenet_layout import (SPLITS, clean, converter_parser,
+                             write_annotations, write_classes, write_image)
 
 # (name in skimage.data, kind); kind decides the file formats (see above)
 PHOTOS = (
@@ -65,7 +65,6 @@ PHOTOS = (
     ('logo', 'rgba'),
 )
 VARIANTS = ('orig', 'flip', 'rot', 'crop')
-SPLITS = ('train', 'val')
 JPEG_QUALITY = 90
 
 
@@ -74,10 +73,9 @@ VAL_VARIANTS = ('rot', 'orig', 'crop', 'flip')
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description='Write scikit-image\'s embedded photographs as a tiny '
-        'ImageNet-layout set of mixed sizes, orientations and formats.')
-    parser.add_argument('out_dir', help='output folder, e.g. data/photos')
+    parser = converter_parser(
+        'Write scikit-image\'s embedded photographs as a tiny ImageNet-'
+        'layout set of mixed sizes, orientations and formats.', 'data/photos')
     parser.add_argument(
         '--max-side', type=int, default=640,
         help='shrink photographs whose longer side is larger than this '
@@ -141,19 +139,8 @@ def write(path: Path, img: np.ndarray) -> None:
     if img.ndim == 3:
         code = cv2.COLOR_RGBA2BGRA if img.shape[2] == 4 else cv2.COLOR_RGB2BGR
         img = cv2.cvtColor(img, code)
-    params = ([cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]
-              if path.suffix == '.JPEG' else [])
-    if not cv2.imwrite(str(path), img, params):
-        raise OSError(f'could not write image {path}')
-
-
-def clean(out_dir: Path) -> None:
-    """Remove what a previous run wrote (and only that)."""
-    for sub in SPLITS + ('meta', ):
-        if (out_dir / sub).is_dir():
-            shutil.rmtree(out_dir / sub)
-    if (out_dir / 'classes.txt').exists():
-        (out_dir / 'classes.txt').unlink()
+    write_image(path, img, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]
+                if path.suffix == '.JPEG' else [])
 
 
 def convert(out_dir, max_side: int = 640, seed: int = 0) -> dict:
@@ -162,10 +149,8 @@ def convert(out_dir, max_side: int = 640, seed: int = 0) -> dict:
     out_dir = Path(out_dir)
     clean(out_dir)
     rng = np.random.default_rng(seed)
-    (out_dir / 'meta').mkdir(parents=True)
+    write_classes(out_dir, [name for name, _ in PHOTOS])
     (out_dir / 'val').mkdir()
-    classes = [name for name, _ in PHOTOS]
-    (out_dir / 'classes.txt').write_text('\n'.join(classes) + '\n')
     written = {split: [] for split in SPLITS}
     for label, (name, kind) in enumerate(PHOTOS):
         photo = shrink(load_photo(name), max_side)
@@ -180,8 +165,8 @@ def convert(out_dir, max_side: int = 640, seed: int = 0) -> dict:
             written[split].append((rel, label, img.shape[:2] + (channels, )))
     for split, rows in written.items():
         rows.sort()  # ImageNet's meta files are sorted by path
-        (out_dir / 'meta' / f'{split}.txt').write_text(''.join(
-            f'{rel} {label}\n' for rel, label, _ in rows))
+        write_annotations(out_dir, split,
+                          [(rel, label) for rel, label, _ in rows])
     return written
 
 

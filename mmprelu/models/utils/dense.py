@@ -21,12 +21,13 @@ cover, so it casts by itself to the dtype autocast gives ``F.linear``
 (see :func:`dense_logits_conv`); both forms then agree to bf16 / fp16
 precision.
 """
-from typing import List, Optional, Tuple
+from typing import Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from mmprelu.compat import autocast_dtype
 from ..necks.spp import SpatialPyramidPooling, sppnet_bins
 
 
@@ -40,37 +41,6 @@ def window_grid(height: int, width: int, window: int,
     win_h, win_w = min(window, height), min(window, width)
     return (win_h, win_w, (height - win_h) // stride + 1,
             (width - win_w) // stride + 1)
-
-
-# Version switch (to move into mmprelu/compat.py), chosen once at import:
-# torch >= 2.4 asks autocast per device type; older torch only has the CPU
-# and CUDA functions.
-def _autocast_dtype(device_type: str) -> Optional[torch.dtype]:
-    """The dtype autocast casts matmuls to on ``device_type``, or ``None``
-    where autocast is off (or does not exist, e.g. ``meta``)."""
-    if (not torch.amp.is_autocast_available(device_type)
-            or not torch.is_autocast_enabled(device_type)):
-        return None
-    return torch.get_autocast_dtype(device_type)
-
-
-def _legacy_autocast_dtype(device_type: str) -> Optional[torch.dtype]:
-    """:func:`_autocast_dtype` for torch < 2.4 (CPU and CUDA only)."""
-    if device_type == 'cpu' and torch.is_autocast_cpu_enabled():
-        return torch.get_autocast_cpu_dtype()
-    if device_type == 'cuda' and torch.is_autocast_enabled():
-        return torch.get_autocast_gpu_dtype()
-    return None
-
-
-autocast_dtype = (_autocast_dtype if hasattr(torch, 'get_autocast_dtype')
-                  else _legacy_autocast_dtype)
-
-
-def _hidden_layers(head: nn.Module) -> List[Tuple[nn.Linear, nn.Module]]:
-    """(fc, activation) pairs of a PReLUNetHead's hidden layers."""
-    return [(getattr(head, f'fc{i}'), getattr(head, f'act{i}'))
-            for i in range(1, head.num_fc)]
 
 
 def dense_logits_conv(fmap: torch.Tensor,

@@ -25,6 +25,8 @@ from typing import Optional, Tuple
 import torch
 from torch.autograd.function import once_differentiable
 
+from mmprelu.compat import PRELU_KERNEL_BACKWARD
+
 
 def _composed_kernel_backward(grad: torch.Tensor, input: torch.Tensor,
                               slope: torch.Tensor):
@@ -35,13 +37,11 @@ def _composed_kernel_backward(grad: torch.Tensor, input: torch.Tensor,
             torch.where(positive, 0, grad * input))
 
 
-# Guarded adapter (to move into mmprelu/compat.py): torch's fused
-# per-element PReLU backward, the stock op's own kernel (one pass for both
-# maps), is the private ``aten::_prelu_kernel_backward``; chosen once at
-# import, with the public-op form above where it is missing.
+# Guarded adapter: torch's fused per-element PReLU backward, the stock op's
+# own kernel (one pass for both maps), is private; mmprelu.compat looks it
+# up once, and the public-op form above stands in where it is missing.
 # tests/test_models/test_utils/test_prelu_half.py fails if it goes away.
-kernel_backward = getattr(torch.ops.aten, '_prelu_kernel_backward',
-                          _composed_kernel_backward)
+kernel_backward = PRELU_KERNEL_BACKWARD or _composed_kernel_backward
 
 
 class HalfPReLUFunction(torch.autograd.Function):

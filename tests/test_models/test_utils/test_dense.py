@@ -1,13 +1,11 @@
 """Dense test (§5.1) under mixed precision: the conv form of fc1 casts like
 autocast's F.linear (CPU bf16 autocast stands in for CUDA fp16 / bf16)."""
-import warnings
 
 import pytest
 import torch
 
 from mmprelu.models import (PReLUNetClassifier, PReLUNetHead,
                             SpatialPyramidPooling)
-from mmprelu.models.utils import dense
 from mmprelu.models.utils.dense import (dense_logits_conv,
                                         dense_logits_windows)
 
@@ -67,17 +65,6 @@ def test_no_cast_outside_autocast():
         head = head.to(torch.bfloat16)
         out = dense_logits_conv(fmap.bfloat16(), neck, head)
     assert out.dtype == torch.bfloat16
-
-
-def test_autocast_dtype_switch():
-    assert dense.autocast_dtype('cpu') is None
-    assert dense.autocast_dtype('meta') is None  # autocast has no meta
-    with torch.autocast(**BF16):
-        assert dense.autocast_dtype('cpu') == torch.bfloat16
-        with warnings.catch_warnings():  # deprecated on new torch
-            warnings.simplefilter('ignore')
-            assert dense._legacy_autocast_dtype('cpu') == torch.bfloat16
-    assert dense._legacy_autocast_dtype('cpu') is None
 
 
 def test_classifier_dense_test_under_bf16_autocast(monkeypatch):
