@@ -5,6 +5,7 @@ and save a weights-only checkpoint."""
 import copy
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import torch
