@@ -134,6 +134,14 @@ def parse_args(argv):
             parser.error(f'--{key.replace("_", "-")} must be >= 1')
     if args.no_compile:
         args.cases = [c for c in args.cases if 'compile' not in c]
+    if args.device.split(':')[0] == 'cpu':
+        from mmprelu.compat import cpu_autocast_supports
+        if not cpu_autocast_supports(torch.float16):
+            dropped = [c for c in args.cases if 'fp16' in c.split('+')]
+            if dropped:
+                print(f'skipping {dropped}: torch {torch.__version__} has no '
+                      'float16 CPU autocast (CUDA fp16 is not affected)')
+            args.cases = [c for c in args.cases if c not in dropped]
     return args
 
 

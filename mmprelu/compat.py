@@ -37,6 +37,11 @@ elsewhere calls the chosen function and never tests a version itself:
   ``aten::_prelu_kernel_backward`` (guarded: ``None`` where it is missing;
   :mod:`mmprelu.models.utils.prelu_half` then composes it from public
   ops, and tests/test_models/test_utils/test_prelu_half.py fails).
+* :func:`cpu_autocast_supports` -- whether ``torch.autocast('cpu', dtype)``
+  works: torch 2.1 has CPU autocast for bfloat16 only, so the CPU
+  stand-ins of fp16 ``--amp`` (tests, ``gpu_bench.py --device cpu``) skip
+  there with that reason; CUDA fp16 is not affected. Decided on first use
+  per dtype, by entering the context once.
 
 To add a switch: one module-level name here, computed at import with a
 public API first and, where only a private one exists on some versions, a
@@ -48,11 +53,13 @@ import inspect
 import os
 import re
 import sys
+import warnings
 
 __all__ = ['SUPPORTED', 'UNSUPPORTED_ENV', 'check_environment',
            'found_versions', 'is_compiling', 'onnx_export',
            'flop_counter_mode', 'autocast_dtype', 'PRELU_KERNEL_BACKWARD',
-           'HAS_WEIGHTS_ONLY_ALLOWLIST', 'TORCH_VERSION']
+           'HAS_WEIGHTS_ONLY_ALLOWLIST', 'TORCH_VERSION',
+           'cpu_autocast_supports']
 
 #: Declared range: package -> (lowest, highest) (major, minor), inclusive.
 #: ``mmcv`` means mmcv or mmcv-lite (both install the ``mmcv`` package).
@@ -205,6 +212,20 @@ def _legacy_autocast_dtype(device_type: str):
 #: module doc).
 autocast_dtype = (_autocast_dtype if hasattr(torch, 'get_autocast_dtype')
                   else _legacy_autocast_dtype)
+
+@functools.lru_cache(maxsize=None)
+def cpu_autocast_supports(dtype) -> bool:
+    """Whether ``torch.autocast('cpu', dtype=dtype)`` can be entered (see
+    the module doc)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # torch 2.1 warns, then raises
+        try:
+            with torch.autocast('cpu', dtype=dtype):
+                pass
+        except RuntimeError:
+            return False
+    return True
+
 
 #: ``aten::_prelu_kernel_backward(grad, input, slope) -> (grad_input,
 #: slope-gradient map)`` or ``None`` (private; see the module doc).
