@@ -29,3 +29,14 @@ def test_ci_runs_the_readme_test_command():
     command = 'bash tools/run_tests.sh'
     assert command in readme
     assert command in (ROOT / '.ci' / 'run').read_text()
+
+
+def test_readme_project_files_are_the_tested_ones():
+    """The README's project files are docs/downstream.md's, which
+    tests/test_tools/test_downstream.py trains from an installed wheel."""
+    from wheel_install import doc_files
+    readme = doc_files(ROOT / 'README.md')
+    tested = doc_files(ROOT / 'docs' / 'downstream.md')
+    assert set(readme) == {'my_classifier.py', 'my_classifier_text.py'}
+    for name, text in readme.items():
+        assert text == tested[name], name
