@@ -42,6 +42,21 @@ elsewhere calls the chosen function and never tests a version itself:
   stand-ins of fp16 ``--amp`` (tests, ``gpu_bench.py --device cpu``) skip
   there with that reason; CUDA fp16 is not affected. Decided on first use
   per dtype, by entering the context once.
+* :data:`DIST_ERRORS` -- the classes ``torch.distributed`` raises its own
+  errors as: ``DistError`` (the base of ``DistBackendError``,
+  ``DistNetworkError`` and ``DistStoreError``; newer torch); torch 2.1 has
+  ``DistBackendError`` only (its store and network errors are plain
+  ``RuntimeError``). :mod:`mmprelu.apis.elastic` uses it.
+* :func:`torch_keys_restart_rounds_apart` -- whether torch's ``env://``
+  rendezvous already keys every torchrun restart round apart on the
+  agent's shared store (torch 2.1: ``/worker/attempt_<n>/``). The torch
+  change that dropped that prefix (when torchrun began sharing its
+  rendezvous store with the workers) also gave the public
+  ``torch.distributed.elastic.rendezvous.RendezvousHandler`` its
+  ``use_agent_store`` property, so the property's absence is the feature
+  test. Decided on first use (importing torch.distributed.elastic at
+  ``import mmprelu`` would cost every user time); a test in
+  tests/test_apis/test_elastic.py checks it against torch's behaviour.
 
 To add a switch: one module-level name here, computed at import with a
 public API first and, where only a private one exists on some versions, a
@@ -58,8 +73,8 @@ import warnings
 __all__ = ['SUPPORTED', 'UNSUPPORTED_ENV', 'check_environment',
            'found_versions', 'is_compiling', 'onnx_export',
            'flop_counter_mode', 'autocast_dtype', 'PRELU_KERNEL_BACKWARD',
-           'HAS_WEIGHTS_ONLY_ALLOWLIST', 'TORCH_VERSION',
-           'cpu_autocast_supports']
+           'HAS_WEIGHTS_ONLY_ALLOWLIST', 'TORCH_VERSION', 'DIST_ERRORS',
+           'torch_keys_restart_rounds_apart', 'cpu_autocast_supports']
 
 #: Declared range: package -> (lowest, highest) (major, minor), inclusive.
 #: ``mmcv`` means mmcv or mmcv-lite (both install the ``mmcv`` package).
@@ -259,3 +274,26 @@ def flop_counter_mode(model, **kwargs):
     if _flop_counter_needs_mods():
         kwargs['mods'] = model
     return FlopCounterMode(**kwargs)
+
+
+def _dist_errors() -> tuple:
+    dist = getattr(torch, 'distributed', None)
+    for name in ('DistError', 'DistBackendError'):  # newer torch; torch 2.1
+        error = getattr(dist, name, None)
+        if error is not None:
+            return (error, )
+    return ()
+
+
+#: ``isinstance(err, DIST_ERRORS)``: ``err`` is torch.distributed's own
+#: (see the module doc; ``()`` without torch.distributed).
+DIST_ERRORS = _dist_errors() if torch is not None else ()
+
+
+@functools.lru_cache(maxsize=None)
+def torch_keys_restart_rounds_apart() -> bool:
+    """``True`` where ``init_process_group('env://')`` under torchrun's
+    agent store already prefixes its keys per restart round (see the
+    module doc)."""
+    from torch.distributed.elastic.rendezvous import RendezvousHandler
+    return not hasattr(RendezvousHandler, 'use_agent_store')

@@ -11,7 +11,9 @@
 # checkpoint by themselves (docs/long_runs.md). It uses the c10d rendezvous
 # on MASTER_ADDR:PORT (node ranks are then assigned by the rendezvous, so
 # NODE_RANK is not needed) and a fresh store per restart round
-# (TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1, see mmprelu/apis/elastic.py).
+# (TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1, see mmprelu/apis/elastic.py;
+# torch 2.1 does not know the switch and gives every round a fresh store
+# anyway).
 # Without CUDA the processes train on CPU over gloo (mmprelu/apis/launch.py).
 set -e
 . "$(dirname "$0")/_launch_common.sh"

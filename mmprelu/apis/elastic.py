@@ -26,6 +26,13 @@ Three pieces used by :mod:`mmprelu.apis.launch` and ``tools/train.py``:
     nodes the agents' counts disagree (an agent restarted because another
     node re-joined does not count a restart), so no prefix is safe there:
     a warning names the switch above.
+
+  torch 2.1 differs (:func:`mmprelu.compat.torch_keys_restart_rounds_apart`):
+  its c10d rendezvous never shares the agent's store (each round's rank 0
+  hosts a fresh one on a new port, without the switch, which 2.1 does not
+  know), and under the static rendezvous its ``env://`` already prefixes
+  the agent store's keys per round (``/worker/attempt_<n>/``), so no
+  prefix of ours is added there.
 * :func:`explain_collective_failure`: after a collective timed out (a rank
   hangs) or lost its peer (a rank died), the surviving ranks call the roll
   in the store and the error names the ranks that did not answer.
@@ -38,6 +45,8 @@ from typing import List, Optional
 
 import torch.distributed as torch_dist
 from mmengine.logging import print_log
+
+from mmprelu import compat
 
 AGENT_STORE_ENV = 'TORCHELASTIC_USE_AGENT_STORE'
 FRESH_STORE_ENV = 'TORCH_DISABLE_SHARE_RDZV_TCP_STORE'
@@ -78,9 +87,12 @@ def store_prefix() -> Optional[str]:
             print_log(
                 f'torchrun restarts of a multi-node job with the agent\'s '
                 f'shared store reconnect to the previous round\'s addresses; '
-                f'launch with {FRESH_STORE_ENV}=1 (tools/dist_train.sh does '
-                f'when MAX_RESTARTS > 0)', logger='current', level=30)
+                f'launch with --rdzv-backend=c10d and {FRESH_STORE_ENV}=1 '
+                f'(tools/dist_train.sh does both when MAX_RESTARTS > 0)',
+                logger='current', level=30)
         return None
+    if compat.torch_keys_restart_rounds_apart():
+        return None  # torch 2.1: env:// prefixes them itself
     return f'mmprelu/attempt_{_int_env("TORCHELASTIC_RESTART_COUNT")}'
 
 
@@ -98,19 +110,23 @@ def create_store(rank: int, world_size: int,
 
 def unresponsive_ranks(rank: int, world_size: int,
                        grace: float) -> List[int]:
-    """Call the roll: write this rank's key, wait up to ``grace`` seconds
-    for the others', return the ranks that did not answer. A store that
-    cannot be reached counts as rank 0 not answering when rank 0 hosts it
-    (no agent store), else raises the store's error."""
+    """Call the roll: count this rank's key up, wait up to ``grace``
+    seconds for the others', return the ranks that did not answer. A store
+    that cannot be reached counts as rank 0 not answering when rank 0 hosts
+    it (no agent store), else raises the store's error.
+
+    The keys are counters read with ``store.add(key, 0)``, which never
+    blocks, on every torch (``Store.check`` would do too, but torch 2.1's
+    Python ``Store`` lacks it)."""
     timeout = datetime.timedelta(seconds=grace)
     keys = [f'mmprelu/roll_call/{r}' for r in range(world_size)]
     try:
         store = create_store(rank, world_size, timeout)
-        store.set(keys[rank], '1')
+        store.add(keys[rank], 1)
         deadline = time.monotonic() + grace
         missing = [r for r in range(world_size) if r != rank]
         while missing and time.monotonic() < deadline:
-            missing = [r for r in missing if not store.check([keys[r]])]
+            missing = [r for r in missing if store.add(keys[r], 0) < 1]
             if missing:
                 time.sleep(0.2)
         return missing
@@ -129,7 +145,7 @@ def explain_collective_failure(err: BaseException,
         return None
     world_size = torch_dist.get_world_size()
     text = str(err)
-    from_backend = isinstance(err, torch_dist.DistError) or \
+    from_backend = isinstance(err, compat.DIST_ERRORS) or \
         BACKEND.search(text)
     if world_size < 2 or not from_backend or not PEER_FAILURE.search(text):
         return None

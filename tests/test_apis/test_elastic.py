@@ -8,6 +8,7 @@ import socket
 import pytest
 import torch.distributed as torch_dist
 
+from mmprelu import compat
 from mmprelu.apis import elastic
 
 ELASTIC_VARS = ('TORCHELASTIC_RESTART_COUNT', 'TORCHELASTIC_MAX_RESTARTS',
@@ -39,6 +40,15 @@ def test_restart_reason(env, values, expected):
     assert elastic.restart_reason() == expected
 
 
+def round_key(round_, key):
+    """Where ``key``, written by restart round ``round_`` through
+    :func:`elastic.create_store`, lies in the agent's store: under our
+    prefix, or under torch 2.1's own (its env:// rendezvous)."""
+    if compat.torch_keys_restart_rounds_apart():
+        return f'/worker/attempt_{round_}/{key}'
+    return f'mmprelu/attempt_{round_}/{key}'
+
+
 @pytest.mark.parametrize('values,expected', [
     (dict(), None),  # not torchrun's agent store
     (dict(TORCHELASTIC_USE_AGENT_STORE='False',
@@ -53,8 +63,11 @@ def test_store_prefix(env, values, expected, monkeypatch):
     logged = []
     monkeypatch.setattr(elastic, 'print_log',
                         lambda message, **kwargs: logged.append(message))
+    if compat.torch_keys_restart_rounds_apart():
+        expected = None  # torch 2.1 prefixes the keys itself
     assert elastic.store_prefix() == expected
-    warned = any('TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1' in m for m in logged)
+    warned = any('--rdzv-backend=c10d and TORCH_DISABLE_SHARE_RDZV_TCP_STORE'
+                 '=1' in m for m in logged)
     assert warned is (values.get('GROUP_WORLD_SIZE') == 2)
 
 
@@ -73,8 +86,22 @@ def agent_store(env):
                                  wait_for_workers=False,
                                  timeout=datetime.timedelta(seconds=10))
     env(MASTER_ADDR='127.0.0.1', MASTER_PORT=port,
-        TORCHELASTIC_USE_AGENT_STORE='True', GROUP_WORLD_SIZE=1)
+        TORCHELASTIC_USE_AGENT_STORE='True', GROUP_WORLD_SIZE=1,
+        TORCHELASTIC_RESTART_COUNT=0)
     return server
+
+
+def test_restart_round_switch_matches_torch(agent_store):
+    """compat's feature test (``RendezvousHandler.use_agent_store``) says
+    what torch's own env:// rendezvous does with the agent's store: key
+    restart rounds apart (torch 2.1) or not (newer torch)."""
+    store, _, _ = next(torch_dist.rendezvous(
+        'env://', rank=0, world_size=1,
+        timeout=datetime.timedelta(seconds=10)))
+    store.set('key', 'value')
+    # delete_key: True if the key was there (torch 2.1's Store has no check)
+    assert compat.torch_keys_restart_rounds_apart() is \
+        (not agent_store.delete_key('key'))
 
 
 def test_restart_rounds_write_different_keys(agent_store, env):
@@ -86,17 +113,15 @@ def test_restart_rounds_write_different_keys(agent_store, env):
         env(TORCHELASTIC_RESTART_COUNT=round_)
         store = elastic.create_store(0, 1, timeout)
         store.set('rank_0', f'address of round {round_}')
-    assert agent_store.get('mmprelu/attempt_0/rank_0') == \
-        b'address of round 0'
-    assert agent_store.get('mmprelu/attempt_1/rank_0') == \
-        b'address of round 1'
-    assert not agent_store.check(['rank_0'])
+    assert agent_store.get(round_key(0, 'rank_0')) == b'address of round 0'
+    assert agent_store.get(round_key(1, 'rank_0')) == b'address of round 1'
+    assert not agent_store.delete_key('rank_0')  # never written unprefixed
 
 
 def test_roll_call_names_silent_ranks(agent_store):
-    agent_store.set('mmprelu/attempt_0/mmprelu/roll_call/2', '1')
+    agent_store.add(round_key(0, 'mmprelu/roll_call/2'), 1)
     assert elastic.unresponsive_ranks(0, 4, grace=1) == [1, 3]
-    assert agent_store.check(['mmprelu/attempt_0/mmprelu/roll_call/0'])
+    assert agent_store.add(round_key(0, 'mmprelu/roll_call/0'), 0) == 1
 
 
 def test_explain_collective_failure(monkeypatch):
@@ -113,12 +138,15 @@ def test_explain_collective_failure(monkeypatch):
     assert calls == [(0, 4, 5.0)]
     assert 'a collective failed (env_cfg.dist_cfg.timeout=5 s)' in message
     assert 'rank(s) [2] did not answer a roll call within 5 s' in message
+    # torch.distributed's own error class, whatever its text names
+    assert elastic.explain_collective_failure(
+        torch_dist.DistBackendError('operation timed out'), 5) is not None
     # the rank's own errors are left alone, without a roll call
     assert elastic.explain_collective_failure(
         ValueError('loss is NaN'), 5) is None
     assert elastic.explain_collective_failure(
         RuntimeError('DataLoader timed out after 5 seconds'), 5) is None
-    assert len(calls) == 1
+    assert len(calls) == 2
 
 
 def test_no_roll_call_without_a_group():
