@@ -58,6 +58,7 @@ from mmengine.runner import CheckpointLoader
 
 from mmprelu.compat import HAS_WEIGHTS_ONLY_ALLOWLIST
 from .restricted_unpickler import restricted_pickle
+from .value_markers import OBJECT_KEY, decode
 
 __all__ = ['load_checkpoint_safely', 'restore_plain_types', 'map_structure',
            'UnsafeCheckpointError', 'UNSAFE_LOAD_ENV',
@@ -173,6 +174,9 @@ def _restore_node(obj, path):
     if HISTORY_BUFFER_KEY in obj:
         return _history_buffer(obj.get('log'), obj.get('count'),
                                obj.get('max_length'), path)
+    if OBJECT_KEY in obj:
+        return decode(obj, path, lambda data: map_structure(
+            data, _restore_node, f"{path}['data']"))
     if NDARRAY_KEY in obj:
         if not isinstance(obj.get('data'), torch.Tensor):
             raise ValueError(f'{path}: {NDARRAY_KEY} dict without tensor '
@@ -183,7 +187,8 @@ def _restore_node(obj, path):
 
 def restore_plain_types(checkpoint):
     """Turn marker dicts (and stock HistoryBuffer stand-ins) back into
-    ``HistoryBuffer`` objects and numpy arrays, anywhere in ``checkpoint``."""
+    ``HistoryBuffer`` objects, numpy arrays and the values of
+    :mod:`mmprelu.engine.value_markers`, anywhere in ``checkpoint``."""
     return map_structure(checkpoint, _restore_node)
 
 

@@ -1,4 +1,3 @@
-import io
 import os
 import pickle
 import shlex
@@ -91,31 +90,20 @@ def buffers_of(checkpoint):
     return out
 
 
-def plain_weights_only_reads(obj):
-    """Whether this torch's own weights-only unpickler reads ``obj``."""
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    buffer.seek(0)
-    try:
-        torch.load(buffer, weights_only=True)
-    except pickle.UnpicklingError:
-        return False
-    return True
-
-
 def test_our_checkpoint_loads_with_plain_weights_only(trained):
-    if not plain_weights_only_reads(Counter()):
-        # older torch (2.1): its fixed allowlist lacks the Counter of
-        # MultiStepLR's milestones; that torch does not load weights-only
-        # by default, and our loader reads the file there (tests below)
-        with pytest.raises(pickle.UnpicklingError, match='Counter'):
-            torch.load(trained['ours'], weights_only=True)
-        return
+    """On every supported torch, 2.1's fixed allowlist included."""
     ckpt = torch.load(trained['ours'], weights_only=True)
     buf = ckpt['message_hub']['log_scalars']['train/loss']
     assert buf['__mmprelu_history_buffer__'] == 1
     assert buf['log'].dtype == torch.float64 and len(buf['log']) == 2
     assert isinstance(ckpt['message_hub']['runtime_info']['eta'], float)
+    # MultiStepLR keeps its milestones in a Counter, which torch 2.1 refuses
+    milestones = ckpt['param_schedulers'][0]['milestones']
+    assert milestones == {'__mmprelu_object__': 1,
+                          'type': 'collections.Counter', 'data': [[1, 1]]}
+    restored = load_checkpoint_safely(trained['ours'])
+    assert restored['param_schedulers'][0]['milestones'] == Counter({1: 1})
+    assert type(restored['param_schedulers'][0]['milestones']) is Counter
     with pytest.raises(pickle.UnpicklingError):  # the problem we solve
         torch.load(trained['stock'], weights_only=True)
 
@@ -156,6 +144,7 @@ def test_runner_resume_and_load_from(trained, tmp_path, source, resume):
         np.testing.assert_array_equal(buf.data[0][:2], expected[key][0])
     # training went on from the resumed state: the lr decayed at epoch 1
     assert runner.optim_wrapper.get_lr()['lr'][0] == pytest.approx(0.01)
+    assert type(runner.param_schedulers[0].milestones) is Counter
     assert (runner.epoch, runner.iter) == (2, 4)
     assert not torch.equal(runner.model.fc.weight, weights['fc.weight'])
 

@@ -11,27 +11,33 @@ the checkpoint dict just before it is saved:
   tensor keeps the dtype, so the array comes back unchanged);
 * numpy scalars -> Python numbers (``.item()``; they are not restored as
   numpy scalars, which behave the same for all uses in mmengine);
+* what torch 2.1's weights-only unpickler refuses -- ``Counter`` (the
+  milestones of ``MultiStepLR``), ``set``/``frozenset``, ``complex``,
+  ``bytes``/``bytearray``, ``torch.device``, ``torch.dtype``, ints over 255
+  bytes, and dicts keyed by such values -- -> ``{'__mmprelu_object__': 1,
+  'type': ..., 'data': ...}`` (:mod:`mmprelu.engine.value_markers`), on
+  every torch, so that a file written on the newest torch also loads on the
+  oldest;
 
 everywhere in the checkpoint (meta, message hub, optimizer, schedulers, and
 keys added by other hooks: this hook runs with priority ``LOWEST``, i.e.
 after them). :func:`mmprelu.engine.load_checkpoint_safely` (mmengine's local
 loader once mmprelu is imported) turns the markers back into
-``HistoryBuffer`` objects and arrays; so does this hook's
-``after_load_checkpoint`` for files read through other loaders.
+``HistoryBuffer`` objects, arrays and the original values; so does this
+hook's ``after_load_checkpoint`` for files read through other loaders.
 
-Any other value must already be weights-only loadable: ``None``, ``bool``,
-``int``, ``float``, ``complex``, ``str``, ``bytes``, ``bytearray``,
-``torch.Tensor``/``Parameter``, ``torch.Size``/``dtype``/``device``/
-``layout``, and ``dict``/``OrderedDict``/``Counter``/``list``/``tuple``/
-``set`` of those (exact types: a namedtuple, ``defaultdict`` or enum is
-refused by ``torch.load`` and so here). We chose to fail loudly: with
+Any other value must already be weights-only loadable on torch 2.1:
+``None``, ``bool``, ``int``, ``float``, ``str``, ``torch.Tensor``/
+``Parameter``, ``torch.Size``/``layout``, and ``dict``/``OrderedDict``/
+``list``/``tuple`` of those (exact types: a namedtuple, ``defaultdict`` or
+enum is refused by ``torch.load`` and so here). We chose to fail loudly: with
 ``strict=True`` (default) such a value raises ``TypeError`` naming its key
 path before anything is written, because silently converting it could
 change what the component gets back on resume. ``strict=False`` logs a
 warning instead and saves the value as is; that file then needs the unsafe
 opt-in ``MMPRELU_ALLOW_UNSAFE_LOAD=1`` to load.
 """
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 
 import numpy as np
 import torch
@@ -41,13 +47,13 @@ from mmengine.logging import HistoryBuffer, print_log
 from mmprelu.registry import HOOKS
 from ..checkpoint import (HISTORY_BUFFER_KEY, NDARRAY_KEY, map_structure,
                           restore_plain_types)
+from ..value_markers import encode
 
 __all__ = ['WeightsOnlyCheckpointHook', 'to_plain_types']
 
-_LEAVES = (type(None), bool, int, float, complex, str, bytes, bytearray,
-           torch.Size, torch.dtype, torch.device, torch.layout,
+_LEAVES = (type(None), bool, int, float, str, torch.Size, torch.layout,
            torch.Tensor, torch.nn.Parameter)
-_CONTAINERS = (dict, OrderedDict, Counter, list, tuple, set)
+_CONTAINERS = (dict, OrderedDict, list, tuple)
 
 
 def _array_to_tensor(array, path):
@@ -75,15 +81,20 @@ def _node_to_plain(obj, path, strict):
         value = obj.item()  # longdouble & co. stay numpy: refused below
         if not isinstance(value, np.generic):
             return to_plain_types(value, strict, path)
+    marker = encode(obj, path, lambda child, p: to_plain_types(
+        child, strict, p))
+    if marker is not None:
+        return marker
     if type(obj) in _LEAVES or type(obj) in _CONTAINERS:
         return obj
     message = (
         f'{path} is a {type(obj).__module__}.{type(obj).__qualname__}, '
         'which torch.load(weights_only=True) cannot read. Store plain '
         'types (None/bool/int/float/complex/str/bytes, tensors, torch.Size/'
-        'dtype/device, dict/OrderedDict/Counter/list/tuple/set of them, numpy '
-        'arrays/scalars, HistoryBuffer) in that state dict, or build '
-        'WeightsOnlyCheckpointHook with strict=False to save it anyway.')
+        'dtype/device, dict/OrderedDict/Counter/list/tuple/set/frozenset of '
+        'them, numpy arrays/scalars, HistoryBuffer) in that state dict, or '
+        'build WeightsOnlyCheckpointHook with strict=False to save it '
+        'anyway.')
     if strict:
         raise TypeError(message)
     print_log(message + ' Saving it as is: loading this file will need '
@@ -92,8 +103,9 @@ def _node_to_plain(obj, path, strict):
 
 
 def to_plain_types(obj, strict=True, path='checkpoint'):
-    """Return ``obj`` with HistoryBuffers, numpy arrays and numpy scalars
-    converted (see the module docstring); ``obj`` itself is not mutated."""
+    """Return ``obj`` with HistoryBuffers, numpy arrays, numpy scalars and
+    the values torch 2.1 refuses converted (see the module docstring);
+    ``obj`` itself is not mutated."""
     return map_structure(obj,
                          lambda node, p: _node_to_plain(node, p, strict),
                          path)
