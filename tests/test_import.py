@@ -174,7 +174,7 @@ def test_safe_loading_import_switches_checkpoint_loading(probe):
                for m in opted_in['local_loader']), opted_in['local_loader']
     assert 'mmprelu' not in before['load_url']
     assert opted_in['load_url'] == \
-        'mmprelu.engine.checkpoint.load_url_safely'
+        'mmprelu.engine.checkpoint_loaders.load_url_safely'
     # nothing else changed
     for key in ('env', 'threads', 'torch', 'rng', 'warnings', 'hub'):
         assert opted_in[key] == (probe['hub'] if key == 'hub'

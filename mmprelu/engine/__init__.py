@@ -1,5 +1,5 @@
-from .checkpoint import (enable_safe_checkpoint_loading,  # noqa: F401
-                         load_checkpoint_safely)
+from .checkpoint import load_checkpoint_safely  # noqa: F401
+from .checkpoint_loaders import enable_safe_checkpoint_loading  # noqa: F401
 from .hooks import *  # noqa: F401,F403
 from .optimizers import *  # noqa: F401,F403
 from . import hooks, optimizers

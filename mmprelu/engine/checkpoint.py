@@ -29,7 +29,8 @@ arbitrary code from the file, which is then loaded with
 ``weights_only=False`` and named in a logged warning.
 
 Switching mmengine over is explicit (issue 15): importing this module
-changes nothing. :func:`enable_safe_checkpoint_loading` -- called by
+changes nothing. :func:`~mmprelu.engine.checkpoint_loaders.enable_safe_checkpoint_loading`
+-- called by
 importing :mod:`mmprelu.engine.safe_loading`, which every mmprelu config
 names in ``custom_imports`` -- registers :func:`load_from_local_safely` as
 mmengine's loader for local paths (``CheckpointLoader`` prefix ``''``),
@@ -48,21 +49,17 @@ import os.path as osp
 import pickle
 import re
 from collections import Counter, OrderedDict
-from urllib.parse import urlparse
 
-import mmengine.runner.checkpoint as mm_ckpt
 import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer, print_log
-from mmengine.runner import CheckpointLoader
 
 from mmprelu.compat import HAS_WEIGHTS_ONLY_ALLOWLIST
 from .restricted_unpickler import restricted_pickle
 from .value_markers import OBJECT_KEY, decode
 
 __all__ = ['load_checkpoint_safely', 'restore_plain_types', 'map_structure',
-           'UnsafeCheckpointError', 'UNSAFE_LOAD_ENV',
-           'enable_safe_checkpoint_loading']
+           'UnsafeCheckpointError', 'UNSAFE_LOAD_ENV']
 
 UNSAFE_LOAD_ENV = 'MMPRELU_ALLOW_UNSAFE_LOAD'
 # Marker keys written by WeightsOnlyCheckpointHook; the value is the format
@@ -292,43 +289,3 @@ def _load_file(filename, map_location, source):
         lambda **kwargs: torch.load(filename, map_location=map_location,
                                     **kwargs),
         local_file=filename)
-
-
-def load_from_local_safely(filename, map_location=None):
-    """mmengine ``CheckpointLoader`` entry for local paths (its log line reads
-    ``Loads checkpoint by local_safely backend``)."""
-    return load_checkpoint_safely(filename, map_location)
-
-
-def load_url_safely(url, model_dir=None, map_location=None, progress=True,
-                    check_hash=False, file_name=None):
-    """Drop-in for ``mmengine.utils.dl_utils.load_url``: downloads into
-    ``torch.hub``'s cache as ``torch.hub.load_state_dict_from_url`` does
-    (same folder and file name, so the caches are shared; ``check_hash``
-    checks the hash prefix in the file name) and loads the file with
-    :func:`load_checkpoint_safely`. (torch.hub's own loader cannot take
-    our allowlist on torch < 2.5.)"""
-    folder = model_dir or osp.join(torch.hub.get_dir(), 'checkpoints')
-    os.makedirs(folder, exist_ok=True)
-    name = file_name or osp.basename(urlparse(url).path)
-    cached = osp.join(folder, name)
-    if not osp.exists(cached):
-        digest = None
-        if check_hash:
-            match = torch.hub.HASH_REGEX.search(name)
-            digest = match.group(1) if match else None
-        torch.hub.download_url_to_file(url, cached, digest,
-                                       progress=progress)
-    return _load_file(cached, map_location, f'{url} (cached as {cached})')
-
-
-
-def enable_safe_checkpoint_loading():
-    """Make mmengine load local files and URLs through
-    :func:`load_checkpoint_safely`, process-wide (idempotent). This is the
-    one global change mmprelu makes, and only when asked: by this call or by
-    ``custom_imports=dict(imports=['mmprelu.engine.safe_loading'])``."""
-    CheckpointLoader.register_scheme(
-        prefixes='', loader=load_from_local_safely, force=True)
-    mm_ckpt.load_url = load_url_safely
-

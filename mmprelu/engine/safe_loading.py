@@ -13,6 +13,6 @@ OpenMMLab way, and so that ``import mmprelu`` itself changes nothing
 Every mmprelu config does this through ``_base_/default_runtime.py``. Code
 that builds no config calls ``enable_safe_checkpoint_loading()`` instead.
 """
-from .checkpoint import enable_safe_checkpoint_loading
+from .checkpoint_loaders import enable_safe_checkpoint_loading
 
 enable_safe_checkpoint_loading()

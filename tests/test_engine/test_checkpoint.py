@@ -18,6 +18,7 @@ from mmengine.runner.checkpoint import _load_checkpoint
 import mmprelu  # noqa: F401  (registers the hook and the safe loader)
 from mmprelu.engine import checkpoint as safe_ckpt
 from mmprelu.engine import load_checkpoint_safely
+from mmprelu.engine.checkpoint_loaders import load_from_local_safely
 from mmprelu.engine.hooks.checkpoint_hook import (WeightsOnlyCheckpointHook,
                                                   to_plain_types)
 
@@ -241,7 +242,7 @@ def test_opt_in_runs_the_payload(evil, monkeypatch):
 
 def test_local_loader_is_registered(tmp_path):
     loader = CheckpointLoader._get_checkpoint_loader(str(tmp_path / 'a.pth'))
-    assert loader is safe_ckpt.load_from_local_safely
+    assert loader is load_from_local_safely
     with pytest.raises(FileNotFoundError, match='missing.pth'):
         _load_checkpoint(str(tmp_path / 'missing.pth'))
 
