@@ -29,10 +29,10 @@ arbitrary code from the file, which is then loaded with
 ``weights_only=False`` and named in a logged warning.
 
 Switching mmengine over is explicit (issue 15): importing this module
-changes nothing. :func:`~mmprelu.engine.checkpoint_loaders.enable_safe_checkpoint_loading`
--- called by
-importing :mod:`mmprelu.engine.safe_loading`, which every mmprelu config
-names in ``custom_imports`` -- registers :func:`load_from_local_safely` as
+changes nothing.
+:func:`~mmprelu.engine.checkpoint_loaders.enable_safe_checkpoint_loading`,
+called by importing :mod:`mmprelu.engine.safe_loading`, which every mmprelu
+config names in ``custom_imports``, registers :func:`load_from_local_safely` as
 mmengine's loader for local paths (``CheckpointLoader`` prefix ``''``),
 used by ``Runner.resume``, ``Runner.load_checkpoint`` (``tools/test.py``)
 and ``init_cfg=dict(type='Pretrained')``. It also replaces

@@ -46,7 +46,6 @@ def load_url_safely(url, model_dir=None, map_location=None, progress=True,
     return _load_file(cached, map_location, f'{url} (cached as {cached})')
 
 
-
 def enable_safe_checkpoint_loading():
     """Make mmengine load local files and URLs through
     :func:`load_checkpoint_safely`, process-wide (idempotent). This is the

@@ -33,7 +33,8 @@ def test_generated_configs_are_up_to_date():
 
 
 def test_the_issue_names_exist():
-    for name in ('prelu_net_c_8xb16', 'det/faster_rcnn_prelu_net_a_fpn_1x_coco',
+    for name in ('prelu_net_c_8xb16',
+                 'det/faster_rcnn_prelu_net_a_fpn_1x_coco',
                  'prelu_net_tiny_1xb32_digits', 'zoo/vgg16_prelu_8xb32_in1k'):
         assert (ROOT / 'mmprelu/configs' / f'{name}.py').is_file(), name
 

@@ -116,7 +116,6 @@ def last_epoch_loss(log):
     return sum(values) / len(values)
 
 
-
 def add_experiment_args(parser, name: str) -> None:
     """Command-line arguments shared by the training experiments
     (convergence.py, compare_activations.py)."""

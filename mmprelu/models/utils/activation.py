@@ -137,7 +137,8 @@ class PReLU(nn.PReLU):
             :mod:`~mmprelu.models.utils.prelu_function`), ``'python'``
             (the Python autograd function) or ``'torch'`` (``F.prelu``).
             ``None`` (default) takes the global switch
-            (:func:`get_prelu_impl`) now, at build time. TorchScript, tracing, ONNX export,
+            (:func:`get_prelu_impl`) now, at build time. TorchScript,
+            tracing, ONNX export,
             ``torch.compile`` and GPU tensors always use ``F.prelu``,
             except that float16 inputs (fp16 ``--amp``) sum the slope
             gradient in float32 (:mod:`.prelu_half`) unless
