@@ -5,7 +5,7 @@ their scores as JSON.
     python demo/image_demo.py IMAGE CONFIG CHECKPOINT [--topk 5]
         [--show-dir DIR] [--show] [--device cpu|cuda]
 
-``CONFIG`` is a config file (``configs/prelu_net_tiny_1xb32_digits.py``)
+``CONFIG`` is a config file (``configs/prelu_net_tiny_1xb64_digits.py``)
 or a model name of ``mmpretrain.list_models('*relu')`` (registered by
 ``import mmprelu``); the checkpoint may also be given as ``--checkpoint``,
 mmpretrain's spelling. ``--show-dir`` saves the image with its prediction
@@ -87,7 +87,9 @@ def main(argv=None) -> dict:
     import mmcv
     from mmpretrain import ImageClassificationInferencer
 
-    import mmprelu  # noqa: F401  (registers modules and model names)
+    import mmprelu  # noqa: F401  (registers our modules)
+    if not osp.isfile(args.model):  # a model name: our names on request
+        mmprelu.apis.register_models()
 
     inferencer = ImageClassificationInferencer(
         args.model, pretrained=args.checkpoint or False, device=args.device)

@@ -193,8 +193,8 @@ print(mm_ckpt.load_url.__name__)
 
 
 @pytest.mark.parametrize('config', [
-    'configs/prelu_net_tiny_1xb32_digits.py',
-    'mmprelu/configs/prelu_net_tiny_1xb32_digits.py'])
+    'configs/prelu_net_tiny_1xb64_digits.py',
+    'mmprelu/configs/prelu_net_tiny_1xb64_digits.py'])
 def test_reading_an_mmprelu_config_switches_checkpoint_loading(config):
     """Text and new-style configs: reading one imports
     ``mmprelu.engine.safe_loading`` (its ``custom_imports`` / generated

@@ -3,7 +3,7 @@
 #   1. set up .venv (tools/setup_env.sh),
 #   2. build the digits dataset (scikit-learn's 8x8 digits, written as 64x64
 #      images in ImageNet layout) under data/digits,
-#   3. train the small PReLU-net (configs/prelu_net_tiny_1xb32_digits.py),
+#   3. train the small PReLU-net (configs/prelu_net_tiny_1xb64_digits.py),
 #   4. test the last checkpoint: centre crop, then the paper's dense
 #      multi-scale protocol (§5.1),
 #   5. classify validation images the mmpretrain way (demo/image_demo.py on
@@ -15,7 +15,7 @@
 # and a fixed thread count gives the same figures on every rerun.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cfg=configs/prelu_net_tiny_1xb32_digits.py
+cfg=configs/prelu_net_tiny_1xb64_digits.py
 data=data/digits
 work=work_dirs/demo_digits
 t0=$SECONDS

@@ -20,7 +20,7 @@ from mmprelu.apis.config_loader import (ConfigAdapterError,
                                         load_config)
 
 ROOT = Path(__file__).resolve().parents[2]
-TINY = ROOT / 'configs' / 'prelu_net_tiny_1xb32_digits.py'
+TINY = ROOT / 'configs' / 'prelu_net_tiny_1xb64_digits.py'
 
 
 @pytest.fixture
@@ -79,7 +79,7 @@ def test_text_base_without_pkg_resources(adapter, no_pkg_resources,
                                          tmp_path):
     """Two levels of downstream configs over ``mmprelu::``; the base is
     read as a local file (no ``_scope_`` tag, our choice)."""
-    _write(tmp_path, 'mine.py', "_base_ = ['mmprelu::prelu_net_tiny_1xb32_"
+    _write(tmp_path, 'mine.py', "_base_ = ['mmprelu::prelu_net_tiny_1xb64_"
            "digits.py']\nmodel = dict(head=dict(num_classes=3))\n")
     path = _write(tmp_path, 'mine_longer.py', "_base_ = ['./mine.py']\n"
                   "train_cfg = dict(max_epochs=2)\n")
@@ -97,7 +97,7 @@ def test_new_style_import_without_pkg_resources(adapter, no_pkg_resources,
                                                 tmp_path):
     path = _write(tmp_path, 'mine.py', (
         'from mmengine.config import read_base\n\nwith read_base():\n'
-        '    from mmprelu.configs.prelu_net_tiny_1xb32_digits import *\n\n'
+        '    from mmprelu.configs.prelu_net_tiny_1xb64_digits import *\n\n'
         'model.head.num_classes = 3\n'))
     with pytest.raises(ImportError):  # what stock tools get
         Config.fromfile(path)

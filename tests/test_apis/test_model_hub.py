@@ -23,7 +23,7 @@ from mmprelu.models import PReLU, PReLUNetClassifier
 ROOT = Path(__file__).resolve().parents[2]
 METAFILE = yaml.safe_load((ROOT / 'configs' / 'metafile.yml').read_text())
 MODELS = {m['Name']: m for m in METAFILE['Models']}
-TINY = 'prelu-net-tiny_1xb32_digits'
+TINY = 'prelu-net-tiny_1xb64_digits'
 ARCHS = {'prelu-net-a_8xb16_in1k': 'A', 'prelu-net-b_8xb16_in1k': 'B',
          'prelu-net-c_8xb16_in1k': 'C', 'relu-net-a_8xb16_in1k': 'A',
          'prelu-net-14_8xb16_in1k': '14', 'relu-net-14_8xb16_in1k': '14',
@@ -168,4 +168,4 @@ def test_wheel_ships_mim_folder(installed_wheel, tmp_path):
     mim = target / 'mmprelu' / '.mim'
     assert Path(pkg_file).parent == target / 'mmprelu'
     assert Path(prefix) == mim
-    assert Path(config) == mim / 'configs' / 'prelu_net_tiny_1xb32_digits.py'
+    assert Path(config) == mim / 'configs' / 'prelu_net_tiny_1xb64_digits.py'

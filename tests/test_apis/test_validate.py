@@ -10,7 +10,7 @@ import mmprelu  # noqa: F401
 from mmprelu.apis import feature_map_size, validate_config
 
 ROOT = Path(__file__).resolve().parents[2]
-DIGITS = ROOT / 'configs' / 'prelu_net_tiny_1xb32_digits.py'
+DIGITS = ROOT / 'configs' / 'prelu_net_tiny_1xb64_digits.py'
 CONFIGS = sorted(glob.glob(str(ROOT / 'configs' / '*.py')) +
                  glob.glob(str(ROOT / 'configs' / 'experiments' / '*.py')))
 

@@ -35,7 +35,7 @@ def test_generated_configs_are_up_to_date():
 def test_the_issue_names_exist():
     for name in ('prelu_net_c_8xb16',
                  'det/faster_rcnn_prelu_net_a_fpn_1x_coco',
-                 'prelu_net_tiny_1xb32_digits', 'zoo/vgg16_prelu_8xb32_in1k'):
+                 'prelu_net_tiny_1xb64_digits', 'zoo/vgg16_prelu_8xb32_in1k'):
         assert (ROOT / 'mmprelu/configs' / f'{name}.py').is_file(), name
 
 

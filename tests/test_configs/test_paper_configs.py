@@ -30,7 +30,7 @@ def test_there_are_configs():
     for required in ('prelu_net_a_8xb16.py', 'prelu_net_b_8xb16.py',
                      'prelu_net_c_8xb16.py', 'relu_net_a_8xb16.py',
                      'prelu_net_14_8xb16.py', 'prelu_net_14_shared_8xb16.py',
-                     'relu_net_14_8xb16.py', 'prelu_net_tiny_1xb32_digits.py'):
+                     'relu_net_14_8xb16.py', 'prelu_net_tiny_1xb64_digits.py'):
         assert required in names
 
 

@@ -30,6 +30,10 @@ def options(digits):
           for key in (f'dataset.data_root={digits}', 'num_workers=0',
                       'persistent_workers=False')),
         'train_dataloader.dataset.indices=64',
+        # the tests count iterations of batch 32 (2 per epoch); the demo
+        # config's own batch is 64
+        'train_dataloader.batch_size=32',
+        'auto_scale_lr.base_batch_size=32',
         'val_dataloader.dataset.indices=32',
         'test_dataloader.dataset.indices=32',
         'default_hooks.checkpoint.interval=1',

@@ -31,7 +31,7 @@ def test_nan_loss_stops_and_keeps_last_checkpoint(tmp_path, options):
 
 
 def test_too_large_lr_diverges_and_stops(tmp_path, options):
-    """Epoch 1 trains at the config's lr (0.005), then the schedule jumps
+    """Epoch 1 trains at lr 0.005, then the schedule jumps
     to lr 1e4: the loss becomes NaN within epoch 2 and epoch_1.pth is kept.
     (With lr 1000 from the start, whether the loss became NaN before or
     after the first checkpoint depended on torch's kernels: at iteration 3
@@ -39,6 +39,7 @@ def test_too_large_lr_diverges_and_stops(tmp_path, options):
     work = tmp_path / 'work'
     proc = python('train.py', CONFIG, '--work-dir', work, *options,
                   'train_dataloader.dataset.indices=128',
+                  'optim_wrapper.optimizer.lr=0.005',
                   'param_scheduler.milestones=[1]',
                   'param_scheduler.gamma=2e6', 'train_cfg.max_epochs=3',
                   env=fault_env())

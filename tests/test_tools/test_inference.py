@@ -29,9 +29,10 @@ def image(digits):
 
 
 def test_inferencer_and_inference_model(checkpoint, image):
-    import mmprelu  # noqa: F401  (registers the model names)
     from mmcv import imread
     from mmpretrain import ImageClassificationInferencer, inference_model
+
+    import mmprelu  # noqa: F401  (registers our modules)
 
     inferencer = ImageClassificationInferencer(
         str(CONFIG), pretrained=str(checkpoint), device='cpu')
@@ -46,7 +47,9 @@ def test_inferencer_and_inference_model(checkpoint, image):
     np.testing.assert_allclose(scores.sum(1), 1, atol=1e-5)
     # the grey array is read as the file is (3 equal channels)
     np.testing.assert_allclose(scores[2], scores[0], atol=1e-6)
-    by_name = inference_model('prelu-net-tiny_1xb32_digits', str(image),
+    # our model names are added to mmpretrain's hub on request (issue 15)
+    mmprelu.apis.register_models()
+    by_name = inference_model('prelu-net-tiny_1xb64_digits', str(image),
                               pretrained=str(checkpoint), device='cpu')
     assert by_name['pred_label'] == results[0]['pred_label']
     assert by_name['pred_class'] == str(by_name['pred_label'])
@@ -68,6 +71,16 @@ def test_image_demo_prints_topk_and_saves_the_picture(checkpoint, image,
     assert saved.is_file() and f'saved to {saved}' in out
     from mmcv import imread
     assert min(imread(str(saved)).shape[:2]) >= 224  # enlarged for drawing
+
+
+@pytest.mark.parametrize('model', ['config', 'name'])
+def test_image_demo_config_or_model_name(checkpoint, image, model):
+    """CONFIG may be a model name (the tool registers our names)."""
+    spec = CONFIG if model == 'config' else 'prelu-net-tiny_1xb64_digits'
+    out = check(demo('image_demo.py', image, spec, checkpoint, '--topk', 3))
+    result = json.loads(out[out.index('{'):out.rindex('}') + 1])
+    assert len(result['topk']) == 3
+    assert result['pred_class'] == str(result['pred_label'])
 
 
 def test_image_demo_usage_errors(checkpoint, image):

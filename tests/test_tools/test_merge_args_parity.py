@@ -12,7 +12,7 @@ import torch
 from mmengine.config import Config
 
 ROOT = Path(__file__).resolve().parents[2]
-CONFIG = ROOT / 'configs' / 'prelu_net_tiny_1xb32_digits.py'
+CONFIG = ROOT / 'configs' / 'prelu_net_tiny_1xb64_digits.py'
 STOCK = Path(mmpretrain.__file__).parent / '.mim' / 'tools'
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 ROOT = Path(__file__).resolve().parents[2]
-CONFIG = ROOT / 'configs' / 'prelu_net_tiny_1xb32_digits.py'
+CONFIG = ROOT / 'configs' / 'prelu_net_tiny_1xb64_digits.py'
 TIMEOUT = 180
 
 

@@ -1,9 +1,9 @@
-# The tiny digits PReLU-net (configs/prelu_net_tiny_1xb32_digits.py) on the
+# The tiny digits PReLU-net (configs/prelu_net_tiny_1xb64_digits.py) on the
 # photographs of tools/dataset_converters/skimage2imagenet.py (13 classes,
 # mixed sizes, orientations and formats), at the paper configs' test batch
 # size 16. Tests set data_root. Scales stay small (shorter side 64 and 88;
 # the tiny net's last map is 8x8 at 64) so that every run takes seconds.
-_base_ = ['../../../configs/prelu_net_tiny_1xb32_digits.py']
+_base_ = ['../../../configs/prelu_net_tiny_1xb64_digits.py']
 
 data_root = 'data/photos'
 classes = [
