@@ -6,8 +6,8 @@ their scores as JSON.
         [--show-dir DIR] [--show] [--device cpu|cuda]
 
 ``CONFIG`` is a config file (``configs/prelu_net_tiny_1xb64_digits.py``)
-or a model name of ``mmpretrain.list_models('*relu')`` (registered by
-``import mmprelu``); the checkpoint may also be given as ``--checkpoint``,
+or a model name of ``mmpretrain.list_models('*relu')`` (the tool registers
+our names: ``mmprelu.apis.register_models()``); the checkpoint may also be given as ``--checkpoint``,
 mmpretrain's spelling. ``--show-dir`` saves the image with its prediction
 drawn on it (``DIR/<image name>.png``); images with a shorter side below
 224 pixels are enlarged for the drawing (``--vis-size``). Prediction is

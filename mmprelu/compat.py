@@ -228,6 +228,7 @@ def _legacy_autocast_dtype(device_type: str):
 autocast_dtype = (_autocast_dtype if hasattr(torch, 'get_autocast_dtype')
                   else _legacy_autocast_dtype)
 
+
 @functools.lru_cache(maxsize=None)
 def cpu_autocast_supports(dtype) -> bool:
     """Whether ``torch.autocast('cpu', dtype=dtype)`` can be entered (see

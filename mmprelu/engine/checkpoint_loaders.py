@@ -54,4 +54,3 @@ def enable_safe_checkpoint_loading():
     CheckpointLoader.register_scheme(
         prefixes='', loader=load_from_local_safely, force=True)
     mm_ckpt.load_url = load_url_safely
-

@@ -101,8 +101,6 @@ def test_tta_crop_checked(cfg):
         validate_config(cfg)
 
 
-
-
 @pytest.mark.parametrize('where,step', [
     # mmcv's CenterCrop takes (w, h): 56 wide, 40 high -> a 5-row map
     ('val_dataloader', dict(type='CenterCrop', crop_size=(56, 40))),

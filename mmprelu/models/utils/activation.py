@@ -138,10 +138,9 @@ class PReLU(nn.PReLU):
             (the Python autograd function) or ``'torch'`` (``F.prelu``).
             ``None`` (default) takes the global switch
             (:func:`get_prelu_impl`) now, at build time. TorchScript,
-            tracing, ONNX export,
-            ``torch.compile`` and GPU tensors always use ``F.prelu``,
-            except that float16 inputs (fp16 ``--amp``) sum the slope
-            gradient in float32 (:mod:`.prelu_half`) unless
+            tracing, ONNX export, ``torch.compile`` and GPU tensors always
+            use ``F.prelu``, except that float16 inputs (fp16 ``--amp``)
+            sum the slope gradient in float32 (:mod:`.prelu_half`) unless
             ``impl='torch'``.
         inplace (bool): Let the fused kernel write the output over the input
             where that is safe (see :func:`fast_prelu`); like
