@@ -29,7 +29,7 @@ from collections import Counter, OrderedDict
 import numpy as np
 import torch
 
-__all__ = ['OBJECT_KEY', 'encode', 'decode', 'needs_marker_keys']
+__all__ = ['OBJECT_KEY', 'encode', 'decode']
 
 OBJECT_KEY = '__mmprelu_object__'
 # ints pickled with more than 255 bytes use LONG4, which no weights-only
@@ -42,21 +42,27 @@ def _marker(name, data):
     return {OBJECT_KEY: 1, 'type': name, 'data': data}
 
 
-def _pairs(mapping, path, convert):
-    return [[convert(k, f'{path} key {k!r}'), convert(v, f'{path}[{k!r}]')]
-            for k, v in mapping.items()]
+def _pairs(mapping, path, convert, keys=None):
+    """``[[key, value], ...]`` converted; ``keys``: the keys already
+    converted (in ``mapping``'s order)."""
+    if keys is None:
+        keys = [convert(k, f'{path} key {k!r}') for k in mapping]
+    return [[key, convert(v, f'{path}[{k!r}]')]
+            for key, (k, v) in zip(keys, mapping.items())]
 
 
-def needs_marker_keys(mapping, path, convert):
-    """Whether a dict/OrderedDict must be stored as pairs: some key turns
-    into a marker dict (unhashable, so it cannot stay a key)."""
+def _marker_keys(mapping, path, convert):
+    """The converted keys of a dict/OrderedDict that must be stored as
+    pairs (some key turns into a marker dict: unhashable, so it cannot stay
+    a key), else None."""
     if all(type(k) in _PLAIN_KEY_TYPES and not _big_int(k) for k in mapping):
-        return False
+        return None
+    keys = [convert(k, f'{path} key {k!r}') for k in mapping]
     try:
-        hash(tuple(convert(k, f'{path} key {k!r}') for k in mapping))
+        hash(tuple(keys))
     except TypeError:
-        return True
-    return False
+        return keys
+    return None
 
 
 def _big_int(value):
@@ -73,9 +79,11 @@ def encode(obj, path, convert):
     kind = type(obj)
     if kind is Counter:
         return _marker('collections.Counter', _pairs(obj, path, convert))
-    if kind in (dict, OrderedDict) and needs_marker_keys(obj, path, convert):
+    keys = _marker_keys(obj, path, convert) if kind in (dict, OrderedDict) \
+        else None
+    if keys is not None:
         name = 'dict' if kind is dict else 'collections.OrderedDict'
-        return _marker(name, _pairs(obj, path, convert))
+        return _marker(name, _pairs(obj, path, convert, keys))
     if kind in (set, frozenset):
         return _marker(kind.__name__, [convert(v, f'{path}[{i}]')
                                        for i, v in enumerate(obj)])
