@@ -54,16 +54,15 @@ def parse_args(argv=None):
 
 
 def build_model(config: str):
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
+    """The config's model in training mode, and its number of classes:
+    read as our tools read configs (``mmprelu::`` bases too), built by
+    mmpretrain's ``get_model``."""
+    from mmpretrain import get_model
 
     import mmprelu  # noqa: F401  (registers our modules)
-    from mmpretrain.registry import MODELS
-    cfg = Config.fromfile(config)
-    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
-    model = MODELS.build(cfg.model)
-    model.train()
-    return model, cfg.model.head.num_classes
+    from mmprelu.apis.config_loader import load_config
+    cfg = load_config(config)
+    return get_model(cfg).train(), cfg.model.head.num_classes
 
 
 def step_fn(model, batch: int, size: int, classes: int):
