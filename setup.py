@@ -14,9 +14,10 @@ tabled in docs/environments.md.
 The package carries a ``mmprelu/.mim`` folder (``model-index.yml``,
 ``configs/``, ``tools/``), the layout ``mim`` and mmpretrain's model hub
 expect (see mmprelu/apis/model_hub.py): a wheel (``pip install .``) gets
-copies, made by :class:`BuildPyWithMim` in the build folder; an editable
-install (``pip install -e .``) gets symlinks in the source tree, so edited
-configs are seen at once (copies where symlinks are not allowed).
+copies, made by :class:`BuildPyWithMim` in the build folder; an install in
+develop mode (what tools/setup_env.sh makes, :class:`DevelopWithMim`) or a
+PEP 660 editable one gets symlinks in the source tree, so edited configs
+are seen at once (copies where symlinks are not allowed).
 ``mmprelu/.mim`` is in ``.gitignore``.
 """
 import os
@@ -25,6 +26,7 @@ import shutil
 
 from setuptools import find_packages, setup
 from setuptools.command.build_py import build_py
+from setuptools.command.develop import develop
 
 HERE = osp.dirname(osp.abspath(__file__))
 
@@ -93,6 +95,15 @@ class BuildPyWithMim(build_py):
                           link=False)
 
 
+class DevelopWithMim(develop):
+    """``setup.py develop`` (pip's legacy editable install, setuptools < 80)
+    that also links ``mmprelu/.mim`` in the source tree."""
+
+    def run(self):
+        add_mim_files(osp.join(HERE, 'mmprelu', '.mim'), link=True)
+        super().run()
+
+
 def read_readme():
     with open(osp.join(HERE, 'README.md'), encoding='utf-8') as f:
         return f.read()
@@ -118,5 +129,5 @@ setup(
         'mim': read_requirements('mminstall'),
         'torch': read_requirements('torch'),
     },
-    cmdclass={'build_py': BuildPyWithMim},
+    cmdclass={'build_py': BuildPyWithMim, 'develop': DevelopWithMim},
     zip_safe=False)

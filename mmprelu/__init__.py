@@ -5,9 +5,9 @@ exports the public classes here, so that downstream configs can name them as
 ``type='mmprelu.PReLUNet'`` as well as ``type='mmpretrain.PReLUNet'``.
 
 It first checks the environment (:func:`mmprelu.compat.check_environment`,
-a pure check): outside the supported Python / torch / numpy / OpenMMLab
-versions it raises one ``ImportError`` naming the versions found and
-supported (docs/environments.md).
+a pure check): outside the tested Python / torch / numpy / OpenMMLab
+versions it warns once, naming the versions found and tested, and goes on
+(docs/environments.md).
 
 Model-hub names are registered on request
 (``mmprelu.apis.register_models()``, see :mod:`mmprelu.apis.model_hub`);

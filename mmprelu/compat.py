@@ -1,11 +1,12 @@
 """Supported environments and the one place for version switches.
 
 mmprelu is a plugin: it runs in the environment its user already trains in.
-:data:`SUPPORTED` is the declared range (the same as ``setup.py``,
-``requirements/`` and docs/environments.md); ``import mmprelu`` calls
-:func:`check_environment` first, so that outside the range it fails at once
-with one message naming the versions found and supported, instead of a
-traceback from deep inside a forward. The check only reads versions.
+:data:`SUPPORTED` is the tested range (the same as ``setup.py``,
+``requirements/``, the README and docs/environments.md; CI runs both
+ends). ``import mmprelu`` calls :func:`check_environment` first: outside
+that range it warns once, naming the versions found and tested, and goes
+on (mmpretrain and mmcv enforce the ranges they need themselves, as
+OpenMMLab packages do). The check only reads versions.
 
 Every switch below is decided once, when this module is imported; code
 elsewhere calls the chosen function and never tests a version itself:
@@ -65,18 +66,17 @@ private name disappears.
 """
 import functools
 import inspect
-import os
 import re
 import sys
 import warnings
 
-__all__ = ['SUPPORTED', 'UNSUPPORTED_ENV', 'check_environment',
+__all__ = ['SUPPORTED', 'check_environment',
            'found_versions', 'is_compiling', 'onnx_export',
            'flop_counter_mode', 'autocast_dtype', 'PRELU_KERNEL_BACKWARD',
            'HAS_WEIGHTS_ONLY_ALLOWLIST', 'TORCH_VERSION', 'DIST_ERRORS',
            'torch_keys_restart_rounds_apart', 'cpu_autocast_supports']
 
-#: Declared range: package -> (lowest, highest) (major, minor), inclusive.
+#: Tested range: package -> (lowest, highest) (major, minor), inclusive.
 #: ``mmcv`` means mmcv or mmcv-lite (both install the ``mmcv`` package).
 SUPPORTED = {
     'python': ((3, 9), (3, 12)),
@@ -86,9 +86,6 @@ SUPPORTED = {
     'mmengine': ((0, 10), (0, 10)),
     'mmpretrain': ((1, 2), (1, 2)),
 }
-#: ``MMPRELU_ALLOW_UNSUPPORTED=1`` turns the check's error into a warning
-#: (for trying a newer release before mmprelu declares it).
-UNSUPPORTED_ENV = 'MMPRELU_ALLOW_UNSUPPORTED'
 
 
 def _major_minor(version: str) -> tuple:
@@ -139,36 +136,33 @@ def found_versions() -> dict:
     return found
 
 
-def check_environment(found: dict = None) -> None:
-    """Raise ``ImportError`` (one message, every problem) when a package of
-    :data:`SUPPORTED` is missing or outside the declared range.
+def check_environment(found: dict = None) -> list:
+    """Warn once when an installed package of :data:`SUPPORTED` is outside
+    the tested range; never raise (a missing package fails at its own
+    import, with its own message).
 
     Args:
         found: ``{package: version}``; default :func:`found_versions`.
+
+    Returns:
+        list[str]: the packages outside the range, as named in the warning.
     """
     found = found_versions() if found is None else found
-    problems = []
+    outside = []
     for name, (low, high) in SUPPORTED.items():
         version = found.get(name)
-        if version is None:
-            problems.append(f'{name} is not installed')
-        elif not low <= _major_minor(version) <= high:
-            problems.append(f'{name} {version} (supported: {_span(name)})')
-    if not problems:
-        return
-    stack = ', '.join(f'{k} {v}' for k, v in found.items())
-    message = (
-        f'mmprelu does not support this environment: '
-        f'{"; ".join(problems)}.\nFound: {stack}.\nSupported: '
-        + ', '.join(f'{k} {_span(k)}' for k in SUPPORTED)
-        + ' (mmcv: full mmcv or mmcv-lite). See docs/environments.md; '
-        f'{UNSUPPORTED_ENV}=1 turns this error into a warning.')
-    if os.environ.get(UNSUPPORTED_ENV, '').strip().lower() in (
-            '1', 'true', 'yes'):
-        import warnings
-        warnings.warn(message, RuntimeWarning, stacklevel=3)
-        return
-    raise ImportError(message)
+        if version is not None and not (
+                low <= _major_minor(version) <= high):
+            outside.append(f'{name} {version} (tested: {_span(name)})')
+    if outside:
+        warnings.warn(
+            f'mmprelu is untested with {"; ".join(outside)}. It goes on; if '
+            f'something fails, report it with these versions. Found: '
+            + ', '.join(f'{k} {v}' for k, v in found.items())
+            + '. Tested: ' + ', '.join(f'{k} {_span(k)}' for k in SUPPORTED)
+            + ' (mmcv: full mmcv or mmcv-lite; docs/environments.md).',
+            UserWarning, stacklevel=2)
+    return outside
 
 
 # ----------------------------------------------------------------------
@@ -176,7 +170,7 @@ def check_environment(found: dict = None) -> None:
 
 try:
     import torch
-except ImportError:  # check_environment() (run first by mmprelu) says so
+except ImportError:  # mmprelu's next import of torch names it
     torch = None
 
 #: ``(major, minor)`` of the running torch.

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 #: A whitelist, not a skip list: a clone holds venvs (``.venv``,
 #: ``.venv-oldest*``, 5-6 GB each), data and work dirs that must never be
 #: copied per test.
-SOURCE = ('setup.py', 'setup.cfg', 'MANIFEST.in', 'README.md',
+SOURCE = ('setup.py', 'setup.cfg', 'MANIFEST.in', 'README.md', 'LICENSE',
           'model-index.yml', 'requirements', 'requirements.txt', 'mmprelu',
           'configs', 'tools')
 #: Skipped inside the copied folders (build outputs, caches).

@@ -59,10 +59,15 @@ _mmprelu_setup() (
     wheels="$root/../shared/wheels"
     mm_pins=(mmengine==0.10.7 mmpretrain==1.2.0)
     mmdet_pin=mmdet==3.3.0
-    # `pip install -e .` runs our build_py only through PEP 660 (setuptools
-    # >= 64), and `pip wheel --no-build-isolation` needs bdist_wheel; a
-    # Python 3.9 venv starts with setuptools 58 and no wheel package.
-    build_pins=("setuptools>=64" wheel)
+    # mmprelu is installed in develop mode (pip's legacy editable install,
+    # `setup.py develop`: the checkout itself is the distribution's
+    # location), so that stock OpenMMLab tools find mmprelu.configs:
+    # mmengine 0.10.7 looks a package up at <distribution location>/mmprelu,
+    # which a PEP 660 editable install leaves in site-packages. That mode
+    # needs setuptools < 80 (from 80 on, develop runs a PEP 660 install) and
+    # pip < 25.3 (which removed it); torch 2.14 needs setuptools >= 77.0.3.
+    # wheel: the tests build mmprelu's wheel (`pip wheel --no-build-isolation`).
+    build_pins=("setuptools>=64,<80" wheel "pip<25.3")
 
     say() { echo "[setup_env] $*"; }
     die() { echo "[setup_env] ERROR: $*" >&2; exit 1; }
@@ -209,11 +214,16 @@ $2 <= sys.version_info[1] <= $3 else 1)" >/dev/null 2>&1
     quiet_pip install "${build_pins[@]}" "${torch_pins[@]}" ${stack_pins[@]+"${stack_pins[@]}"} "${mmcv_reqs[@]}" "${mm_pins[@]}" \
         -r "$root/requirements/runtime.txt" -r "$root/requirements/tests.txt" \
         -r "$tmp/optional.txt"
-    say "installing mmprelu (editable, --no-deps)"
-    quiet_pip install -e "$root" --no-deps
+    say "installing mmprelu (develop mode, --no-deps)"
+    quiet_pip install --no-deps --no-use-pep517 -e "$root"
 
     "$venv/bin/python" -W ignore -c 'import torch, mmcv, mmengine, mmpretrain, mmprelu' \
         || die "installed packages do not import; see the errors above"
+    # what stock tools read `from mmprelu.configs... import *` with
+    found="$("$venv/bin/python" -W ignore -c 'from mmengine.utils import get_installed_path
+print(get_installed_path("mmprelu"))')"
+    [[ "$(realpath -m "$found")" == "$(realpath "$root/mmprelu")" ]] || die "mmengine finds mmprelu at" \
+        "'$found', not '$root/mmprelu': stock tools would not read its configs"
     # The fused PReLU CPU kernel is otherwise compiled on first use (~20 s):
     # do it now. Not fatal: without a compiler impl='fast' uses the Python
     # fallback (mmprelu/models/utils/prelu_ext.py).

@@ -2,7 +2,7 @@
 # COCO 1x. Train with mmdet's tools/train.py (see README, "Detection").
 _base_ = [
     './_base_/models/retinanet_prelu-net_fpn.py',
-    './_base_/datasets/coco_detection.py',
+    'mmdet::_base_/datasets/coco_detection.py',
     './_base_/schedules/schedule_1x.py',
     './_base_/default_runtime.py',
 ]

@@ -2,7 +2,7 @@
 # the backbone (three per Bottleneck) and MSRA init (Eq. 14/15, fan_out,
 # a = 0.25) of its convs; mmpretrain's ImageNet recipe otherwise.
 _base_ = [
-    '../_base_/models/resnet50.py',
+    'mmpretrain::_base_/models/resnet50.py',
     '../_base_/datasets/imagenet_bs32.py',
     '../_base_/schedules/imagenet_bs256.py',
     '../_base_/default_runtime.py',

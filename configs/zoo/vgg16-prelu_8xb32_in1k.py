@@ -3,7 +3,7 @@
 # (Eq. 14/15, fan_out, a = 0.25) of the convs; the fc layers keep VGG's
 # N(0, 0.01^2) init as in §2.4. mmpretrain's ImageNet recipe otherwise.
 _base_ = [
-    '../_base_/models/vgg16.py',
+    'mmpretrain::_base_/models/vgg16.py',
     '../_base_/datasets/imagenet_bs32.py',
     '../_base_/schedules/imagenet_bs256.py',
     '../_base_/default_runtime.py',

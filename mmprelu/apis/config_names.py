@@ -1,4 +1,4 @@
-"""Names of mmprelu's configs for downstream projects (issue 12).
+"""Names of mmprelu's configs for downstream projects.
 
 Every config exists in two forms with one source of truth:
 

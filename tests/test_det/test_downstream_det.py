@@ -113,6 +113,6 @@ def test_text_style_with_our_train(installed_wheel, project, tmp_path):
     work = tmp_path / 'work'
     out = check_run(installed_wheel.run(
         [sys.executable, installed_wheel.tools / 'train.py', 'tiny_text.py',
-         '--work-dir', work], project, hide_pkg_resources=True))
+         '--work-dir', work], project))
     trained(work, out)
     assert 'num_classes=2' in (work / 'tiny_text.py').read_text()

@@ -52,7 +52,7 @@ def test_new_style_with_mmpretrain_stock_train(installed_wheel, project,
 
 def test_stock_train_needs_pkg_resources(installed_wheel, project):
     """What the setuptools<82 pin is for: without pkg_resources mmengine
-    cannot find mmprelu.configs for a stock tool."""
+    cannot find mmprelu.configs (for our tools neither)."""
     proc = installed_wheel.run([sys.executable, STOCK_TRAIN,
                                 'my_classifier.py'], project,
                                hide_pkg_resources=True)
@@ -60,26 +60,25 @@ def test_stock_train_needs_pkg_resources(installed_wheel, project):
     assert "No module named 'pkg_resources'" in proc.stderr
 
 
-def test_new_style_with_our_train_without_pkg_resources(
-        installed_wheel, project, options, tmp_path):
-    assert not installed_wheel.has_pkg_resources(project, True)
+def test_new_style_with_our_train(installed_wheel, project, options,
+                                  tmp_path):
     work = tmp_path / 'work'
     out = check_run(installed_wheel.run(
         [sys.executable, installed_wheel.tools / 'train.py',
          'my_classifier.py', '--work-dir', work, *options, *EPOCH],
-        project, hide_pkg_resources=True))
+        project))
     trained_epoch(work, out)
 
 
 @pytest.fixture(scope='module')
 def text_trained(installed_wheel, project, options, tmp_path_factory):
     """my_classifier_text.py (``mmprelu::`` base), one epoch with our
-    train.py; pkg_resources hidden: our tools do not need it."""
+    train.py."""
     work = tmp_path_factory.mktemp('text_work')
     out = check_run(installed_wheel.run(
         [sys.executable, installed_wheel.tools / 'train.py',
          'my_classifier_text.py', '--work-dir', work, *options, *EPOCH],
-        project, hide_pkg_resources=True))
+        project))
     return work, out
 
 
@@ -96,7 +95,7 @@ def test_text_style_with_our_test(installed_wheel, project, options,
     out = check_run(installed_wheel.run(
         [sys.executable, installed_wheel.tools / 'test.py',
          'my_classifier_text.py', work / 'epoch_1.pth', '--work-dir',
-         tmp_path, *options], project, hide_pkg_resources=True))
+         tmp_path, *options], project))
     assert re.search(r'^accuracy/top1: [0-9.]+$', out, re.M)
 
 
@@ -106,7 +105,7 @@ def test_text_style_with_our_dist_train(installed_wheel, project, options,
     out = check_run(installed_wheel.run(
         ['bash', installed_wheel.tools / 'dist_train.sh',
          'my_classifier_text.py', '1', '--work-dir', work, *options,
-         *EPOCH], project, hide_pkg_resources=True, PORT=str(free_port())))
+         *EPOCH], project, PORT=str(free_port())))
     trained_epoch(work, out)
 
 

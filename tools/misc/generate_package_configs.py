@@ -17,12 +17,17 @@ style reads differently:
   stay as they are (a text config replaces non-dict values whole);
 * after ``custom_imports = ...``: ``__import__(<module>)`` for each module,
   since mmengine honours ``custom_imports`` in text configs only (stock
-  tools must get our modules registered by reading the config).
+  tools must get our modules registered by reading the config);
+* a cross-package base (``mmpretrain::_base_/models/resnet50.py``) ->
+  an import of ``_upstream_/<package>/<path>``, a module generated from
+  that package's installed text config: a new-style config cannot import
+  another package's text configs, so the module holds the values a text
+  config inheriting it gets (mmengine's ``_scope_`` tags included).
 
 Refused, naming the file and line (the text config must be simplified, or
 this tool extended): statements other than assignments to one name,
 ``_base_`` after other statements, ``{{...}}`` substitutions, reading
-``_base_``, cross-package bases, and a merged name that is assigned twice
+``_base_``, and a merged name that is assigned twice
 or read afterwards (the text style would see the child's own partial
 dict there, the new style the merged one).
 """
@@ -32,12 +37,15 @@ import functools
 import posixpath
 import shutil
 import sys
+import tempfile
+from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))  # this checkout's mmprelu, not an installed one
 
 from mmengine.config import Config  # noqa: E402
+from mmengine.config.utils import MODULE2PACKAGE  # noqa: E402
 
 from mmprelu.apis.config_names import config_names, module_name  # noqa: E402
 
@@ -50,6 +58,11 @@ PACKAGE_DOC = (
     'rerun the tool). Use them as\n``with read_base(): from '
     'mmprelu.configs.prelu_net_c_8xb16 import *``\n(docs/downstream.md).\n'
     '"""\n')
+UPSTREAM = '_upstream_'
+UPSTREAM_NOTE = (
+    '# Generated from {base} ({dist} {version})\n# by {tool}:\n'
+    '# the values a text config inheriting it gets (new-style configs cannot\n'
+    '# import another package\'s text configs); do not edit.\n')
 IMPORT_NOTE = (
     '# mmengine imports `custom_imports` for text configs only: a new-style\n'
     '# config imports them itself, while it is read (docs/downstream.md)\n')
@@ -70,11 +83,36 @@ def _offset(lines, lineno, col):
         line.encode('utf-8')[:col].decode('utf-8'))
 
 
+def _upstream_rel(base: str) -> str:
+    """``'mmdet::a/b.py'`` -> ``'_upstream_/mmdet/a/b.py'``."""
+    return posixpath.join(UPSTREAM, *base.split('::', 1))
+
+
+@functools.lru_cache(maxsize=None)
+def _upstream_values(base: str) -> dict:
+    """What a text config inheriting ``base`` (``pkg::path``) gets."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / 'inherit.py'
+        path.write_text(f'_base_ = [{base!r}]\n', encoding='utf-8')
+        return Config.fromfile(path, import_custom_modules=False).to_dict()
+
+
+def _upstream_module(base: str) -> str:
+    """The generated module of the cross-package base ``base``."""
+    package = base.split('::', 1)[0]
+    dist = MODULE2PACKAGE.get(package, package)
+    return UPSTREAM_NOTE.format(
+        base=base, dist=dist, version=metadata.version(dist),
+        tool=TOOL) + Config(_upstream_values(base)).pretty_text
+
+
 def _relative_import(rel, base, src):
     """``from <relative module> import *`` for ``base`` (a ``_base_`` entry
     of configs/``rel``)."""
     target = posixpath.normpath(posixpath.join(posixpath.dirname(rel), base))
-    if target.startswith('../') or not (src / target).is_file():
+    if '::' in base:
+        target = _upstream_rel(base)
+    elif target.startswith('../') or not (src / target).is_file():
         raise GenerateError(f'configs/{rel}: base {base!r} is no file under '
                             f'configs/')
     here = module_name(rel, package='').split('.')[1:-1]
@@ -96,6 +134,9 @@ def _base_values(rel, bases, src):
     """Top-level names of the merged bases -> their values."""
     values = {}
     for base in bases:
+        if '::' in base:
+            values.update(_upstream_values(base))
+            continue
         path = (src / posixpath.dirname(rel) / base).resolve()
         values.update(_load(path))
     return values
@@ -118,8 +159,6 @@ def _statements(rel, tree):
         else:
             bases = ast.literal_eval(node.value)
             bases = [bases] if isinstance(bases, str) else list(bases)
-            if any('::' in b for b in bases):
-                _fail(rel, node, 'cross-package bases are not supported')
             bases = (node, bases)
     for node in assigns:
         for sub in ast.walk(node.value):
@@ -198,13 +237,20 @@ def generate(src: Path = SRC) -> dict:
     """Every file of mmprelu/configs from the text configs in ``src``:
     {path relative to mmprelu/configs: text}."""
     files = {'__init__.py': PACKAGE_DOC.format(tool=TOOL)}
+    upstream = set()
     for rel in config_names(src):
+        bases = _statements(rel, ast.parse((src / rel).read_text('utf-8')))[0]
+        upstream.update(b for b in (bases or ((), ()))[1] if '::' in b)
+    sources = [(rel, translate) for rel in config_names(src)] + [
+        (_upstream_rel(base), lambda _, __, b=base: _upstream_module(b))
+        for base in sorted(upstream)]
+    for rel, make in sources:
         parts = module_name(rel, package='').split('.')[1:]
         out = '/'.join(parts) + '.py'
         if out in files:
             raise GenerateError(f'configs/{rel}: its module {out} is taken '
                                 f'by another config')
-        files[out] = translate(rel, src)
+        files[out] = make(rel, src)
         for i in range(1, len(parts)):
             init = '/'.join(parts[:i] + ['__init__.py'])
             files.setdefault(init, f'# Generated by {TOOL}.\n')

@@ -8,7 +8,7 @@
 from mmengine.config import read_base
 
 with read_base():
-    from .._base_.models.vgg16 import *
+    from .._upstream_.mmpretrain._base_.models.vgg16 import *
     from .._base_.datasets.imagenet_bs32 import *
     from .._base_.schedules.imagenet_bs256 import *
     from .._base_.default_runtime import *
