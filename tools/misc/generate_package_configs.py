@@ -60,7 +60,7 @@ PACKAGE_DOC = (
     '"""\n')
 UPSTREAM = '_upstream_'
 UPSTREAM_NOTE = (
-    '# Generated from {base} ({dist} {version})\n# by {tool}:\n'
+    '# Generated from {base}\n# ({dist} {version}) by {tool}:\n'
     '# the values a text config inheriting it gets (new-style configs cannot\n'
     '# import another package\'s text configs); do not edit.\n')
 IMPORT_NOTE = (

@@ -1,5 +1,5 @@
-# Generated from mmdet::_base_/datasets/coco_detection.py (mmdet 3.3.0)
-# by tools/misc/generate_package_configs.py:
+# Generated from mmdet::_base_/datasets/coco_detection.py
+# (mmdet 3.3.0) by tools/misc/generate_package_configs.py:
 # the values a text config inheriting it gets (new-style configs cannot
 # import another package's text configs); do not edit.
 backend_args = None

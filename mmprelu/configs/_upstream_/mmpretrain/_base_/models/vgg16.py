@@ -1,5 +1,5 @@
-# Generated from mmpretrain::_base_/models/vgg16.py (mmpretrain 1.2.0)
-# by tools/misc/generate_package_configs.py:
+# Generated from mmpretrain::_base_/models/vgg16.py
+# (mmpretrain 1.2.0) by tools/misc/generate_package_configs.py:
 # the values a text config inheriting it gets (new-style configs cannot
 # import another package's text configs); do not edit.
 model = dict(
