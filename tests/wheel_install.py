@@ -1,4 +1,4 @@
-"""Helpers of the downstream tests (issue 12): mmprelu installed from its
+"""Helpers of the downstream tests: mmprelu installed from its
 built wheel outside the repository (the ``installed_wheel`` fixture of
 tests/conftest.py), as a downstream project has it."""
 import os

@@ -1,4 +1,4 @@
-"""A downstream detection project (issue 12): the detector configs of
+"""A downstream detection project: the detector configs of
 docs/downstream.md as they are, with mmprelu installed from its wheel
 outside the repository (tests/wheel_install.py), shrunk by a config of the
 project (tiny backbone, narrow FPN and heads, conftest's toy COCO data) and

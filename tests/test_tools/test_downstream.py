@@ -1,4 +1,4 @@
-"""A downstream classification project (issue 12): mmprelu installed from
+"""A downstream classification project: mmprelu installed from
 its wheel outside the repository (tests/wheel_install.py), the configs of
 docs/downstream.md written as they are into a project folder, trained for
 one short epoch on the digits data with mmpretrain's stock tools/train.py

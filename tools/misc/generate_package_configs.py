@@ -1,5 +1,5 @@
 """Generate the new-style configs ``mmprelu/configs/`` from the text
-configs ``configs/`` (their single source of truth, issue 12).
+configs ``configs/`` (their single source of truth).
 
     python tools/misc/generate_package_configs.py           # (re)write them
     python tools/misc/generate_package_configs.py --check   # exit 1 if stale
