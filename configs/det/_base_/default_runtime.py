@@ -17,10 +17,11 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='DetVisualizationHook'),
     # mmprelu's hook (mmpretrain registry, hence the scope prefix): the
-    # saved files load with plain torch.load(weights_only=True)
+    # saved files load with plain torch.load(weights_only=True);
+    # enable=False switches it off
     weights_only_checkpoint=dict(type='mmpretrain.WeightsOnlyCheckpointHook'),
     # warns once if the optimizer would weight-decay PReLU slopes (§2.1);
-    # strict=True makes it an error
+    # strict=True makes it an error, enable=False switches it off
     slope_decay_check=dict(type='mmpretrain.SlopeDecayCheckHook'),
 )
 
