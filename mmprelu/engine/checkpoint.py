@@ -23,31 +23,17 @@ has no such API, so there the file is read through our restricted
 unpickler (:mod:`mmprelu.engine.restricted_unpickler`: the same allowlist,
 the same refusal, no code from the file is ever run); decided once at
 import (:data:`mmprelu.compat.HAS_WEIGHTS_ONLY_ALLOWLIST`).
-The explicit opt-in, only for files you trust (it runs arbitrary code
-from the file, which is then loaded with ``weights_only=False`` and named in
-a logged warning), is the environment variable
-``MMPRELU_ALLOW_UNSAFE_LOAD=1`` or torch's own
-``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` (torch 2.14 reads it where a
-caller leaves ``weights_only`` unset, as stock mmengine does, so users
-already set it; torch 2.1 has no such variable; we honour it on every
-torch). torch's opposite switch,
-``TORCH_FORCE_WEIGHTS_ONLY_LOAD=1``, makes torch 2.1-2.4 refuse a
-``pickle_module``: there the file is then read by torch's own weights-only
-unpickler, as asked.
+The explicit opt-in, only for files you trust (the file then runs
+arbitrary code: it is loaded with ``weights_only=False``, named in a
+warning), is ``MMPRELU_ALLOW_UNSAFE_LOAD=1`` or torch's own
+``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1``, which users of torch 2.14 already
+set (torch reads it where a caller leaves ``weights_only`` unset, as stock
+mmengine does; torch 2.1 has none): we honour it on every torch. torch's
+``TORCH_FORCE_WEIGHTS_ONLY_LOAD=1`` makes torch 2.1-2.4 refuse a
+``pickle_module``: there torch's own weights-only unpickler reads the file.
 
-Switching mmengine over is explicit: importing this module changes nothing.
-:func:`~mmprelu.engine.checkpoint_loaders.enable_safe_checkpoint_loading`,
-called by importing :mod:`mmprelu.engine.safe_loading`, which every mmprelu
-config names in ``custom_imports``, registers :func:`load_from_local_safely` as
-mmengine's loader for local paths (``CheckpointLoader`` prefix ``''``),
-used by ``Runner.resume``, ``Runner.load_checkpoint`` (``tools/test.py``)
-and ``init_cfg=dict(type='Pretrained')``. It also replaces
-``mmengine.runner.checkpoint.load_url`` -- ``torch.hub``'s loader, whose
-default is ``weights_only=False`` -- so ``http(s)://``, ``torchvision://``,
-``open-mmlab://`` and ``mmcls://`` downloads obey the same policy: they are
-downloaded into torch.hub's cache and read by the local loader.
-``pavi://``/``s3://`` and ``open-mmlab://`` local files use ``torch.load``'s
-weights-only default: left alone, they fail closed.
+Importing this module changes nothing; on request
+:mod:`mmprelu.engine.checkpoint_loaders` switches mmengine's loaders over.
 """
 import copy
 import os

@@ -3,6 +3,16 @@
 the explicit switch that installs them. Importing this module changes
 nothing; :mod:`mmprelu.engine.safe_loading` (named in every mmprelu
 config's ``custom_imports``) calls :func:`enable_safe_checkpoint_loading`.
+
+It registers :func:`load_from_local_safely` as mmengine's loader for local
+paths (``CheckpointLoader`` prefix ``''``: ``Runner.resume``,
+``Runner.load_checkpoint`` in ``tools/test.py``,
+``init_cfg=dict(type='Pretrained')``) and replaces
+``mmengine.runner.checkpoint.load_url`` -- ``torch.hub``'s loader, whose
+default is ``weights_only=False`` -- so that ``http(s)://``,
+``torchvision://``, ``open-mmlab://`` and ``mmcls://`` downloads obey the
+same policy. ``pavi://``/``s3://`` and ``open-mmlab://`` local files keep
+``torch.load``'s weights-only default: left alone, they fail closed.
 """
 import os
 import os.path as osp
