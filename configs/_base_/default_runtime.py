@@ -10,18 +10,25 @@ custom_imports = dict(imports=['mmprelu', 'mmprelu.engine.safe_loading'],
 
 # Hooks are in `default_hooks` (a dict, merged key by key through `_base_`
 # inheritance) rather than `custom_hooks` (a list, replaced whole), so that a
-# derived config adding its own custom hooks keeps ours.
+# derived config adding its own custom hooks keeps ours. An entry that
+# stands in for an upstream hook takes exactly that hook's arguments (a
+# derived config may switch it back to the upstream type); each extra of
+# ours is its own entry, switched off with one line (docs/reliability.md):
+# `enable=False` for our own hook types.
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=100),
     param_scheduler=dict(type='ParamSchedulerHook'),
     # mmengine's CheckpointHook with atomic writes (a kill never leaves a
-    # truncated checkpoint or last_checkpoint); iter_interval=K adds an
-    # iteration checkpoint every K iterations (the newest
-    # max_keep_iter_ckpts kept), e.g. 2000 for an ImageNet epoch on 8 GPUs
-    # (~10,000 iterations): a crash then loses at most 2000 iterations
-    checkpoint=dict(type='SafeCheckpointHook', interval=1, max_keep_ckpts=3,
-                    iter_interval=None, max_keep_iter_ckpts=2),
+    # truncated checkpoint or last_checkpoint); type='CheckpointHook' is
+    # the stock hook
+    checkpoint=dict(type='SafeCheckpointHook', interval=1, max_keep_ckpts=3),
+    # iteration checkpoints beside the epoch ones (CheckpointHook's
+    # arguments, by_epoch=False; interval=-1: never), e.g. interval=2000
+    # for an ImageNet epoch on 8 GPUs (~10,000 iterations): a crash then
+    # loses at most 2000 iterations
+    iter_checkpoint=dict(type='IterCheckpointHook', interval=-1,
+                         max_keep_ckpts=2),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='VisualizationHook', enable=False),
     # checkpoints loadable with torch.load(weights_only=True)

@@ -250,7 +250,7 @@ def build_runner(cfg, launcher: str, resume_on_restart: bool = False):
     notes = []
     if cfg.get('resume', False) is True or resume_on_restart:
         restart = restart_reason() if resume_on_restart else None
-        notes = resolve_resume(cfg, None, restart)
+        notes = resolve_resume(cfg, restart)
     if 'runner_type' in cfg:
         runner = RUNNERS.build(cfg)
     else:

@@ -23,25 +23,17 @@ has no such API, so there the file is read through our restricted
 unpickler (:mod:`mmprelu.engine.restricted_unpickler`: the same allowlist,
 the same refusal, no code from the file is ever run); decided once at
 import (:data:`mmprelu.compat.HAS_WEIGHTS_ONLY_ALLOWLIST`).
-The explicit opt-in is the environment variable
-``MMPRELU_ALLOW_UNSAFE_LOAD=1`` -- only for files you trust: it runs
-arbitrary code from the file, which is then loaded with
-``weights_only=False`` and named in a logged warning.
+The explicit opt-in, only for files you trust (the file then runs
+arbitrary code: it is loaded with ``weights_only=False``, named in a
+warning), is ``MMPRELU_ALLOW_UNSAFE_LOAD=1`` or torch's own
+``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1``, which users of torch 2.14 already
+set (torch reads it where a caller leaves ``weights_only`` unset, as stock
+mmengine does; torch 2.1 has none): we honour it on every torch. torch's
+``TORCH_FORCE_WEIGHTS_ONLY_LOAD=1`` makes torch 2.1-2.4 refuse a
+``pickle_module``: there torch's own weights-only unpickler reads the file.
 
-Switching mmengine over is explicit (issue 15): importing this module
-changes nothing.
-:func:`~mmprelu.engine.checkpoint_loaders.enable_safe_checkpoint_loading`,
-called by importing :mod:`mmprelu.engine.safe_loading`, which every mmprelu
-config names in ``custom_imports``, registers :func:`load_from_local_safely` as
-mmengine's loader for local paths (``CheckpointLoader`` prefix ``''``),
-used by ``Runner.resume``, ``Runner.load_checkpoint`` (``tools/test.py``)
-and ``init_cfg=dict(type='Pretrained')``. It also replaces
-``mmengine.runner.checkpoint.load_url`` -- ``torch.hub``'s loader, whose
-default is ``weights_only=False`` -- so ``http(s)://``, ``torchvision://``,
-``open-mmlab://`` and ``mmcls://`` downloads obey the same policy: they are
-downloaded into torch.hub's cache and read by the local loader.
-``pavi://``/``s3://`` and ``open-mmlab://`` local files use ``torch.load``'s
-weights-only default: left alone, they fail closed.
+Importing this module changes nothing; on request
+:mod:`mmprelu.engine.checkpoint_loaders` switches mmengine's loaders over.
 """
 import copy
 import os
@@ -59,9 +51,11 @@ from .restricted_unpickler import restricted_pickle
 from .value_markers import OBJECT_KEY, decode
 
 __all__ = ['load_checkpoint_safely', 'restore_plain_types', 'map_structure',
-           'UnsafeCheckpointError', 'UNSAFE_LOAD_ENV']
+           'UnsafeCheckpointError', 'UNSAFE_LOAD_ENV', 'TORCH_UNSAFE_LOAD_ENV']
 
 UNSAFE_LOAD_ENV = 'MMPRELU_ALLOW_UNSAFE_LOAD'
+TORCH_UNSAFE_LOAD_ENV = 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'
+_TORCH_WEIGHTS_ONLY_ENV = 'TORCH_FORCE_WEIGHTS_ONLY_LOAD'
 # Marker keys written by WeightsOnlyCheckpointHook; the value is the format
 # version. A user dict carrying one of these keys would be restored too.
 HISTORY_BUFFER_KEY = '__mmprelu_history_buffer__'
@@ -189,13 +183,23 @@ def restore_plain_types(checkpoint):
     return map_structure(checkpoint, _restore_node)
 
 
-def _unsafe_load_allowed():
-    return os.environ.get(UNSAFE_LOAD_ENV, '').strip().lower() in (
-        '1', 'true', 'yes')
+def _env_true(name):
+    # torch's spelling of true for its TORCH_FORCE_* variables
+    return os.environ.get(name, '').strip().lower() in ('1', 'y', 'yes',
+                                                        'true')
 
 
-def _offending_globals(message, local_file):
-    found = re.findall(r'GLOBAL ([\w.]+)', message)
+def _unsafe_load_switch():
+    """The set variable that allows full unpickling, or None."""
+    return next((name for name in (UNSAFE_LOAD_ENV, TORCH_UNSAFE_LOAD_ENV)
+                 if _env_true(name)), None)
+
+
+def _refused(message, local_file):
+    """What torch's (or our) weights-only unpickler refused: the globals
+    and the classes it names."""
+    found = re.findall(r"GLOBAL ([\w.]+)|<class '([\w.]+)'>", message)
+    found = [a or b for a, b in found]
     if local_file is not None and HAS_WEIGHTS_ONLY_ALLOWLIST:
         try:
             ours = {g[1] if isinstance(g, tuple) else
@@ -223,6 +227,8 @@ def _weights_only_allowlisted(load):
 def _weights_only_restricted(load):
     """torch < 2.5 (no allowlist API): our restricted unpickler, which
     allows torch's tensor globals and ours and refuses everything else."""
+    if _env_true(_TORCH_WEIGHTS_ONLY_ENV):  # torch refuses a pickle_module
+        return load(weights_only=True)
     return load(weights_only=False,
                 pickle_module=restricted_pickle(_safe_globals()))
 
@@ -232,35 +238,43 @@ _weights_only_load = (_weights_only_allowlisted if HAS_WEIGHTS_ONLY_ALLOWLIST
                       else _weights_only_restricted)
 
 
+def _refusal(source, err, local_file):
+    message = str(err)
+    # drop torch's generic advice, keep its diagnosis
+    reason = [line.strip() for line in message.splitlines()
+              if line.strip() and not line.strip().startswith(
+                  ('Weights only load failed', '(1)', '(2)',
+                   'Please file an issue', 'Check the documentation'))]
+    reason = (reason[0] if reason else message).replace(
+        'WeightsUnpickler error: ', '')
+    names = _refused(message, local_file)
+    what = ', '.join(names) or 'a value'
+    if any(name.startswith('numpy.dtypes.') for name in names):
+        what += (' (a numpy array of str, bytes or object dtype: only bool '
+                 'and numeric arrays are data)')
+    return UnsafeCheckpointError(
+        f'Refusing to load checkpoint {source!r}: it holds {what}, which '
+        f'weights-only loading does not allow; loading it needs arbitrary '
+        f'unpickling, which can run arbitrary code. torch says: {reason}\n'
+        f'Only if you trust this file, allow it for one command by setting '
+        f'{UNSAFE_LOAD_ENV}=1 (or torch\'s {TORCH_UNSAFE_LOAD_ENV}=1), '
+        f'e.g. `{UNSAFE_LOAD_ENV}=1 python tools/test.py CONFIG CHECKPOINT`; '
+        f'it is then loaded with weights_only=False.')
+
+
 def _load_with_policy(source, load, local_file=None):
     """``load(**torch_load_kwargs)`` weights-only under our allowlist;
-    refuse or, with the opt-in, fall back to full unpickling."""
+    refuse or, with an opt-in variable, fall back to full unpickling."""
     try:
         checkpoint = _weights_only_load(load)
     except pickle.UnpicklingError as err:
-        if not _unsafe_load_allowed():
-            message = str(err)
-            # drop torch's generic advice, keep its diagnosis
-            reason = [line.strip() for line in message.splitlines()
-                      if line.strip() and not line.strip().startswith(
-                          ('Weights only load failed', '(1)', '(2)',
-                           'Please file an issue', 'Check the documentation'
-                           ))]
-            reason = (reason[0] if reason else message).replace(
-                'WeightsUnpickler error: ', '')
-            names = _offending_globals(message, local_file)
-            raise UnsafeCheckpointError(
-                f'Refusing to load checkpoint {source!r}: it needs arbitrary '
-                f'unpickling (offending globals: {names or "see below"}), '
-                f'which can run arbitrary code. torch says: {reason}\n'
-                f'Only if you trust this file, set the environment variable '
-                f'{UNSAFE_LOAD_ENV}=1 to load it with weights_only=False.'
-            ) from None
+        switch = _unsafe_load_switch()
+        if switch is None:
+            raise _refusal(source, err, local_file) from None
         print_log(
-            f'{UNSAFE_LOAD_ENV} is set: loading {source!r} with '
-            'weights_only=False. This runs arbitrary code from the file; do '
-            'it only for files you trust.',
-            logger='current', level=30)
+            f'{switch} is set: loading {source!r} with weights_only=False. '
+            'This runs arbitrary code from the file; do it only for files '
+            'you trust.', logger='current', level=30)
         checkpoint = load(weights_only=False)
     return restore_plain_types(checkpoint)
 
@@ -275,7 +289,8 @@ def load_checkpoint_safely(filename, map_location=None):
     Raises:
         FileNotFoundError: the file does not exist.
         UnsafeCheckpointError: the file needs arbitrary unpickling and
-            ``MMPRELU_ALLOW_UNSAFE_LOAD=1`` is not set.
+            neither ``MMPRELU_ALLOW_UNSAFE_LOAD=1`` nor
+            ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` is set.
     """
     filename = osp.expanduser(os.fspath(filename))
     if not osp.isfile(filename):

@@ -1,5 +1,5 @@
 """Checkpoint files that are never half-written, and finding the newest
-complete one to resume from (issue 14).
+complete one to resume from.
 
 * Writing: :class:`~mmprelu.engine.hooks.SafeCheckpointHook` has the Runner
   write ``<name>.part`` and then :func:`publish` flushes it to disk and
@@ -15,10 +15,11 @@ complete one to resume from (issue 14).
   (``torch.serialization.config.save.compute_crc32=False``); such files
   would read as damaged, so keep the default.
 * Choosing: :func:`find_resume_checkpoint` tries the checkpoints of a work
-  dir newest first (modification time; the file ``last_checkpoint`` names
-  and every ``epoch_<n>.pth`` / ``iter_<n>.pth`` of the work dir and of the
-  folder ``last_checkpoint`` points into) and returns the first complete
-  one with the ones it skipped and why. Other ``.pth`` files (``best_*``,
+  dir newest first (modification time; the file ``last_checkpoint`` names,
+  read by mmengine's ``find_latest_checkpoint``, and every
+  ``epoch_<n>.pth`` / ``iter_<n>.pth`` of the work dir and of the folder
+  ``last_checkpoint`` points into) and returns the first complete one with
+  the ones it skipped and why. Other ``.pth`` files (``best_*``,
   published or pretrained weights) are never picked by themselves. A
   ``last_checkpoint`` naming a remote file (``s3://`` ...) is trusted as
   is.
@@ -28,6 +29,8 @@ import os.path as osp
 import re
 import zipfile
 from typing import List, Optional, Tuple
+
+from mmengine.runner import find_latest_checkpoint
 
 __all__ = ['PART_SUFFIX', 'checkpoint_problem', 'find_resume_checkpoint',
            'publish', 'write_text_atomically']
@@ -86,16 +89,6 @@ def checkpoint_problem(path: str) -> Optional[str]:
     return None
 
 
-def _pointed(work_dir: str) -> Optional[str]:
-    pointer = osp.join(work_dir, 'last_checkpoint')
-    try:
-        with open(pointer) as f:
-            path = f.read().strip()
-    except OSError:
-        return None
-    return path or None
-
-
 def _mtime(path: str) -> float:
     try:
         return os.stat(path).st_mtime
@@ -107,7 +100,7 @@ def find_resume_checkpoint(
         work_dir: str) -> Tuple[Optional[str], List[Tuple[str, str]]]:
     """The newest complete checkpoint of ``work_dir`` (see the module
     docstring) and the ``(path, problem)`` of newer ones skipped."""
-    pointed = _pointed(work_dir)
+    pointed = find_latest_checkpoint(work_dir) or None
     if pointed is not None and '://' in pointed:
         return pointed, []  # remote storage: mmengine's backend reads it
     candidates = {}

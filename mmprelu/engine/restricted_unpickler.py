@@ -72,7 +72,7 @@ def numeric_dtype(*args, **kwargs) -> np.dtype:
     dtype = np.dtype(*args, **kwargs)
     if dtype.kind not in 'biufc':
         raise pickle.UnpicklingError(
-            f'numpy dtype {dtype} ({type(dtype).__name__}) is not allowed '
+            f'numpy dtype {dtype} ({type(dtype)!r}) is not allowed '
             f'by the weights-only unpickler: only bool and numeric dtypes')
     return dtype
 

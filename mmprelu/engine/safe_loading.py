@@ -3,8 +3,7 @@ weights-only policy (:func:`mmprelu.engine.enable_safe_checkpoint_loading`,
 see :mod:`mmprelu.engine.checkpoint`).
 
 It exists so that a config can switch the policy on by naming it, the
-OpenMMLab way, and so that ``import mmprelu`` itself changes nothing
-(issue 15)::
+OpenMMLab way, and so that ``import mmprelu`` itself changes nothing::
 
     custom_imports = dict(
         imports=['mmprelu', 'mmprelu.engine.safe_loading'],

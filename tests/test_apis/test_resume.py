@@ -1,7 +1,9 @@
 """Which checkpoint tools/train.py resumes from (mmprelu.apis.resume): an
 explicit file, the newest complete one for --resume and for restarted jobs,
 damaged newer ones skipped and named, and a start from scratch that says
-so."""
+so. tools/train.py folds --resume into the config first: ``--resume`` is
+``resume=True, load_from=None``, ``--resume CKPT`` is ``resume=True,
+load_from=CKPT``."""
 import logging
 import os
 
@@ -39,12 +41,14 @@ def config(work_dir, **kwargs):
                             load_from=None), **kwargs))
 
 
-@pytest.mark.parametrize('requested,restart', [('auto', None),
-                                               (None, RESTART),
-                                               ('/elsewhere.pth', RESTART)])
-def test_newest_complete_checkpoint(work, requested, restart):
-    cfg = config(work)
-    notes = resolve_resume(cfg, requested, restart)
+@pytest.mark.parametrize('resume,load_from,restart', [
+    (True, None, None),  # --resume
+    (False, None, RESTART),  # a restarted job
+    (True, '/elsewhere.pth', RESTART),  # --resume CKPT, restarted
+])
+def test_newest_complete_checkpoint(work, resume, load_from, restart):
+    cfg = config(work, resume=resume, load_from=load_from)
+    notes = resolve_resume(cfg, restart)
     why = restart or '--resume'
     assert (cfg.resume, cfg.load_from) == (True, str(work / 'iter_6.pth'))
     assert notes[0][0] == logging.WARNING
@@ -54,21 +58,15 @@ def test_newest_complete_checkpoint(work, requested, restart):
                         f'{why}: resuming from {work}/iter_6.pth')
 
 
-def test_config_resume_true_means_auto(work):
-    cfg = config(work, resume=True)
-    resolve_resume(cfg, None)
-    assert cfg.load_from == str(work / 'iter_6.pth')
-
-
 def test_explicit_checkpoint_is_taken_as_is(work):
-    cfg = config(work)
-    assert resolve_resume(cfg, str(work / 'epoch_1.pth')) == []
+    cfg = config(work, resume=True, load_from=str(work / 'epoch_1.pth'))
+    assert resolve_resume(cfg) == []
     assert (cfg.resume, cfg.load_from) == (True, str(work / 'epoch_1.pth'))
 
 
 def test_no_request_no_change(work):
     cfg = config(work, load_from='pretrained.pth')
-    assert resolve_resume(cfg, None) == []
+    assert resolve_resume(cfg) == []
     assert (cfg.resume, cfg.load_from) == (False, 'pretrained.pth')
 
 
@@ -77,13 +75,13 @@ def test_no_request_no_change(work):
     ('pretrained.pth', 'from the weights of load_from=pretrained.pth')])
 def test_nothing_usable_starts_over_and_says_so(tmp_path, load_from, start):
     cfg = config(tmp_path / 'empty', load_from=load_from)
-    notes = resolve_resume(cfg, None, RESTART)
+    notes = resolve_resume(cfg, RESTART)
     assert (cfg.resume, cfg.load_from) == (False, load_from)
     assert notes == [(logging.INFO, f'{RESTART}: no usable checkpoint in '
                       f'{tmp_path}/empty: training starts {start}')]
 
 
 def test_restart_before_the_first_save_uses_the_given_checkpoint(tmp_path):
-    cfg = config(tmp_path)
-    resolve_resume(cfg, '/given/epoch_3.pth', RESTART)
+    cfg = config(tmp_path, resume=True, load_from='/given/epoch_3.pth')
+    resolve_resume(cfg, RESTART)
     assert (cfg.resume, cfg.load_from) == (True, '/given/epoch_3.pth')

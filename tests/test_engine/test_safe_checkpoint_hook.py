@@ -1,6 +1,7 @@
 """SafeCheckpointHook: atomic checkpoint and last_checkpoint writes, the
-oldest checkpoint deleted only after the new one is in place, and iteration
-checkpoints every K iterations beside the epoch ones (issue 14)."""
+oldest checkpoint deleted only after the new one is in place;
+IterCheckpointHook: iteration checkpoints every K iterations beside the
+epoch ones, in the same Runner as mmengine's or our epoch hook."""
 import os
 import uuid
 
@@ -15,7 +16,7 @@ from mmengine.runner import Runner
 import mmprelu  # noqa: F401  (registers the hook)
 from mmprelu.engine import load_checkpoint_safely
 from mmprelu.engine.checkpoint_files import checkpoint_problem
-from mmprelu.engine.hooks import SafeCheckpointHook
+from mmprelu.engine.hooks import IterCheckpointHook
 
 
 class Toy(BaseModel):
@@ -32,11 +33,17 @@ class Toy(BaseModel):
         return out
 
 
-def make_runner(work_dir, max_epochs=2, **checkpoint):
-    """4 iterations per epoch."""
+def make_runner(work_dir, max_epochs=2, iters=None, resume=False,
+                **checkpoint):
+    """4 iterations per epoch; ``iters``: the IterCheckpointHook's
+    arguments (none: no such hook)."""
     data = [dict(inputs=torch.randn(3), labels=torch.tensor(i % 2))
             for i in range(8)]
     checkpoint.setdefault('interval', 1)
+    checkpoint.setdefault('type', 'SafeCheckpointHook')
+    hooks = dict(checkpoint=checkpoint)
+    if iters is not None:
+        hooks['iter_checkpoint'] = dict(type='IterCheckpointHook', **iters)
     return Runner(
         model=Toy(), work_dir=str(work_dir),
         experiment_name=f'safe_{uuid.uuid4().hex}',
@@ -46,18 +53,20 @@ def make_runner(work_dir, max_epochs=2, **checkpoint):
             collate_fn=dict(type='default_collate')),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9)),
         train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
-        default_hooks=dict(checkpoint=dict(type='SafeCheckpointHook',
-                                           **checkpoint)),
-        default_scope='mmpretrain')
+        default_hooks=hooks, default_scope='mmpretrain', resume=resume)
 
 
 def pth_files(work_dir):
     return sorted(f for f in os.listdir(work_dir) if f.endswith('.pth'))
 
 
-def test_iteration_checkpoints_beside_epoch_ones(tmp_path):
-    make_runner(tmp_path, iter_interval=3, max_keep_iter_ckpts=2).train()
-    # iterations 3 and 6 mid-epoch; 4 and 8 end epochs (epoch ones only)
+@pytest.mark.parametrize('epoch_hook', ['SafeCheckpointHook',
+                                        'CheckpointHook'])
+def test_iteration_checkpoints_beside_epoch_ones(tmp_path, epoch_hook):
+    make_runner(tmp_path, type=epoch_hook,
+                iters=dict(interval=3, max_keep_ckpts=2)).train()
+    # iterations 3 and 6 mid-epoch; 4 and 8 end epochs whose checkpoint
+    # the epoch hook saves: not saved twice
     assert pth_files(tmp_path) == ['epoch_1.pth', 'epoch_2.pth',
                                    'iter_3.pth', 'iter_6.pth']
     meta = load_checkpoint_safely(tmp_path / 'iter_6.pth')['meta']
@@ -67,12 +76,43 @@ def test_iteration_checkpoints_beside_epoch_ones(tmp_path):
     assert not [f for f in os.listdir(tmp_path) if f.endswith('.part')]
 
 
-def test_keeps_newest_iteration_checkpoints(tmp_path):
-    make_runner(tmp_path, iter_interval=1, max_keep_iter_ckpts=2,
-                max_keep_ckpts=1).train()
+def test_epoch_end_saved_when_no_epoch_checkpoint_is_due(tmp_path):
+    make_runner(tmp_path, max_epochs=3, interval=2,
+                iters=dict(interval=4)).train()
+    # epoch 1 ends at iteration 4 with no epoch checkpoint due; 8 and 12
+    # end epochs 2 (interval) and 3 (save_last)
+    assert pth_files(tmp_path) == ['epoch_2.pth', 'epoch_3.pth',
+                                   'iter_4.pth']
+
+
+def test_never_by_default(tmp_path):
+    make_runner(tmp_path, max_epochs=1, iters=dict()).train()
+    assert pth_files(tmp_path) == ['epoch_1.pth']
+
+
+def test_each_hook_keeps_its_own_checkpoints_across_a_resume(tmp_path):
+    """Each hook lists its kept steps under its own message-hub key, so
+    neither prunes the other's files, before or after a resume."""
+    iters = dict(interval=1, max_keep_ckpts=2)
+    make_runner(tmp_path, max_keep_ckpts=1, iters=iters).train()
     assert pth_files(tmp_path) == ['epoch_2.pth', 'iter_6.pth', 'iter_7.pth']
+    hub = load_checkpoint_safely(tmp_path / 'epoch_2.pth')['message_hub']
+    info = hub['runtime_info']
+    assert (info['keep_ckpt_ids'], info['keep_iter_ckpt_ids']) == ([2],
+                                                                    [6, 7])
     for name in pth_files(tmp_path):
         assert checkpoint_problem(str(tmp_path / name)) is None
+    resumed = make_runner(tmp_path, max_epochs=3, max_keep_ckpts=2,
+                          iters=dict(interval=1, max_keep_ckpts=1),
+                          resume=True)
+    resumed.train()
+    assert pth_files(tmp_path) == ['epoch_2.pth', 'epoch_3.pth',
+                                   'iter_11.pth']
+
+
+def test_by_epoch_is_refused():
+    with pytest.raises(ValueError, match='by_epoch must be False'):
+        IterCheckpointHook(interval=10, by_epoch=True)
 
 
 def test_old_checkpoint_deleted_after_the_new_one_is_written(tmp_path,
@@ -129,14 +169,3 @@ def test_mmengine_still_saves_through_the_adapted_method():
     for caller in (CheckpointHook._save_checkpoint,
                    CheckpointHook._save_best_checkpoint):
         assert '_save_checkpoint_with_step' in caller.__code__.co_names
-
-
-@pytest.mark.parametrize('kwargs,match', [
-    (dict(iter_interval=0), 'iter_interval must be a positive integer'),
-    (dict(iter_interval=2.5), 'iter_interval must be a positive integer'),
-    (dict(iter_interval=5, by_epoch=False), 'needs by_epoch=True'),
-    (dict(max_keep_iter_ckpts='2'), 'max_keep_iter_ckpts must be'),
-])
-def test_bad_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        SafeCheckpointHook(**kwargs)

@@ -107,10 +107,18 @@ def test_frozen_slopes_and_test_runs_are_ignored(logged):
 def test_bad_arguments():
     with pytest.raises(ValueError, match='strict must be True or False'):
         SlopeDecayCheckHook(strict='yes')
-    hook = SlopeDecayCheckHook(slope_types=['NoSuchModule'])
-    with pytest.raises(ValueError, match="'NoSuchModule' is not a "
-                       'registered nn.Module'):
-        hook.before_run(fake_runner(optim_cfg()))
+    with pytest.raises(ValueError, match="slope_types: 'NoSuchModule' is "
+                       'not a registered nn.Module'):
+        SlopeDecayCheckHook(slope_types=['NoSuchModule'])
+    with pytest.raises(ValueError, match='enable must be True or False'):
+        SlopeDecayCheckHook(enable='no')
+
+
+def test_switched_off(logged):
+    hook = SlopeDecayCheckHook(strict=True, enable=False)
+    hook.before_run(fake_runner(optim_cfg()))  # would raise if enabled
+    assert not hook.found and not logged
+    assert hook.get_triggered_stages() == []
 
 
 def make_runner(tmp_path, hooks):
@@ -159,5 +167,10 @@ def test_plain_torch_prelu_is_a_slope_too(logged):
     hook = SlopeDecayCheckHook()
     hook.before_run(runner)
     assert [f.name for f in hook.found] == ['act.weight']
-    assert SlopeDecayCheckHook(slope_types=['Linear']).slope_types == (
-        'Linear', )
+    init_default_scope('mmpretrain')
+    assert issubclass(SlopeDecayCheckHook(
+        slope_types=['PReLU']).slope_types[0], nn.PReLU)
+    hook = SlopeDecayCheckHook(slope_types=[nn.Linear])
+    hook.before_run(runner)
+    assert {f.name for f in hook.found} == {'fc1.weight', 'fc1.bias',
+                                            'fc2.weight', 'fc2.bias'}

@@ -29,8 +29,8 @@ def dist_args(config, work_dir, options, *extra):
             'train_dataloader.num_workers=2',
             'train_dataloader.persistent_workers=True',
             'randomness.seed=0', 'randomness.deterministic=True',
-            'default_hooks.checkpoint.iter_interval=1',
-            'default_hooks.checkpoint.max_keep_iter_ckpts=3', *extra]
+            'default_hooks.iter_checkpoint.interval=1',
+            'default_hooks.iter_checkpoint.max_keep_ckpts=3', *extra]
 
 
 def dist_env(restarts=0, **faults):

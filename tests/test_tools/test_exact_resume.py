@@ -10,7 +10,6 @@ from fault_runner import PLATEAU, fault_env, write_config
 from tool_runner import check, python
 
 ITERS_PER_EPOCH = 4  # 64 images, batch 16
-ITERS = 2 * ITERS_PER_EPOCH
 
 
 def train(config, work_dir, options, *extra, kill_at=None):
@@ -19,8 +18,12 @@ def train(config, work_dir, options, *extra, kill_at=None):
                   *options,
                   'train_dataloader.batch_size=16', 'train_cfg.max_epochs=2',
                   'randomness.seed=0', 'randomness.deterministic=True',
-                  'default_hooks.checkpoint.by_epoch=False',
-                  'default_hooks.checkpoint.max_keep_ckpts=-1',
+                  # an iteration checkpoint every iteration (IterCheckpointHook
+                  # beside the epoch hook); epoch 1's end is one (no epoch
+                  # checkpoint due), epoch 2's is epoch_2.pth
+                  'default_hooks.checkpoint.interval=2',
+                  'default_hooks.iter_checkpoint.interval=1',
+                  'default_hooks.iter_checkpoint.max_keep_ckpts=-1',
                   env=env)
 
 
@@ -34,7 +37,7 @@ def reference(tmp_path_factory, options):
     tmp = tmp_path_factory.mktemp('resume_ref')
     config = write_config(tmp, PLATEAU)
     check(train(config, tmp / 'work', options))
-    return config, weights(tmp / 'work' / f'iter_{ITERS}.pth')
+    return config, weights(tmp / 'work' / 'epoch_2.pth')
 
 
 # kill_at 3: mid-epoch (3 of 4 batches done); 4: the last batch of epoch 1,
@@ -55,7 +58,7 @@ def test_killed_and_resumed_run_matches(tmp_path, options, reference,
     assert not (work / f'iter_{kill_at + 1}.pth').exists()
     out = check(train(config, work, options + loader, '--resume'))
     assert f'resumes after {kill_at % ITERS_PER_EPOCH or 4} of its' in out
-    got = weights(work / f'iter_{ITERS}.pth')
+    got = weights(work / 'epoch_2.pth')
     assert got.keys() == expected.keys()
     slopes = [k for k in got if 'prelu' in k.lower() or 'act' in k]
     assert slopes, 'expected PReLU slopes in the state dict'

@@ -5,10 +5,12 @@ from .divergence_hook import DivergenceHook, TrainingDiverged
 from .plateau_hook import CheckPlateauMonitorHook
 from .prelu_slope_hook import PReLUSlopeHook
 from .resume_hook import ExactResumeHook
-from .safe_checkpoint_hook import SafeCheckpointHook
+from .safe_checkpoint_hook import IterCheckpointHook, SafeCheckpointHook
 from .slope_decay_hook import SlopeDecayCheckHook
+from .switchable import SwitchableHook
 
 __all__ = ['WeightsOnlyCheckpointHook', 'CheckPlateauMonitorHook',
            'PReLUSlopeHook', 'DivergenceHook', 'TrainingDiverged',
            'ExactResumeHook', 'BadImageReportHook', 'ChannelsLastHook',
-           'SafeCheckpointHook', 'SlopeDecayCheckHook']
+           'SafeCheckpointHook', 'IterCheckpointHook', 'SlopeDecayCheckHook',
+           'SwitchableHook']

@@ -1,25 +1,28 @@
-"""Report how many bad images ``LoadImageSafely(skip_bad=True)`` skipped
-(issue 6): a long run survives unreadable files, but not silently."""
-from mmengine.hooks import Hook
-
+"""Report how many bad images ``LoadImageSafely(skip_bad=True)`` skipped:
+a long run survives unreadable files, but not silently."""
 from mmprelu.registry import HOOKS
+from .switchable import SwitchableHook
 
 __all__ = ['BadImageReportHook']
 
 
 @HOOKS.register_module()
-class BadImageReportHook(Hook):
+class BadImageReportHook(SwitchableHook):
     """Log the number of skipped bad images after every training epoch and
     at the end of training (only when there were any).
 
     The count is shared with dataloader workers started by ``fork`` (the
     configs' ``mp_start_method``); with ``spawn`` it covers only the main
     process. Each skipped file is named in its own warning.
+
+    Args:
+        enable (bool): ``False`` switches the report off. Defaults to True.
     """
 
     priority = 'BELOW_NORMAL'
 
-    def __init__(self) -> None:
+    def __init__(self, enable: bool = True) -> None:
+        super().__init__(enable)
         self._reported = 0
 
     def _report(self, runner, when: str) -> None:

@@ -41,13 +41,13 @@ from collections import OrderedDict
 
 import numpy as np
 import torch
-from mmengine.hooks import Hook
 from mmengine.logging import HistoryBuffer, print_log
 
 from mmprelu.registry import HOOKS
 from ..checkpoint import (HISTORY_BUFFER_KEY, NDARRAY_KEY, map_structure,
                           restore_plain_types)
 from ..value_markers import encode
+from .switchable import SwitchableHook
 
 __all__ = ['WeightsOnlyCheckpointHook', 'to_plain_types']
 
@@ -112,21 +112,25 @@ def to_plain_types(obj, strict=True, path='checkpoint'):
 
 
 @HOOKS.register_module()
-class WeightsOnlyCheckpointHook(Hook):
+class WeightsOnlyCheckpointHook(SwitchableHook):
     """Make every checkpoint the Runner saves loadable with
     ``torch.load(f, weights_only=True)``.
 
-    Add it with ``custom_hooks=[dict(type='WeightsOnlyCheckpointHook')]``.
+    ``default_hooks.weights_only_checkpoint`` in our configs; elsewhere add
+    it with ``custom_hooks=[dict(type='WeightsOnlyCheckpointHook')]``.
 
     Args:
         strict (bool): raise ``TypeError`` (naming the key path) for a value
             that is neither plain nor convertible; ``False`` only warns and
             saves it as is. Defaults to True.
+        enable (bool): ``False`` switches the hook off (stock pickled
+            checkpoints). Defaults to True.
     """
 
     priority = 'LOWEST'
 
-    def __init__(self, strict=True):
+    def __init__(self, strict=True, enable=True):
+        super().__init__(enable)
         if not isinstance(strict, bool):
             raise TypeError(f'strict must be a bool, got {strict!r}')
         self.strict = strict

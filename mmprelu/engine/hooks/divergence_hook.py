@@ -1,17 +1,22 @@
-"""Stop training when the loss diverges (issue 6).
+"""Stop training when the loss diverges.
 
 The paper (He et al. 2015, §2.2, Fig. 3) notes that too deep a net with a
 poor init stalls or diverges; a NaN/Inf loss can also come from too large an
 lr. Training on with NaN weights wastes the rest of the run and, worse, the
 next checkpoint overwrites good weights with NaN ones.
+
+What this adds to mmdet's ``CheckInvalidLossHook`` (an ``assert`` on the
+total loss every 50 iterations): it needs no mmdet (not a dependency of the
+classification stack), runs before the checkpoint hooks, and names the
+iteration, the values and the last good checkpoint.
 """
 import math
 from typing import Optional, Sequence
 
 import torch
-from mmengine.hooks import Hook
 
 from mmprelu.registry import HOOKS
+from .switchable import SwitchableHook
 
 __all__ = ['DivergenceHook', 'TrainingDiverged']
 
@@ -40,7 +45,7 @@ def _bad_values(outputs, keys: Sequence[str]):
 
 
 @HOOKS.register_module()
-class DivergenceHook(Hook):
+class DivergenceHook(SwitchableHook):
     """Stop training at the first iteration whose loss is NaN or Inf.
 
     Checks the watched entries of the train step's outputs (the parsed
@@ -58,12 +63,14 @@ class DivergenceHook(Hook):
             syncs with the device). Defaults to 1.
         check_params (bool): also check that every parameter is finite after
             the step (a slower, stricter check). Defaults to False.
+        enable (bool): ``False`` switches the check off. Defaults to True.
     """
 
     priority = 'ABOVE_NORMAL'
 
     def __init__(self, keys: Sequence[str] = ('loss', ), interval: int = 1,
-                 check_params: bool = False) -> None:
+                 check_params: bool = False, enable: bool = True) -> None:
+        super().__init__(enable)
         if isinstance(keys, str):
             keys = (keys, )
         if not keys or not all(isinstance(k, str) for k in keys):

@@ -1,9 +1,8 @@
 """Make a plateau LR schedule fail loudly instead of silently never firing."""
 from typing import Dict, Optional
 
-from mmengine.hooks import Hook
-
 from mmprelu.registry import HOOKS
+from .switchable import SwitchableHook
 
 
 def _plateau_schedulers(runner):
@@ -14,7 +13,7 @@ def _plateau_schedulers(runner):
 
 
 @HOOKS.register_module()
-class CheckPlateauMonitorHook(Hook):
+class CheckPlateauMonitorHook(SwitchableHook):
     """Check that every plateau scheduler (mmengine's ``ReduceOnPlateauLR``
     and friends, which reduce the lr "when the error plateaus", §3) can
     actually fire.
@@ -31,6 +30,9 @@ class CheckPlateauMonitorHook(Hook):
       evaluator produced (the message lists them).
 
     Its priority is above mmengine's ``ParamSchedulerHook`` so it runs first.
+
+    Args:
+        enable (bool): ``False`` switches the check off. Defaults to True.
     """
 
     priority = 'ABOVE_NORMAL'

@@ -4,10 +4,10 @@ over channels of the channel-wise slopes)."""
 from typing import Dict, Optional
 
 import torch.nn as nn
-from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from mmprelu.registry import HOOKS
+from .switchable import SwitchableHook
 
 
 def prelu_slopes(model: nn.Module) -> Dict[str, float]:
@@ -27,7 +27,7 @@ def prelu_slopes(model: nn.Module) -> Dict[str, float]:
 
 
 @HOOKS.register_module()
-class PReLUSlopeHook(Hook):
+class PReLUSlopeHook(SwitchableHook):
     """Put the mean PReLU slope of every layer into the message hub every
     ``interval`` training iterations, as scalars ``train/prelu/<layer>``.
 
@@ -46,11 +46,14 @@ class PReLUSlopeHook(Hook):
     Args:
         interval (int): Log every ``interval`` iterations. Defaults to 1.
         prefix (str): Scalar name prefix. Defaults to ``'prelu'``.
+        enable (bool): ``False`` switches the logging off. Defaults to True.
     """
 
     priority = 'NORMAL'  # before LoggerHook (BELOW_NORMAL) reads the hub
 
-    def __init__(self, interval: int = 1, prefix: str = 'prelu') -> None:
+    def __init__(self, interval: int = 1, prefix: str = 'prelu',
+                 enable: bool = True) -> None:
+        super().__init__(enable)
         if not isinstance(interval, int) or interval < 1:
             raise ValueError(f'PReLUSlopeHook: interval must be a positive '
                              f'int, got {interval!r}')

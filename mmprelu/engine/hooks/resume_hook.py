@@ -1,4 +1,4 @@
-"""Bit-exact resume of an interrupted training run (issues 6, 14 and 15).
+"""Bit-exact resume of an interrupted training run.
 
 What mmengine 0.10.7 restores on ``--resume``: weights (PReLU slopes
 included), optimizer state (momentum buffers), param schedulers (the plateau
@@ -40,7 +40,7 @@ dataloader workers, persistent or not:
    its full, seeded order, without each rank's first ``n`` batches.
 
 Why step 2 stays a wrap in the hook rather than a dataset wrapper or a
-transform that the config names (issue 15, item 7): the seeding has to run
+transform that the config names: the seeding has to run
 where the sample is loaded (in the worker), i.e. inside the dataset or its
 pipeline, and both config forms cost users more than they show them:
 
@@ -86,13 +86,13 @@ wrapper) to have a ``pipeline`` (every mmengine ``BaseDataset``); otherwise
 the hook warns and workers keep mmengine's own per-worker seeding.
 """
 from mmengine.dist import get_rank, get_world_size
-from mmengine.hooks import Hook
 from mmengine.runner import EpochBasedTrainLoop
 from torch.utils.data import BatchSampler
 
 from mmprelu.datasets.samplers import ExactResumeSampler
 from mmprelu.registry import HOOKS
 from .seeding import SampleSeededPipeline, iteration_seed, seed_everything
+from .switchable import SwitchableHook
 
 __all__ = ['ExactResumeHook']
 
@@ -123,7 +123,7 @@ def _sampler_of(loader):
 
 
 @HOOKS.register_module()
-class ExactResumeHook(Hook):
+class ExactResumeHook(SwitchableHook):
     """Derive every random stream from the seed, the iteration, the rank and
     the sample, and resume inside an epoch, together with the config's
     ``ExactResumeSampler`` (see the module docstring).
@@ -135,12 +135,17 @@ class ExactResumeHook(Hook):
         seed_per_sample (bool): step 2 above. Defaults to True; without it
             a mid-epoch resume with dataloader workers is not exact (workers
             restart their streams and batches map to other workers).
+        enable (bool): ``False`` switches exact resume off: nothing is
+            reseeded, wrapped or planned, and the config's
+            ``ExactResumeSampler`` then draws ``DefaultSampler``'s order
+            (mmengine's resume alone). Defaults to True.
     """
 
     priority = 'NORMAL'  # before WeightsOnlyCheckpointHook (LOWEST)
 
     def __init__(self, reseed_every_iter: bool = True,
-                 seed_per_sample: bool = True) -> None:
+                 seed_per_sample: bool = True, enable: bool = True) -> None:
+        super().__init__(enable)
         self.reseed_every_iter = bool(reseed_every_iter)
         self.seed_per_sample = bool(seed_per_sample)
         self._saved: dict = {}

@@ -6,23 +6,27 @@ toward ReLU", so the paper trains the slopes without it. Our schedules use
 ``optim_wrapper`` whole (``_delete_=True``, a fresh dict in a non-inheriting
 config) silently drops that constructor and decays the slopes again.
 
-The check looks at the **built** optimizer, so it covers every constructor:
-mmengine's default one, ours with ``slope_decay_mult > 0``, a third-party
-one, ``custom_keys`` that happen to match the slopes. A slope is a parameter
-owned by an :class:`torch.nn.PReLU` module (ours subclasses it), the rule
-``PReLUOptimWrapperConstructor`` uses; a slope is decayed when its param
-group has ``weight_decay > 0``, the parameter requires grad and the group's
-lr is not 0.
+Why a hook and not a check inside the constructor or in our config
+validation: the constructor is exactly what such a config drops, and
+``validate_config`` runs only in our tools, while ``default_hooks`` reach
+mmpretrain's stock ``tools/train.py`` too. The check looks at the **built**
+optimizer, so it covers every constructor: mmengine's default one, ours
+with ``slope_decay_mult > 0``, a third-party one, ``custom_keys`` that
+happen to match the slopes. A slope is a parameter owned by a
+:class:`torch.nn.PReLU` module (ours subclasses it), the constructor's rule;
+it is decayed when its param group has ``weight_decay > 0``, the parameter
+requires grad and the group's lr is not 0.
 """
 import logging
 from typing import List, NamedTuple, Optional, Sequence
 
 import torch.nn as nn
-from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
 from mmprelu.registry import HOOKS
+from ..optimizers.prelu_constructor import resolve_module_types
+from .switchable import SwitchableHook
 
 FIX = ("set optim_wrapper.constructor='PReLUOptimWrapperConstructor' "
        "(keeps weight decay off PReLU slopes; with it, "
@@ -37,15 +41,6 @@ class DecayedSlope(NamedTuple):
     weight_decay: float
 
 
-def _optimizers(optim_wrapper):
-    """(prefix, torch optimizer) pairs of an ``OptimWrapper`` or an
-    ``OptimWrapperDict``."""
-    if hasattr(optim_wrapper, 'optim_wrappers'):  # OptimWrapperDict
-        return [(f'{key}: ', wrapper.optimizer)
-                for key, wrapper in optim_wrapper.optim_wrappers.items()]
-    return [('', optim_wrapper.optimizer)]
-
-
 def decayed_slopes(model: nn.Module, optimizer,
                    slope_types: Sequence[type] = (nn.PReLU, )
                    ) -> List[DecayedSlope]:
@@ -54,40 +49,20 @@ def decayed_slopes(model: nn.Module, optimizer,
     weight decay."""
     if is_model_wrapper(model):
         model = model.module
-    slopes = {}
-    for mod_name, module in model.named_modules():
-        if isinstance(module, tuple(slope_types)):
-            for p_name, param in module.named_parameters(recurse=False):
-                if param.requires_grad:
-                    full = f'{mod_name}.{p_name}' if mod_name else p_name
-                    slopes[id(param)] = full
-    found = []
-    for index, group in enumerate(optimizer.param_groups):
-        decay = float(group.get('weight_decay', 0.) or 0.)
-        if decay <= 0 or group.get('lr', 1.) == 0:
-            continue
-        for param in group['params']:
-            if id(param) in slopes:
-                found.append(DecayedSlope(slopes[id(param)], index, decay))
-    return found
-
-
-def slope_decay_message(found: List[DecayedSlope],
-                        constructor: Optional[str]) -> str:
-    """The warning / error text for ``found`` (non-empty)."""
-    first = found[0]
-    decays = sorted({f.weight_decay for f in found})
-    used = constructor or 'DefaultOptimWrapperConstructor (the default)'
-    return (f'optim_wrapper: {len(found)} PReLU slope parameter(s) get '
-            f'weight decay {decays} (e.g. {first.name!r} in param group '
-            f'{first.group}), with optim_wrapper.constructor={used}. The '
-            f'paper uses none on the slopes (§2.1: weight decay "biases '
-            f'PReLU toward ReLU"). Fix: {FIX}. If the decay is intended, '
-            f'ignore this; {STRICT_KEY}=True makes it an error.')
+    slopes = {id(param): name for name, param in model.named_parameters()
+              if param.requires_grad}
+    owned = {id(p) for m in model.modules() if isinstance(m, slope_types)
+             for p in m.parameters(recurse=False)}
+    return [DecayedSlope(slopes[id(param)], index,
+                         float(group['weight_decay']))
+            for index, group in enumerate(optimizer.param_groups)
+            if (group.get('weight_decay') or 0) > 0 and group.get('lr') != 0
+            for param in group['params']
+            if id(param) in owned and id(param) in slopes]
 
 
 @HOOKS.register_module()
-class SlopeDecayCheckHook(Hook):
+class SlopeDecayCheckHook(SwitchableHook):
     """Check the built optimizer once, before training (``before_run``):
     if it would weight-decay any PReLU slope, log one warning naming the
     config key and the fix, or raise ``ValueError`` with ``strict=True``
@@ -100,42 +75,35 @@ class SlopeDecayCheckHook(Hook):
             registry. Defaults to ``torch.nn.PReLU`` (the class itself, not
             a registry name, which may resolve to our subclass and miss
             plain ``nn.PReLU`` modules).
+        enable (bool): ``False`` switches the check off. Defaults to True.
     """
 
     priority = 'VERY_HIGH'
 
     def __init__(self, strict: bool = False,
-                 slope_types: Optional[Sequence] = None) -> None:
+                 slope_types: Optional[Sequence] = None,
+                 enable: bool = True) -> None:
+        super().__init__(enable)
         if not isinstance(strict, bool):
             raise ValueError(f'SlopeDecayCheckHook: strict must be True or '
                              f'False, got {strict!r}')
         self.strict = strict
-        self.slope_types = (nn.PReLU, ) if slope_types is None else tuple(
-            slope_types)
+        self.slope_types = resolve_module_types(
+            slope_types or [nn.PReLU],
+            'default_hooks.slope_decay_check.slope_types')
         self.found: List[DecayedSlope] = []
-
-    def _types(self) -> tuple:
-        from mmprelu.registry import MODELS
-        types = []
-        for t in self.slope_types:
-            cls = MODELS.get(t) if isinstance(t, str) else t
-            if not isinstance(cls, type) or not issubclass(cls, nn.Module):
-                raise ValueError(f'SlopeDecayCheckHook: slope_types entry '
-                                 f'{t!r} is not a registered nn.Module type '
-                                 f'(e.g. "PReLU")')
-            types.append(cls)
-        return tuple(types)
 
     def before_run(self, runner) -> None:
         wrapper = getattr(runner, 'optim_wrapper', None)
         if wrapper is None or isinstance(wrapper, dict):
             return  # not built: a test or val run
-        types = self._types()
-        self.found = []
-        for prefix, optimizer in _optimizers(wrapper):
-            self.found.extend(
-                f._replace(name=prefix + f.name)
-                for f in decayed_slopes(runner.model, optimizer, types))
+        # an OptimWrapperDict holds one wrapper per key
+        wrappers = getattr(wrapper, 'optim_wrappers', {'': wrapper})
+        self.found = [
+            f._replace(name=f'{key}: {f.name}' if key else f.name)
+            for key, each in wrappers.items()
+            for f in decayed_slopes(runner.model, each.optimizer,
+                                    self.slope_types)]
         if not self.found:
             return
         cfg = getattr(runner, 'cfg', None) or {}
@@ -145,6 +113,19 @@ class SlopeDecayCheckHook(Hook):
         if self.strict:
             raise ValueError(message)
         print_log(message, logger='current', level=logging.WARNING)
+
+
+def slope_decay_message(found: List[DecayedSlope],
+                        constructor: Optional[str]) -> str:
+    """The warning / error text for ``found`` (non-empty)."""
+    decays = sorted({f.weight_decay for f in found})
+    used = constructor or 'DefaultOptimWrapperConstructor (the default)'
+    return (f'optim_wrapper: {len(found)} PReLU slope parameter(s) get '
+            f'weight decay {decays} (e.g. {found[0].name!r} in param group '
+            f'{found[0].group}), with optim_wrapper.constructor={used}. The '
+            f'paper uses none on the slopes (§2.1: weight decay "biases '
+            f'PReLU toward ReLU"). Fix: {FIX}. If the decay is intended, '
+            f'ignore this; {STRICT_KEY}=True makes it an error.')
 
 
 def add_slope_decay_check(runner) -> None:

@@ -8,6 +8,20 @@ from mmengine.optim import DefaultOptimWrapperConstructor
 from mmprelu.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
 
 
+def resolve_module_types(types: Sequence[Union[str, type]],
+                         key: str) -> tuple:
+    """``types`` as classes; strings are looked up in ``MODELS``. A bad
+    entry raises ``ValueError`` naming the config ``key``."""
+    resolved = []
+    for t in types:
+        cls = MODELS.get(t) if isinstance(t, str) else t
+        if not isinstance(cls, type) or not issubclass(cls, nn.Module):
+            raise ValueError(f'{key}: {t!r} is not a registered nn.Module '
+                             f'type (e.g. "PReLU")')
+        resolved.append(cls)
+    return tuple(resolved)
+
+
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module()
 class PReLUOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     """mmengine's default constructor, plus: no weight decay on the slopes
@@ -55,24 +69,13 @@ class PReLUOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         paramwise_cfg = dict(paramwise_cfg or {})
         self.slope_decay_mult = float(
             paramwise_cfg.pop('slope_decay_mult', 0.))
-        self.slope_module_types = self._resolve_types(
-            paramwise_cfg.pop('slope_module_types', [nn.PReLU]))
+        self.slope_module_types = resolve_module_types(
+            paramwise_cfg.pop('slope_module_types', [nn.PReLU]),
+            'paramwise_cfg.slope_module_types')
         # A non-empty paramwise_cfg makes the default constructor build one
         # param group per parameter (``add_params``), where we hook in.
         paramwise_cfg.setdefault('custom_keys', {})
         super().__init__(optim_wrapper_cfg, paramwise_cfg)
-
-    @staticmethod
-    def _resolve_types(types: Sequence[Union[str, type]]) -> tuple:
-        resolved = []
-        for t in types:
-            cls = MODELS.get(t) if isinstance(t, str) else t
-            if not isinstance(cls, type) or not issubclass(cls, nn.Module):
-                raise ValueError(
-                    f'paramwise_cfg.slope_module_types: {t!r} is not a '
-                    f'registered nn.Module type (e.g. "PReLU")')
-            resolved.append(cls)
-        return tuple(resolved)
 
     def add_params(self,
                    params: List[dict],

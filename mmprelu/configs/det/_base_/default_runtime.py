@@ -22,9 +22,10 @@ __import__('mmprelu.engine.safe_loading')
 default_hooks.merge(dict(
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
     # mmprelu's hook (mmpretrain registry, hence the scope prefix): the
-    # saved files load with plain torch.load(weights_only=True)
+    # saved files load with plain torch.load(weights_only=True);
+    # enable=False switches it off
     weights_only_checkpoint=dict(type='mmpretrain.WeightsOnlyCheckpointHook'),
     # warns once if the optimizer would weight-decay PReLU slopes (§2.1);
-    # strict=True makes it an error
+    # strict=True makes it an error, enable=False switches it off
     slope_decay_check=dict(type='mmpretrain.SlopeDecayCheckHook'),
 ))
