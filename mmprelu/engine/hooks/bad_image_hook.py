@@ -1,5 +1,6 @@
-"""Report how many bad images ``LoadImageSafely(skip_bad=True)`` skipped
-(issue 6): a long run survives unreadable files, but not silently."""
+"""Report how many bad images ``LoadImageSafely(ignore_empty=True)``
+skipped: a long run survives unreadable files, but not silently (our
+addition; the paper is silent)."""
 from mmengine.hooks import Hook
 
 from mmprelu.registry import HOOKS
