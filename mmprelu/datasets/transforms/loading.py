@@ -90,12 +90,14 @@ class LoadImageSafely(LoadImageFromFile):
     ``backend_args``), plus:
 
     * **a count of skipped files**: with ``ignore_empty=True`` (opt-in,
-      training only) a file that cannot be read or decoded gives ``None``,
-      as upstream (mmengine's ``BaseDataset`` then draws another index, up
-      to ``max_refetch`` times), and also a warning naming the file, the
+      training only) a file that cannot be read or decoded gives ``None``
+      (mmengine's ``BaseDataset`` then draws another index, up to
+      ``max_refetch`` times), and also a warning naming the file, the
       reason and the running count (:func:`bad_image_stats`;
-      ``BadImageReportHook`` logs it after every epoch). Test-mode datasets
-      raise on ``None``: keep it off in test pipelines.
+      ``BadImageReportHook`` logs it after every epoch). Upstream gives
+      ``None`` only where reading or decoding raises: a corrupt file that
+      OpenCV decodes to nothing fails its assertion instead. Test-mode
+      datasets raise on ``None``: keep it off in test pipelines.
     * **errors that name the file**: a file that cannot be decoded raises
       ``ValueError('{path}: ...')`` (upstream: Pillow's "cannot identify
       image file <_io.BytesIO ...>", or OpenCV's assertion on empty data).
