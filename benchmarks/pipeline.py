@@ -1,10 +1,14 @@
 """Images/s of our training pipeline vs its torchvision v2 equivalent.
 
 ``ours`` is the config's ``train_pipeline`` built through the registries
-(exactly what training runs, §3): ``LoadImageSafely`` (read + decode),
-``RandomResizeEdge`` (shorter side a random integer in [256, 512]),
-``RandomCrop`` 224, ``RandomFlip``, ``PCALighting`` and ``PackInputs``
-(a 3 x 224 x 224 uint8 tensor plus its ``DataSample``).
+(exactly what training runs, §3): ``LoadImageSafely`` (read + decode, mmcv's
+``imdecode_backend``), ``LimitAspectRatio``, ``RandomChoiceResize`` (shorter
+side a random integer in [256, 512], mmpretrain's ``ResizeEdge``),
+``RandomCrop`` 224, ``RandomFlip``, ``PCALighting`` and ``PackInputs`` (a
+3 x 224 x 224 uint8 tensor plus its ``DataSample``). ``--decode-backends cv2
+pillow`` runs it once per decode backend instead (``ours-cv2``,
+``ours-pillow``: the loading step's ``imdecode_backend`` switched), side by
+side, to choose the configs' backend.
 
 ``torchvision`` does the same with ``torchvision.transforms.v2`` on tensors:
 ``read_file`` + ``decode_jpeg``, ``RandomResize(256, 513)`` (random shorter
@@ -14,13 +18,15 @@ in ours does not antialias either; ``--antialias`` to switch it on),
 with torch ops (``ToDtype`` float32, add the noise, clip, round, back to
 uint8, as ``PCALighting`` does) — no ``DataSample``.
 
-Both run on the same synthetic JPEGs (written to a temporary directory),
+All run on the same synthetic JPEGs (written to a temporary directory),
 in one process with one thread (torch and OpenCV), over interleaved
 repeats; the median repeat gives images/s and the per-stage breakdown (ms
-per image). ``ratio`` is ours / torchvision images/s (higher is better for
-ours). Writes JSON with ``--out``.
+per image). ``ratios`` holds each of ours / torchvision images/s (higher
+is better for ours), ``ratio`` the first of them. Writes JSON with
+``--out``.
 
     python benchmarks/pipeline.py --images 64 --repeats 5
+    python benchmarks/pipeline.py --decode-backends cv2 pillow --repeats 9
 """
 import os
 import statistics
@@ -66,8 +72,9 @@ def write_images(folder, count, sizes=SIZES, quality=90, seed=0):
     return paths
 
 
-def build_ours(config):
-    """The config's ``train_pipeline`` as a list of (name, transform)."""
+def build_ours(config, decode_backend=None):
+    """The config's ``train_pipeline`` as a list of (name, transform); with
+    ``decode_backend`` the loading step's ``imdecode_backend`` is that."""
     import mmprelu  # noqa: F401  (registers our transforms)
     from mmengine.registry import init_default_scope
     from mmprelu.registry import TRANSFORMS
@@ -77,7 +84,10 @@ def build_ours(config):
     init_default_scope('mmpretrain')
     steps = []
     for step in cfg.train_pipeline:
-        steps.append((step['type'], TRANSFORMS.build(dict(step))))
+        step = dict(step)
+        if decode_backend and 'Load' in step['type']:
+            step['imdecode_backend'] = decode_backend
+        steps.append((step['type'], TRANSFORMS.build(step)))
     return steps, lambda path: dict(img_path=path)
 
 
@@ -153,6 +163,10 @@ def main(argv=None):
     parser.add_argument('--antialias', action='store_true',
                         help='torchvision resize with antialias=True')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--decode-backends', nargs='+', metavar='BACKEND',
+                        choices=('cv2', 'pillow'),
+                        help='run ours once per mmcv decode backend '
+                        '(default: once, with the config\'s)')
     add_run_args(parser, repeats=5, threads=None)
     args = parser.parse_args(argv)
     for key in ('images', 'repeats'):
@@ -165,9 +179,12 @@ def main(argv=None):
     # dataloader workers: env_cfg.opencv_num_threads=0)
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
-    variants = {'ours': build_ours(args.config),
-                'torchvision': build_torchvision(args.config,
-                                                 args.antialias)}
+    if args.decode_backends:
+        variants = {f'ours-{b}': build_ours(args.config, b)
+                    for b in args.decode_backends}
+    else:
+        variants = {'ours': build_ours(args.config)}
+    variants['torchvision'] = build_torchvision(args.config, args.antialias)
     sizes = (tuple(args.size), ) if args.size else SIZES
     with tempfile.TemporaryDirectory() as folder:
         paths = write_images(folder, args.images, sizes, seed=args.seed)
@@ -199,14 +216,17 @@ def main(argv=None):
             step: 1e3 * statistics.median(r[step] for r in stages[name]) / n
             for step in stages[name][0]}
     ips = result['images_per_s']
-    result['ratio'] = ips['ours'] / ips['torchvision']
+    result['ratios'] = {name: ips[name] / ips['torchvision']
+                        for name in variants if name != 'torchvision'}
+    result['ratio'] = next(iter(result['ratios'].values()))  # the first
     print(f'{n} JPEGs, sizes {result["sizes"]}, {args.repeats} interleaved '
           f'repeats, 1 thread')
     print(f'{"pipeline":<14}{"img/s":>9}{"ms/img":>9}')
     for name in variants:
         print(f'{name:<14}{ips[name]:>9.1f}'
               f'{result["ms_per_image"][name]:>9.2f}')
-    print(f'ratio ours / torchvision: {result["ratio"]:.2f}x')
+    for name, ratio in result['ratios'].items():
+        print(f'ratio {name} / torchvision: {ratio:.2f}x')
     for name in variants:
         print(f'\nper stage, {name} (ms per image, median)')
         for step, ms in result['stages_ms'][name].items():

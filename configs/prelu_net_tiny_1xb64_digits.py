@@ -50,8 +50,14 @@ model = dict(
     head=dict(num_classes=10, in_channels=64 * 63, hidden_channels=(512, 512)))
 
 train_pipeline = [
-    dict(type='LoadImageSafely'),
-    dict(type='RandomResizeEdge', scale_range=(64, 80), edge='short'),
+    dict(type='LoadImageSafely', imdecode_backend='cv2'),
+    dict(type='LimitAspectRatio', max_ratio=10),
+    # scale jitter: shorter side s uniform over the integers in [64, 80]
+    dict(
+        type='RandomChoiceResize',
+        scales=list(range(64, 80 + 1)),
+        resize_type='mmpretrain.ResizeEdge',
+        edge='short'),
     dict(type='RandomCrop', crop_size=56),
     # ImageNet PCA colour noise, alpha ~ N(0, 0.1) (AlexNet [16])
     dict(
@@ -79,7 +85,7 @@ randomness = dict(seed=0)
 test_protocol = dict(
     scales=(64, 72, 80), view_scale=64, crop_size=56, flip=False)
 tta_pipeline = [
-    dict(type='LoadImageSafely'),
+    dict(type='LoadImageSafely', imdecode_backend='cv2'),
     dict(
         type='TestTimeAug',
         transforms=[

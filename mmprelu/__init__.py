@@ -11,8 +11,8 @@ versions it warns once, naming the versions found and tested, and goes on
 
 Model-hub names are registered on request
 (``mmprelu.apis.register_models()``, see :mod:`mmprelu.apis.model_hub`);
-the bad-image counter of ``LoadImageSafely`` is created when a
-``skip_bad=True`` loader is built. ``tests/test_import.py`` checks that a
+the bad-image counter of ``LoadImageSafely`` is created when an
+``ignore_empty=True`` loader is built. ``tests/test_import.py`` checks that a
 fresh ``import mmprelu`` changes nothing but the registries.
 """
 from .version import __version__, version_info  # noqa: F401

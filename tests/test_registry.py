@@ -23,8 +23,10 @@ def test_registered_in_mmpretrain_and_exported(name):
     assert name in mmprelu.__all__
 
 
-def test_transform_registered():
-    assert TRANSFORMS.get('RandomResizeEdge') is mmprelu.RandomResizeEdge
+@pytest.mark.parametrize('name', ['LoadImageSafely', 'LimitAspectRatio',
+                                  'PCALighting', 'PositionalCrop'])
+def test_transform_registered(name):
+    assert TRANSFORMS.get(name) is getattr(mmprelu, name)
 
 
 @pytest.mark.parametrize('type_name', ['mmprelu.PReLUNet',

@@ -43,7 +43,7 @@ default_hooks = dict(
     # pipeline) and continues a resumed epoch after its last trained batch,
     # so --resume from an iteration checkpoint continues bit for bit
     exact_resume=dict(type='ExactResumeHook'),
-    # count of images skipped by LoadImageSafely(skip_bad=True), per epoch
+    # count of images skipped by LoadImageSafely(ignore_empty=True), per epoch
     bad_images=dict(type='BadImageReportHook'),
     # one warning if the optimizer would weight-decay PReLU slopes (§2.1),
     # e.g. a config whose optim_wrapper drops PReLUOptimWrapperConstructor;

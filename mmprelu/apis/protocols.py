@@ -42,10 +42,10 @@ from typing import Optional, Sequence
 
 PROTOCOLS = ('center', 'whole', 'ten-view', 'dense')
 CORNERS = ('top_left', 'top_right', 'bottom_left', 'bottom_right', 'center')
-#: Resizes by one edge (mmpretrain's ``ResizeEdge``, our
-#: ``RandomResizeEdge``): what they make of the shorter side is known from
-#: the step alone (:mod:`.validate` follows them).
-EDGE_RESIZES = ('ResizeEdge', 'RandomResizeEdge')
+#: Resizes by one edge (mmpretrain's ``ResizeEdge``, and mmcv's
+#: ``RandomChoiceResize`` over it: the scale jitter): what they make of the
+#: shorter side is known from the step alone (:mod:`.validate` follows them).
+EDGE_RESIZES = ('ResizeEdge', 'RandomChoiceResize')
 #: Every resize that may start the views of a test pipeline.
 RESIZES = EDGE_RESIZES + ('Resize', 'RandomResize')
 TEN_VIEW_CORNERS = ('square', 'full')

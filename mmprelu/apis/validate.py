@@ -65,8 +65,13 @@ def _smallest_side(step: dict) -> Optional[int]:
     """Shortest image side a resize step guarantees (None: unknown)."""
     if step.get('edge', 'short') != 'short':
         return None
-    if step['type'] == 'RandomResizeEdge':
-        return min(step.get('scale_range', (256, 512)))
+    if step['type'] == 'RandomChoiceResize':  # scale jitter
+        scales = step.get('scales', None)
+        if (str(step.get('resize_type', '')).split('.')[-1] != 'ResizeEdge'
+                or not isinstance(scales, (list, tuple)) or not scales
+                or not all(isinstance(s, int) for s in scales)):
+            return None
+        return min(scales)
     return step.get('scale', None)
 
 

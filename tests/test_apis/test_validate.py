@@ -52,12 +52,12 @@ def set_train_step(cfg, index, **changes):
     # unknown arch: the valid names in the message
     (lambda c: c.model.backbone.__setitem__('arch', 'Z'),
      ['model.backbone.arch', "'Z'"]),
-    # jitter range min > max (RandomResizeEdge's own check, located)
-    (lambda c: set_train_step(c, 1, scale_range=(128, 64)),
-     ['train_dataloader.dataset.pipeline[1]', 'min > max']),
+    # unknown edge in the scale jitter (ResizeEdge's own check, located)
+    (lambda c: set_train_step(c, 2, edge='shorter'),
+     ['train_dataloader.dataset.pipeline[2]', 'shorter']),
     # crop larger than the smallest training scale
-    (lambda c: set_train_step(c, 2, crop_size=72),
-     ['pipeline[2]', 'crop_size=72', 'smallest image side 64']),
+    (lambda c: set_train_step(c, 3, crop_size=72),
+     ['pipeline[3]', 'crop_size=72', 'smallest image side 64']),
     # crop larger than the test resize
     (lambda c: c.val_dataloader.dataset.pipeline[2].update(crop_size=80),
      ['val_dataloader.dataset.pipeline[2]', 'crop_size=80']),
@@ -90,7 +90,7 @@ def test_dense_window_fits_one_scale_is_accepted(cfg):
 
 
 def test_padded_crop_is_accepted(cfg):
-    set_train_step(cfg, 2, crop_size=72, pad_if_needed=True)
+    set_train_step(cfg, 3, crop_size=72, pad_if_needed=True)
     validate_config(cfg)
 
 
@@ -101,21 +101,22 @@ def test_tta_crop_checked(cfg):
         validate_config(cfg)
 
 
-@pytest.mark.parametrize('where,step', [
+@pytest.mark.parametrize('where,index,step', [
     # mmcv's CenterCrop takes (w, h): 56 wide, 40 high -> a 5-row map
-    ('val_dataloader', dict(type='CenterCrop', crop_size=(56, 40))),
+    ('val_dataloader', 2, dict(type='CenterCrop', crop_size=(56, 40))),
     # mmpretrain's RandomCrop takes (h, w): 40 high, 56 wide
-    ('train_dataloader', dict(type='RandomCrop', crop_size=(40, 56))),
+    ('train_dataloader', 3, dict(type='RandomCrop', crop_size=(40, 56))),
 ])
-def test_non_square_crops_checked_per_axis(cfg, where, step):
+def test_non_square_crops_checked_per_axis(cfg, where, index, step):
     """The SPP check of every pipeline's crops on each axis (a 40x56 crop
     gives a 5x7 map: too small for the 7x7 level along its height)."""
-    cfg[where].dataset.pipeline[2] = step
+    cfg[where].dataset.pipeline[index] = step
     with pytest.raises(ValueError) as err:
         validate_config(cfg)
     message = str(err.value)
     assert 'finest level (7)' in message and '5x7 last map' in message
-    assert f'40x56 (h x w) crop of {where}.dataset.pipeline[2]' in message
+    assert (f'40x56 (h x w) crop of {where}.dataset.pipeline[{index}]'
+            in message)
 
 
 def test_small_test_scale_checked(cfg):

@@ -1,5 +1,6 @@
 """benchmarks/pipeline.py runs at a tiny size (no timing asserted), and the
-speed fixes it led to keep the pixels identical."""
+speed fix it led to (PCALighting's lookup table) keeps the pixels
+identical."""
 import json
 
 import numpy as np
@@ -19,15 +20,27 @@ def test_runs_and_reports_both_pipelines(tmp_path):
     assert all(v > 0 for v in result['images_per_s'].values())
     ips = result['images_per_s']
     assert result['ratio'] == pytest.approx(ips['ours'] / ips['torchvision'])
+    assert result['ratios'] == {'ours': result['ratio']}
     # both end with one 3 x 224 x 224 uint8 image (scale jitter >= 256)
     assert result['output'] == {v: [[3, 224, 224], 'torch.uint8']
                                 for v in variants}
     assert list(result['stages_ms']['ours']) == [
-        'LoadImageSafely', 'RandomResizeEdge', 'RandomCrop', 'RandomFlip',
-        'PCALighting', 'PackInputs']
+        'LoadImageSafely', 'LimitAspectRatio', 'RandomChoiceResize',
+        'RandomCrop', 'RandomFlip', 'PCALighting', 'PackInputs']
     assert 'decode_jpeg' in result['stages_ms']['torchvision']
     assert json.loads(out.read_text())['ratio'] == pytest.approx(
         result['ratio'])
+
+
+def test_decode_backends_side_by_side():
+    result = main(['--images', '2', '--size', '64', '48', '--repeats', '1',
+                   '--decode-backends', 'cv2', 'pillow'])
+    assert set(result['images_per_s']) == {'ours-cv2', 'ours-pillow',
+                                           'torchvision'}
+    assert set(result['ratios']) == {'ours-cv2', 'ours-pillow'}
+    assert result['ratio'] == result['ratios']['ours-cv2']
+    assert all(result['stages_ms'][v]['LoadImageSafely'] > 0
+               for v in ('ours-cv2', 'ours-pillow'))
 
 
 def test_bad_arguments_exit(tmp_path):

@@ -1,8 +1,16 @@
-"""RandomResizeEdge (scale jitter, §3) and PCALighting (colour altering)."""
+"""Scale jitter (§3: mmcv's RandomChoiceResize over mmpretrain's
+ResizeEdge, as the configs write it), LimitAspectRatio and PCALighting
+(colour altering)."""
+import logging
+import pickle
+
 import numpy as np
 import pytest
+from mmengine.logging import MMLogger
+from mmengine.registry import DefaultScope
+from mmpretrain.datasets.transforms import ResizeEdge
 
-from mmprelu.datasets.transforms import PCALighting, RandomResizeEdge
+from mmprelu.datasets.transforms import LimitAspectRatio, PCALighting
 from mmprelu.datasets.transforms.colour import (IMAGENET_EIGVAL,
                                                 IMAGENET_EIGVEC)
 from mmprelu.registry import TRANSFORMS
@@ -12,118 +20,139 @@ def image(h, w, value=0, dtype=np.uint8):
     return np.full((h, w, 3), value, dtype=dtype)
 
 
+def jitter(low, high, edge='short', **kwargs):
+    """The configs' scale jitter: s uniform over the integers [low, high]."""
+    return TRANSFORMS.build(dict(
+        type='RandomChoiceResize', scales=list(range(low, high + 1)),
+        resize_type='mmpretrain.ResizeEdge', edge=edge, **kwargs))
+
+
 def resized(transform, h, w):
     return transform(dict(img=image(h, w)))
 
 
-def edge_length(edge, h, w):
-    return dict(short=min(h, w), long=max(h, w), width=w, height=h)[edge]
-
-
-@pytest.mark.parametrize('sampling', ['int', 'uniform'])
-def test_sizes_within_range(sampling):
+def test_jitter_covers_the_range_uniformly():
     np.random.seed(0)
-    t = RandomResizeEdge(scale_range=(20, 24), sampling=sampling)
-    sizes = {min(resized(t, 30, 45)['img'].shape[:2]) for _ in range(200)}
-    assert sizes <= set(range(20, 25))
-    assert len(sizes) >= 3  # it does jitter
+    t = jitter(20, 24)
+    sizes = [min(resized(t, 30, 45)['img'].shape[:2]) for _ in range(1000)]
+    counts = np.bincount(sizes, minlength=25)[20:]
+    assert set(sizes) == set(range(20, 25))  # both ends included
+    assert counts.min() > 150 and counts.max() < 250  # 200 each expected
 
 
-def test_int_sampling_hits_both_ends():
-    np.random.seed(1)
-    t = RandomResizeEdge(scale_range=(10, 12))
-    sizes = [t.sample_size() for _ in range(300)]
-    assert set(sizes) == {10, 11, 12}
-    assert all(isinstance(s, int) for s in sizes)
-
-
-def test_uniform_sampling_is_continuous_then_rounded():
-    np.random.seed(2)
-    t = RandomResizeEdge(scale_range=(100.2, 101.8), sampling='uniform')
-    sizes = [t.sample_size() for _ in range(300)]
-    assert set(sizes) == {100, 101, 102}
-    # 100 and 102 come from 0.3-wide ends, 101 from the 1.0-wide middle
-    assert sizes.count(101) > sizes.count(100) + sizes.count(102)
-
-
-def test_seeded_draws_repeat():
-    t = RandomResizeEdge()
-    np.random.seed(3)
-    first = [t.sample_size() for _ in range(20)]
-    np.random.seed(3)
-    assert [t.sample_size() for _ in range(20)] == first
+def test_paper_config_draws_every_integer_in_256_512():
+    from mmengine.config import Config
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2]
+    cfg = Config.fromfile(root / 'configs/_base_/datasets/'
+                          'imagenet_bs16_scale_jitter.py')
+    step = cfg.train_pipeline[2]
+    assert step.type == 'RandomChoiceResize' and step.edge == 'short'
+    assert step.scales == list(range(256, 513))
 
 
 @pytest.mark.parametrize('edge', ['short', 'long', 'width', 'height'])
-@pytest.mark.parametrize('h,w', [(40, 60), (60, 40), (50, 50)])
-def test_edge_and_aspect_ratio(edge, h, w):
-    t = RandomResizeEdge(scale_range=(80, 120), edge=edge)
-    for _ in range(5):
-        out = resized(t, h, w)
-        new_h, new_w = out['img'].shape[:2]
-        s = edge_length(edge, new_h, new_w)
-        assert 80 <= s <= 120
-        # the chosen edge is s: the other one follows the aspect ratio
-        assert abs(new_w - new_h * w / h) <= 1
-        assert out['img_shape'] == (new_h, new_w)
-        assert out['scale'] == (new_w, new_h)
-        assert out['scale_factor'] == pytest.approx((new_w / w, new_h / h))
+def test_fixed_scale_equals_resize_edge_exactly(edge):
+    """One scale gives ResizeEdge's output (size truncated, pixels): train
+    and test resize alike."""
+    rng = np.random.RandomState(0)
+    t, ref = jitter(256, 256, edge), ResizeEdge(scale=256, edge=edge)
+    for h, w in [(200, 300), (375, 500), (333, 500), (500, 331), (7, 1000)]:
+        img = rng.randint(0, 256, (h, w, 3), np.uint8)
+        out, expected = t(dict(img=img.copy())), ref(dict(img=img.copy()))
+        assert out['img'].shape == expected['img'].shape
+        assert np.array_equal(out['img'], expected['img'])
+        assert out['scale_factor'] == expected['scale_factor']
+    # 256 * 500 / 333 = 384.38...: truncated to 384, never rounded up
+    assert resized(t, 333, 500)['img'].shape[:2] == (
+        (256, 384) if edge in ('short', 'height') else (170, 256))
 
 
-@pytest.mark.parametrize('edge,expected', [('short', (256, 384)),
-                                           ('long', (171, 256)),
-                                           ('width', (171, 256)),
-                                           ('height', (256, 384))])
-def test_fixed_scale(edge, expected):
-    t = RandomResizeEdge(scale_range=(256, 256), edge=edge)
-    assert resized(t, 200, 300)['img'].shape[:2] == expected
+def test_seeded_draws_repeat():
+    t = jitter(256, 512)
+    np.random.seed(3)
+    first = [min(resized(t, 20, 30)['img'].shape[:2]) for _ in range(20)]
+    np.random.seed(3)
+    assert [min(resized(t, 20, 30)['img'].shape[:2])
+            for _ in range(20)] == first
+
+
+@pytest.mark.parametrize('scope', [None, 'mmpretrain', 'mmdet', 'mmengine'])
+def test_jitter_builds_in_every_scope_and_pickles(scope):
+    """'mmpretrain.ResizeEdge' resolves from mmengine's root registry, where
+    RandomChoiceResize builds it, whatever the default scope; the built
+    transform pickles (spawned dataloader workers)."""
+    if scope == 'mmdet':
+        pytest.importorskip('mmdet')
+    with DefaultScope.overwrite_default_scope(scope):
+        t = jitter(30, 30)
+    assert type(t.resize) is ResizeEdge
+    t = pickle.loads(pickle.dumps(t))
+    assert resized(t, 20, 40)['img'].shape == (30, 60, 3)
 
 
 def test_content_is_resized_not_cropped():
     img = np.zeros((10, 20, 3), np.uint8)
     img[:, 10:] = 200
-    t = RandomResizeEdge(scale_range=(20, 20), interpolation='nearest')
-    out = t(dict(img=img))['img']
+    out = jitter(20, 20, interpolation='nearest')(dict(img=img))['img']
     assert out.shape == (20, 40, 3)
     assert (out[:, :20] == 0).all() and (out[:, 20:] == 200).all()
 
 
-@pytest.mark.parametrize('kwargs,words', [
-    (dict(scale_range=(512, 256)), ['scale_range', 'min > max']),
-    (dict(scale_range=(0, 256)), ['scale_range', 'positive']),
-    (dict(scale_range=(-5, 256)), ['scale_range', 'positive']),
-    (dict(scale_range=256), ['scale_range', '256']),
-    (dict(scale_range=(256, 384, 512)), ['scale_range']),
-    (dict(scale_range='ab'), ['scale_range']),
-    (dict(scale_range=(256.5, 512)), ['scale_range', 'integers']),
-    (dict(scale_range=(True, 512)), ['scale_range']),
-    (dict(scale_range=('256', 512), sampling='uniform'), ['scale_range']),
-    (dict(edge='shorter'), ['edge', 'shorter', 'long']),
-    (dict(sampling='normal'), ['sampling', 'normal', 'uniform']),
-    (dict(backend='skimage'), ['backend', 'skimage', 'pillow']),
-    (dict(interpolation='cubic'), ['interpolation', 'cubic', 'bicubic']),
-])
-def test_resize_bad_arguments(kwargs, words):
-    with pytest.raises(ValueError) as info:
-        RandomResizeEdge(**kwargs)
-    for word in words:
-        assert word in str(info.value)
+# ------------------------------------------------------- aspect-ratio limit
 
 
-def test_resize_missing_image():
-    with pytest.raises(KeyError, match='img'):
-        RandomResizeEdge()(dict())
+@pytest.mark.parametrize('shape,expected', [
+    ((1, 4000), (1, 10)), ((500, 3), (30, 3)), ((30, 40), (30, 40)),
+    ((10, 100), (10, 100)), ((10, 101), (10, 100))])
+@pytest.mark.parametrize('max_ratio', [10, float('inf')])
+def test_limit_aspect_ratio_crops_the_centre(shape, expected, max_ratio):
+    if max_ratio == float('inf'):
+        expected = shape  # never crops
+    img = np.arange(shape[0] * shape[1], dtype=np.int32).reshape(shape)
+    out = LimitAspectRatio(max_ratio)(dict(img=img, img_shape=shape,
+                                           ori_shape=shape))
+    assert out['img'].shape == expected == out['img_shape']
+    assert out['ori_shape'] == shape
+    if expected != shape:
+        y, x = (shape[0] - expected[0]) // 2, (shape[1] - expected[1]) // 2
+        assert np.array_equal(out['img'],
+                              img[y:y + expected[0], x:x + expected[1]])
 
 
-def test_resize_pillow_and_registry():
-    t = TRANSFORMS.build(
-        dict(type='RandomResizeEdge', scale_range=(32, 32),
-             backend='pillow', interpolation='bicubic'))
-    assert isinstance(t, RandomResizeEdge)
-    assert resized(t, 16, 8)['img'].shape == (64, 32, 3)
-    assert repr(t) == ("RandomResizeEdge(scale_range=(32, 32), edge='short', "
-                       "sampling='int', interpolation='bicubic', "
-                       "backend='pillow')")
+class Records(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+def test_limit_aspect_ratio_logs_each_file_once():
+    records, logger = Records(), MMLogger.get_current_instance()
+    logger.addHandler(records)
+    level = logger.level  # a benchmark test may have raised it
+    logger.setLevel(logging.INFO)
+    try:
+        t = TRANSFORMS.build(dict(type='LimitAspectRatio', max_ratio=2.5))
+        for path in ('a.png', 'a.png', 'b.png'):
+            out = t(dict(img=image(2, 50), img_path=path))
+        t(dict(img=image(20, 30), img_path='c.png'))  # within: silent
+    finally:
+        logger.removeHandler(records)
+        logger.setLevel(level)
+    assert out['img'].shape == (2, 5, 3)
+    logs = [m for m in records.messages if 'LimitAspectRatio' in m]
+    assert len(logs) == 2 and 'a.png: 2x50' in logs[0] and '2x5' in logs[0]
+    assert 'b.png' in logs[1]
+    assert repr(t) == 'LimitAspectRatio(max_ratio=2.5)'
+
+
+@pytest.mark.parametrize('value', [0.5, '10', True, None])
+def test_limit_aspect_ratio_bad_argument(value):
+    with pytest.raises(ValueError, match='max_ratio'):
+        LimitAspectRatio(max_ratio=value)
 
 
 # ---------------------------------------------------------------- colour

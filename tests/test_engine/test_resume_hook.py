@@ -195,7 +195,7 @@ def test_fetch_reseed_only_without_workers(workers):
 def test_main_process_draws_while_fetching_resume_exactly():
     """With num_workers=0 a batch is loaded in the main process, and
     whatever it draws there (mmengine's replacement for an image skipped by
-    LoadImageSafely(skip_bad=True), an unseeded pipeline) comes from a
+    LoadImageSafely(ignore_empty=True), an unseeded pipeline) comes from a
     stream reseeded per batch: a resumed epoch sees the same values."""
 
     def epoch(skip):

@@ -154,13 +154,15 @@ def test_digits_config_settings():
     assert cfg.train_dataloader.dataset.metainfo.classes == [
         str(i) for i in range(10)]
     types = [s['type'] for s in cfg.train_dataloader.dataset.pipeline]
-    assert types == ['LoadImageSafely', 'RandomResizeEdge', 'RandomCrop',
-                     'RandomFlip', 'PCALighting', 'PackInputs']
+    assert types == ['LoadImageSafely', 'LimitAspectRatio',
+                     'RandomChoiceResize', 'RandomCrop', 'RandomFlip',
+                     'PCALighting', 'PackInputs']
 
 
 @pytest.mark.parametrize('config,resize', [
     ('imagenet_bs16_scale_jitter.py',
-     dict(type='RandomResizeEdge', scale_range=(256, 512), edge='short')),
+     dict(type='RandomChoiceResize', scales=list(range(256, 513)),
+          resize_type='mmpretrain.ResizeEdge', edge='short')),
     ('imagenet_bs16_short256.py',
      dict(type='ResizeEdge', scale=256, edge='short')),
 ])
@@ -176,8 +178,10 @@ def test_imagenet_config_settings(config, resize):
     assert cfg.val_dataloader.sampler.shuffle is False
     assert cfg.val_evaluator.topk == (1, 5)
     steps = train.dataset.pipeline
-    assert steps[1] == resize
-    assert [s['type'] for s in steps[2:]] == [
+    assert [s['type'] for s in steps[:2]] == ['LoadImageSafely',
+                                              'LimitAspectRatio']
+    assert steps[2] == resize
+    assert [s['type'] for s in steps[3:]] == [
         'RandomCrop', 'RandomFlip', 'PCALighting', 'PackInputs']
     assert [s['type'] for s in cfg.val_dataloader.dataset.pipeline] == [
         'LoadImageSafely', 'ResizeEdge', 'CenterCrop', 'PackInputs']

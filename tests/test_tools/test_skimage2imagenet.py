@@ -78,7 +78,8 @@ def test_every_file_loads_as_a_colour_image(photos):
     """LoadImageSafely (the configs' loader) reads grey and RGBA files as
     3-channel BGR of the file's size."""
     init_default_scope('mmpretrain')
-    load = TRANSFORMS.build(dict(type='LoadImageSafely'))
+    load = TRANSFORMS.build(dict(type='LoadImageSafely',
+                                 imdecode_backend='cv2'))
     for split in ('train', 'val'):
         for rel, _ in rows(photos, split):
             path = photos / split / rel

@@ -25,12 +25,25 @@ pca_lighting = dict(
     alphastd=0.1,
     channel_order='bgr')
 
-# LoadImageSafely (mmprelu): decodes by content (CMYK, grey, 16-bit, a PNG
-# named .JPEG), bounds extreme aspect ratios, names the file on errors; set
-# skip_bad=True to skip unreadable files with a warning and a count.
+# LoadImageSafely (mmprelu): mmcv's LoadImageFromFile (same arguments) that
+# names the file on errors, counts the files skipped with ignore_empty=True
+# and raises on truncated JPEGs with any OpenCV. imdecode_backend='cv2' (our
+# choice, upstream's default): the pipeline runs ~1.8x faster than with
+# 'pillow', same files read (docs/choices.md).
+load_image = dict(type='LoadImageSafely', imdecode_backend='cv2')
+
 train_pipeline = [
-    dict(type='LoadImageSafely'),
-    dict(type='RandomResizeEdge', scale_range=(256, 512), edge='short'),
+    load_image,
+    # long / short side at most 10 (centre crop): bounded memory after the
+    # resize (our choice; training only, docs/choices.md)
+    dict(type='LimitAspectRatio', max_ratio=10),
+    # scale jitter (§3): shorter side s drawn uniformly from the integers
+    # in [256, 512] per image, resized by ResizeEdge (as in testing)
+    dict(
+        type='RandomChoiceResize',
+        scales=list(range(256, 512 + 1)),
+        resize_type='mmpretrain.ResizeEdge',
+        edge='short'),
     dict(type='RandomCrop', crop_size=224),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     pca_lighting,
@@ -38,7 +51,7 @@ train_pipeline = [
 ]
 
 test_pipeline = [
-    dict(type='LoadImageSafely'),
+    load_image,
     dict(type='ResizeEdge', scale=256, edge='short'),
     dict(type='CenterCrop', crop_size=224),
     dict(type='PackInputs'),
@@ -105,7 +118,7 @@ test_protocol = dict(
 # over windows, flips and scales. `tools/test.py CFG CKPT --tta`.
 tta_model = dict(type='AverageClsScoreTTA')
 tta_pipeline = [
-    dict(type='LoadImageSafely'),
+    load_image,
     dict(
         type='TestTimeAug',
         transforms=[

@@ -3,11 +3,10 @@
 # horizontal flips and AlexNet PCA colour altering for training.
 _base_ = ['./imagenet_bs16_scale_jitter.py']
 
-# LoadImageSafely (mmprelu): decodes by content (CMYK, grey, 16-bit, a PNG
-# named .JPEG), bounds extreme aspect ratios, names the file on errors; set
-# skip_bad=True to skip unreadable files with a warning and a count.
+# loading and aspect-ratio limit as in imagenet_bs16_scale_jitter.py
 train_pipeline = [
-    dict(type='LoadImageSafely'),
+    dict(type='LoadImageSafely', imdecode_backend='cv2'),
+    dict(type='LimitAspectRatio', max_ratio=10),
     dict(type='ResizeEdge', scale=256, edge='short'),
     dict(type='RandomCrop', crop_size=224),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
@@ -28,7 +27,7 @@ train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 # each also flipped; `tools/test.py --tta` (= `--protocol ten-view`).
 tta_model = dict(type='AverageClsScoreTTA')
 tta_pipeline = [
-    dict(type='LoadImageSafely'),
+    dict(type='LoadImageSafely', imdecode_backend='cv2'),
     dict(
         type='TestTimeAug',
         transforms=[

@@ -42,9 +42,10 @@ model = dict(
 
 # Table 2's protocol: shorter side fixed (256 -> 64 here) in training, no
 # scale jitter; random 56 crop, flip, PCA colour as in the base pipeline
-# (whose loading step this copies: keep the two in step).
+# (whose loading steps this copies: keep the two in step).
 train_pipeline = [
-    dict(type='LoadImageSafely'),
+    dict(type='LoadImageSafely', imdecode_backend='cv2'),
+    dict(type='LimitAspectRatio', max_ratio=10),
     dict(type='ResizeEdge', scale=64, edge='short'),
     dict(type='RandomCrop', crop_size=56),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),

@@ -1,9 +1,8 @@
 from .colour import PCALighting
-from .crop import PositionalCrop
-from .loading import LoadImageSafely, bad_image_stats, decode_image
-from .resize import RandomResizeEdge
+from .crop import LimitAspectRatio, PositionalCrop
+from .loading import LoadImageSafely, bad_image_stats
 
 __all__ = [
-    'PCALighting', 'PositionalCrop', 'RandomResizeEdge', 'LoadImageSafely',
-    'bad_image_stats', 'decode_image'
+    'PCALighting', 'PositionalCrop', 'LimitAspectRatio', 'LoadImageSafely',
+    'bad_image_stats'
 ]

@@ -1,6 +1,10 @@
-"""Crop at a named position, for the 10-view test (§5.1, AlexNet [16])."""
+"""Crop at a named position, for the 10-view test (§5.1, AlexNet [16]),
+and the centre crop of extreme aspect ratios (our choice, training only)."""
+import logging
+
 import numpy as np
 from mmcv.transforms import BaseTransform
+from mmengine.logging import print_log
 
 from mmprelu.registry import TRANSFORMS
 
@@ -64,3 +68,59 @@ class PositionalCrop(BaseTransform):
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(crop_size={self.crop_size}, '
                 f'position={self.position!r})')
+
+
+@TRANSFORMS.register_module()
+class LimitAspectRatio(BaseTransform):
+    """Centre-crop the long side of an image to at most ``max_ratio`` times
+    its short side (``round(max_ratio * short)`` pixels, at least 1).
+
+    The paper is silent; our choice, for training pipelines: a 1 x 4000
+    image resized to a shorter side of 256 would be 256 x 1,024,000 pixels
+    (750 MiB), and such images carry little object content outside their
+    centre. It changes what is seen, so the test pipelines leave it out
+    unless asked for. Each file it crops is logged once per process.
+
+    Required keys: ``img``. Modified keys: ``img``, ``img_shape``
+    (``ori_shape`` stays the file's).
+
+    Args:
+        max_ratio (float): the largest long / short side ratio kept, >= 1
+            (``float('inf')``: never crop). Defaults to 10.
+    """
+
+    def __init__(self, max_ratio: float = 10.) -> None:
+        if (not isinstance(max_ratio, (int, float))
+                or isinstance(max_ratio, bool) or not max_ratio >= 1):
+            raise ValueError(f'LimitAspectRatio: max_ratio must be a number '
+                             f'>= 1, got {max_ratio!r}')
+        self.max_ratio = max_ratio
+        self._logged = set()
+
+    def transform(self, results: dict) -> dict:
+        img = results['img']
+        height, width = img.shape[:2]
+        short, long = min(height, width), max(height, width)
+        if long <= self.max_ratio * short:  # (max_ratio may be inf)
+            return results
+        keep = max(1, int(round(self.max_ratio * short)))
+        if long <= keep:
+            return results
+        start = (long - keep) // 2
+        if height > width:
+            img = img[start:start + keep]
+        else:
+            img = img[:, start:start + keep]
+        results['img'] = np.ascontiguousarray(img)
+        results['img_shape'] = img.shape[:2]
+        name = str(results.get('img_path', '<array>'))
+        if name not in self._logged:
+            self._logged.add(name)
+            print_log(f'LimitAspectRatio: {name}: {height}x{width} image '
+                      f'centre-cropped to {img.shape[0]}x{img.shape[1]} '
+                      f'(long side at most {self.max_ratio} x the short '
+                      f'side)', logger='current', level=logging.INFO)
+        return results
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(max_ratio={self.max_ratio})'

@@ -1,5 +1,6 @@
-"""Report how many bad images ``LoadImageSafely(skip_bad=True)`` skipped:
-a long run survives unreadable files, but not silently."""
+"""Report how many bad images ``LoadImageSafely(ignore_empty=True)``
+skipped: a long run survives unreadable files, but not silently (our
+addition; the paper is silent)."""
 from mmprelu.registry import HOOKS
 from .switchable import SwitchableHook
 

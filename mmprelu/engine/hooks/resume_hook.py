@@ -49,11 +49,11 @@ pipeline, and both config forms cost users more than they show them:
   every train dataset key one level down. ``train_dataloader.dataset``'s
   ``data_root``, ``pipeline`` and ``indices``, which our derived configs,
   the tested snippets of docs/downstream.md, the documented option
-  ``train_dataloader.dataset.pipeline.0.skip_bad=True`` and the key names
-  of ``tools/train.py``'s config checks use, would then fail in every
+  ``train_dataloader.dataset.pipeline.0.ignore_empty=True`` and the key
+  names of ``tools/train.py``'s config checks use, would then fail in every
   config that sets them. Its one possible gain, seeding mmengine's
-  replacement draw for an image skipped by ``skip_bad=True`` in a worker,
-  is open to the pipeline wrapper as well (not done).
+  replacement draw for an image skipped by ``ignore_empty=True`` in a
+  worker, is open to the pipeline wrapper as well (not done).
 * A seeding transform in ``train_pipeline`` shifts the documented transform
   indices and is silently lost whenever a derived config replaces
   ``train_pipeline`` (as ``imagenet_bs16_short256`` and the digits config

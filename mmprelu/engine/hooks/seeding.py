@@ -7,8 +7,9 @@ Pieces of :class:`~mmprelu.engine.hooks.ExactResumeHook`:
   and every CUDA device) generators are reseeded before each training
   iteration, from ``(run seed, iteration, rank)``, and, for what the main
   process draws while it fetches a batch itself (``num_workers=0``: e.g.
-  mmengine's replacement index for an image ``LoadImageSafely(skip_bad=True)``
-  skipped), before each batch is fetched. The stream of any
+  mmengine's replacement index for an image
+  ``LoadImageSafely(ignore_empty=True)`` skipped), before each batch is
+  fetched. The stream of any
   iteration on any rank is then a function of those three numbers: nothing
   needs to be saved in a checkpoint or restored (so a checkpoint mapped onto
   ``cuda`` or ``meta`` cannot break it), every rank gets its own stream

@@ -23,7 +23,7 @@ test_dataloader = val_dataloader
 
 test_protocol = dict(scales=(64, 88))
 tta_pipeline = [
-    dict(type='LoadImageSafely'),
+    dict(type='LoadImageSafely', imdecode_backend='cv2'),
     dict(
         type='TestTimeAug',
         transforms=[

@@ -17,12 +17,23 @@ data_preprocessor = dict(
     to_rgb=True,
 )
 
-# LoadImageSafely (mmprelu): decodes by content (CMYK, grey, 16-bit, a PNG
-# named .JPEG), bounds extreme aspect ratios, names the file on errors; set
-# skip_bad=True to skip unreadable files with a warning and a count.
+# LoadImageSafely (mmprelu): mmcv's LoadImageFromFile (same arguments) that
+# names the file on errors, counts the files skipped with ignore_empty=True
+# and raises on truncated JPEGs with any OpenCV. imdecode_backend='cv2' (our
+# choice, upstream's default): the pipeline runs ~1.8x faster than with
+# 'pillow', same files read (docs/choices.md).
+load_image = dict(type='LoadImageSafely', imdecode_backend='cv2')
+
 train_pipeline = [
-    dict(type='LoadImageSafely'),
-    dict(type='RandomResizeEdge', scale_range=(64, 128), edge='short'),
+    load_image,
+    # long / short side at most 10 (centre crop; training only)
+    dict(type='LimitAspectRatio', max_ratio=10),
+    # scale jitter: shorter side s uniform over the integers in [64, 128]
+    dict(
+        type='RandomChoiceResize',
+        scales=list(range(64, 128 + 1)),
+        resize_type='mmpretrain.ResizeEdge',
+        edge='short'),
     dict(type='RandomCrop', crop_size=56),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     # ImageNet PCA colour noise, alpha ~ N(0, 0.1) (AlexNet [16])
@@ -37,7 +48,7 @@ train_pipeline = [
 ]
 
 test_pipeline = [
-    dict(type='LoadImageSafely'),
+    load_image,
     dict(type='ResizeEdge', scale=64, edge='short'),
     dict(type='CenterCrop', crop_size=56),
     dict(type='PackInputs'),
@@ -108,7 +119,7 @@ test_protocol = dict(
 # (needs model test_cfg mode='dense'; window 7 = the 56-crop map size).
 tta_model = dict(type='AverageClsScoreTTA')
 tta_pipeline = [
-    dict(type='LoadImageSafely'),
+    load_image,
     dict(
         type='TestTimeAug',
         transforms=[

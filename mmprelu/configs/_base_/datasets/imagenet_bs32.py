@@ -4,7 +4,8 @@
 # ImageNet with mmpretrain's standard recipe for zoo models: random resized
 # 224 crop + flip for training; shorter side 256 + centre 224 crop for
 # validation; mean/std normalization (RGB). 32 images per GPU.
-# LoadImageSafely (mmprelu) decodes by content and names bad files.
+# LoadImageSafely (mmprelu): mmcv's LoadImageFromFile that names bad files
+# and counts skipped ones; decoder as in imagenet_bs16_scale_jitter.py.
 dataset_type = 'ImageNet'
 data_root = 'data/imagenet'
 data_preprocessor = dict(
@@ -15,14 +16,14 @@ data_preprocessor = dict(
 )
 
 train_pipeline = [
-    dict(type='LoadImageSafely'),
+    dict(type='LoadImageSafely', imdecode_backend='cv2'),
     dict(type='RandomResizedCrop', scale=224),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackInputs'),
 ]
 
 test_pipeline = [
-    dict(type='LoadImageSafely'),
+    dict(type='LoadImageSafely', imdecode_backend='cv2'),
     dict(type='ResizeEdge', scale=256, edge='short'),
     dict(type='CenterCrop', crop_size=224),
     dict(type='PackInputs'),
