@@ -34,8 +34,8 @@ from mmprelu.apis.ensemble import (ScoreAverager, ScoreCollector,
                                    check_same_classes, member_classes,
                                    topk_accuracy)
 from mmprelu.apis.protocols import apply_test_protocol
-from mmprelu.apis.validate import check_option_keys, validate_config
 from mmprelu.apis.results import OUT_SUFFIXES, dump_results
+from mmprelu.apis.validate import check_option_keys, validate_config
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -265,7 +265,9 @@ def _check_loops(cfg) -> None:
         valid = _arguments(loop_type) if inspect.isclass(loop_type) else None
         if valid is None:
             continue  # no type, or an unknown one: the Runner names it
-        valid |= {'type', 'by_epoch'} if field == 'train_cfg' else {'type'}
+        # a train_cfg has `type` or `by_epoch` (Runner.build_train_loop)
+        valid.add('by_epoch' if field == 'train_cfg' and 'type' not in loop
+                  else 'type')
         for key in loop:
             if key not in valid:
                 raise ValueError(

@@ -151,8 +151,8 @@ def test_option_keys_of_the_config_and_the_runner(cfg):
 @pytest.mark.parametrize('field,loop,words', [
     ('train_cfg', dict(by_epoch=True, max_epoch=1),
      ["train_cfg.max_epoch: EpochBasedTrainLoop takes no key 'max_epoch' "
-      "(did you mean 'max_epochs'?)", "'dynamic_intervals', 'max_epochs', "
-      "'type', 'val_begin', 'val_interval']"]),
+      "(did you mean 'max_epochs'?)", "valid keys: ['by_epoch', "
+      "'dynamic_intervals', 'max_epochs', 'val_begin', 'val_interval']"]),
     ('train_cfg', dict(by_epoch=False, max_epochs=1),
      ["IterBasedTrainLoop takes no key 'max_epochs'", "'max_iters'"]),
     ('train_cfg', dict(type='IterBasedTrainLoop', max_iter=1),
