@@ -24,18 +24,18 @@ import os
 import os.path as osp
 import time
 
-from mmengine.config import Config, DictAction
-from mmengine.fileio import dump
+from mmengine.config import DictAction
 
 import mmprelu  # noqa: F401  (registers modules and the safe loader)
 from mmprelu.apis.cli import (add_protocol_args, build_runner,
                               check_out_arg, enable_tta, protocol_options,
-                              set_dataloader_defaults)
+                              read_config, set_dataloader_defaults)
 from mmprelu.apis.ensemble import (ScoreAverager, ScoreCollector,
                                    check_same_classes, member_classes,
                                    topk_accuracy)
 from mmprelu.apis.protocols import apply_test_protocol
-from mmprelu.apis.results import OUT_SUFFIXES, to_builtin
+from mmprelu.apis.results import OUT_SUFFIXES, dump_results
+from mmprelu.apis.validate import check_option_keys, validate_config
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,9 +73,10 @@ def check_args(parser, args):
     return pairs
 
 
-def member_config(path, ckpt, index, args, stamp, protocol_kwargs):
-    cfg = Config.fromfile(path)
+def member_config(path, ckpt, index, args, stamp, protocol_kwargs, parser):
+    cfg = read_config(parser, path)
     if args.cfg_options:
+        check_option_keys(cfg, args.cfg_options)
         cfg.merge_from_dict(args.cfg_options)
     cfg.launcher = 'none'
     cfg.work_dir = osp.join(args.work_dir, f'member{index}')
@@ -85,6 +86,7 @@ def member_config(path, ckpt, index, args, stamp, protocol_kwargs):
     if args.protocol is not None:
         apply_test_protocol(cfg, args.protocol, **protocol_kwargs)
         enable_tta(cfg)
+    validate_config(cfg)
     return cfg
 
 
@@ -96,7 +98,7 @@ def main(argv=None):
     os.environ.setdefault('LOCAL_RANK', '0')
     stamp = time.strftime('%Y%m%d_%H%M%S', time.localtime())
     try:
-        cfgs = [member_config(c, k, i, args, stamp, protocol_kwargs)
+        cfgs = [member_config(c, k, i, args, stamp, protocol_kwargs, parser)
                 for i, (c, k) in enumerate(pairs, 1)]
         check_same_classes(pairs, [member_classes(cfg, ckpt) for cfg, (
             _, ckpt) in zip(cfgs, pairs)])
@@ -126,8 +128,7 @@ def main(argv=None):
     for name, value in metrics.items():
         print(f'{name}: {value:.4f}')
     if args.out:
-        dump(to_builtin(ensemble) if args.out.lower().endswith('.json')
-             else ensemble, args.out)
+        dump_results(ensemble, args.out)
         print(f'pred written to {args.out}')
     return metrics
 

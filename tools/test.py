@@ -25,19 +25,18 @@ import numbers
 import os.path as osp
 
 from mmengine.dist import get_rank
-from mmengine.fileio import dump
 
 import mmprelu  # noqa: F401  (registers modules and the safe loader)
 from mmprelu.apis import DumpPredictions, close_distributed, exit_process
 from mmprelu.apis.cli import (add_common_args, add_config_args,
                               add_protocol_args, build_runner,
-                              check_common_args, check_out_arg,
+                              check_common_args, check_config, check_out_arg,
                               drop_persistent_workers_without_workers,
-                              enable_tta, is_remote, protocol_options,
-                              read_config, set_dataloader_defaults,
-                              set_work_dir)
+                              enable_tta, is_remote, merge_cfg_options,
+                              protocol_options, read_config,
+                              set_dataloader_defaults, set_work_dir)
 from mmprelu.apis.protocols import apply_test_protocol
-from mmprelu.apis.results import OUT_SUFFIXES
+from mmprelu.apis.results import OUT_SUFFIXES, dump_results
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -122,8 +121,7 @@ def merge_args(cfg, args, parser: argparse.ArgumentParser):
 
     set_dataloader_defaults(cfg, no_pin_memory=args.no_pin_memory,
                             loaders=['test_dataloader'])
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    merge_cfg_options(parser, cfg, args.cfg_options)
     drop_persistent_workers_without_workers(cfg, ['test_dataloader'])
     return cfg
 
@@ -141,6 +139,7 @@ def main(argv=None, exit_on_close=False):
     check_args(parser, args)
 
     cfg = merge_args(read_config(parser, args.config), args, parser)
+    check_config(parser, cfg, args.config)
     runner = build_runner(cfg, args.launcher)
 
     if args.out is not None and args.out_item in (None, 'pred'):
@@ -150,7 +149,7 @@ def main(argv=None, exit_on_close=False):
 
     if get_rank() == 0:
         if args.out is not None and args.out_item == 'metrics':
-            dump(metrics, args.out)
+            dump_results(metrics, args.out)
         for name, value in metrics.items():
             print(f'{name}: {format_metric(value)}')
         if args.out is not None:

@@ -25,9 +25,9 @@ import mmprelu  # noqa: F401  (registers modules and the safe loader)
 from mmprelu.apis import (close_distributed, exit_process,
                           explain_collective_failure)
 from mmprelu.apis.cli import (add_common_args, add_config_args,
-                              build_runner, check_common_args,
+                              build_runner, check_common_args, check_config,
                               drop_persistent_workers_without_workers,
-                              is_remote, read_config,
+                              is_remote, merge_cfg_options, read_config,
                               set_dataloader_defaults, set_work_dir)
 from mmprelu.engine.hooks.slope_decay_hook import add_slope_decay_check
 
@@ -102,8 +102,7 @@ def merge_args(cfg, args, parser: argparse.ArgumentParser):
 
     set_dataloader_defaults(cfg, args.no_pin_memory,
                             args.no_persistent_workers)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    merge_cfg_options(parser, cfg, args.cfg_options)
 
     scale = cfg.get('auto_scale_lr', None) or {}
     if args.auto_scale_lr and scale.get('base_batch_size', None) is None:
@@ -142,6 +141,7 @@ def main(argv=None):
                      f'checkpoint in the work dir)')
 
     cfg = merge_args(read_config(parser, args.config), args, parser)
+    check_config(parser, cfg, args.config)
     runner = build_runner(cfg, args.launcher, resume_on_restart=True)
     # warns if PReLU slopes get weight decay, whatever the config's hooks
     add_slope_decay_check(runner)

@@ -7,6 +7,7 @@ from typing import Optional, Sequence
 
 import torch
 from mmengine.config import DictAction
+from mmengine.device import get_device
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
@@ -18,7 +19,7 @@ from .protocols import (PROTOCOLS, TEN_VIEW_CORNERS, flip_views,
                         is_prelu_net_classifier)
 from .results import check_out_file
 from .resume import resolve_resume
-from .validate import DATALOADERS, validate_config
+from .validate import DATALOADERS, check_option_keys, validate_config
 
 AMP_ERROR = ('--amp: automatic mixed precision needs a CUDA GPU '
              '(torch.cuda.is_available() is False on this machine); drop '
@@ -106,14 +107,6 @@ def check_out_arg(parser: argparse.ArgumentParser, out) -> None:
             parser.error(str(err))
 
 
-def amp_device_available() -> bool:
-    """Whether mmengine's AmpOptimWrapper / fp16 test can run here."""
-    from mmengine.device import (is_cuda_available, is_mlu_available,
-                                 is_musa_available, is_npu_available)
-    return (is_cuda_available() or is_npu_available() or is_mlu_available()
-            or is_musa_available())
-
-
 def is_remote(path: str) -> bool:
     return '://' in str(path)
 
@@ -122,10 +115,12 @@ def check_common_args(parser: argparse.ArgumentParser, args) -> None:
     """Argument errors that need no config (exit code 2, usage message)."""
     if not osp.isfile(args.config):
         parser.error(f'config file {args.config!r} does not exist')
-    if getattr(args, 'amp', False) and not amp_device_available():
+    # the devices mmengine's AmpOptimWrapper accepts
+    if getattr(args, 'amp', False) and \
+            get_device() not in ('cuda', 'npu', 'mlu', 'musa'):
         parser.error(AMP_ERROR)
     # the legacy torch.distributed.launch passes --local-rank; slurm and mpi
-    # get theirs from their own variables (mmprelu.apis.launch.dist_env)
+    # get theirs from their own variables (mmprelu.apis.launch)
     if args.launcher in ('none', 'pytorch') and 'LOCAL_RANK' not in \
             os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
@@ -151,11 +146,22 @@ def set_work_dir(cfg, work_dir, config: str) -> None:
         cfg.work_dir = osp.join('./work_dirs', stem)
 
 
+def own_scope(cfg) -> bool:
+    """Whether ``cfg`` is a config of mmpretrain's scope (or names none),
+    whose tool our tools stand in for. A config of another scope (mmdet's)
+    gets no defaults of ours: what it sets, and what its own tool would set
+    (mmdet's sets no dataloader keys: mmengine's ``pseudo_collate``), stays.
+    """
+    return cfg.get('default_scope', None) in (None, 'mmpretrain')
+
+
 def set_dataloader_defaults(cfg, no_pin_memory: bool = False,
                             no_persistent_workers: Optional[bool] = None,
                             loaders: Sequence[str] = DATALOADERS) -> None:
     """mmpretrain's dataloader defaults (its tools' ``merge_args``) for
-    ``loaders``, which the config's own values override.
+    ``loaders`` of an mmpretrain config (:func:`own_scope`), which the
+    config's own values override; ``no_pin_memory`` and
+    ``no_persistent_workers`` apply to every config.
 
     ``collate_fn`` defaults to ``default_collate`` (mmpretrain's tools),
     except for the test loader of a ``PReLUNetClassifier`` (also inside a
@@ -173,21 +179,36 @@ def set_dataloader_defaults(cfg, no_pin_memory: bool = False,
     if cfg.get('test_dataloader', None) is not None and \
             cfg.test_dataloader is cfg.get('val_dataloader', None):
         cfg.test_dataloader = copy.deepcopy(cfg.test_dataloader)
+    defaults = own_scope(cfg)
     for field in loaders:
         loader = cfg.get(field, None)
         if loader is None:
             continue
-        collate = ('pseudo_collate' if field == 'test_dataloader'
-                   and is_prelu_net_classifier(cfg.get('model', None)) else
-                   'default_collate')
-        loader.setdefault('collate_fn', dict(type=collate))
-        loader.setdefault('pin_memory', torch.cuda.is_available())
+        if defaults:
+            collate = ('pseudo_collate' if field == 'test_dataloader'
+                       and is_prelu_net_classifier(cfg.get('model', None))
+                       else 'default_collate')
+            loader.setdefault('collate_fn', dict(type=collate))
+            loader.setdefault('pin_memory', torch.cuda.is_available())
+            if no_persistent_workers is not None:
+                loader.setdefault('persistent_workers', True)
         if no_pin_memory:
             loader['pin_memory'] = False
-        if no_persistent_workers is not None:
-            loader.setdefault('persistent_workers', True)
-            if no_persistent_workers:
-                loader['persistent_workers'] = False
+        if no_persistent_workers:
+            loader['persistent_workers'] = False
+
+
+def merge_cfg_options(parser: argparse.ArgumentParser, cfg,
+                      options: Optional[dict]) -> None:
+    """``--cfg-options`` merged into ``cfg``; a top-level key that neither
+    the config nor mmengine's Runner knows is a usage error naming the
+    nearest valid key (:func:`~.validate.check_option_keys`)."""
+    if options:
+        try:
+            check_option_keys(cfg, options)
+        except ValueError as err:
+            parser.error(str(err))
+        cfg.merge_from_dict(options)
 
 
 def drop_persistent_workers_without_workers(
@@ -222,8 +243,17 @@ def enable_tta(cfg) -> None:
     """Test with ``cfg.tta_model`` wrapping ``cfg.model`` and
     ``cfg.tta_pipeline`` as the test pipeline (both filled in when the
     config has none: ``AverageClsScoreTTA`` and :func:`flip_tta_pipeline`,
-    as in mmpretrain's ``tools/test.py``).
+    as in mmpretrain's ``tools/test.py``). A config of another scope
+    (:func:`own_scope`) must name both itself: its own tool's defaults
+    differ (mmdet's: ``DetTTAModel``, ``PackDetInputs``).
     """
+    missing = [key for key in ('tta_model', 'tta_pipeline')
+               if cfg.get(key, None) is None]
+    if missing and not own_scope(cfg):
+        raise ValueError(
+            f'--tta: a config of scope {cfg.default_scope!r} needs its own '
+            f'{" and ".join(missing)}; the defaults here are mmpretrain\'s '
+            f'(AverageClsScoreTTA over a flip)')
     if cfg.get('tta_model', None) is None:
         cfg.tta_model = dict(type='mmpretrain.AverageClsScoreTTA')
     if cfg.get('tta_pipeline', None) is None:
@@ -238,14 +268,22 @@ def enable_tta(cfg) -> None:
     cfg.test_dataloader = loader
 
 
+def check_config(parser: argparse.ArgumentParser, cfg, path: str) -> None:
+    """:func:`~.validate.validate_config`; an invalid config is a usage
+    error naming the file, the key and what is valid (exit code 2)."""
+    try:
+        validate_config(cfg)
+    except ValueError as err:
+        parser.error(f'{path}: {err}')
+
+
 def build_runner(cfg, launcher: str, resume_on_restart: bool = False):
-    """Validate ``cfg``, create the process group (see
+    """Create the process group (see
     :func:`~mmprelu.apis.launch.init_distributed`), choose the checkpoint
     to resume from when ``cfg.resume`` is set (see :mod:`mmprelu.apis.resume`;
     ``resume_on_restart`` resumes a restarted job by itself) and build the
-    Runner (``cfg.runner_type`` if set) -- the common start of train.py and
-    test.py."""
-    validate_config(cfg)  # bad values fail now, naming key and choices
+    Runner (``cfg.runner_type`` if set) -- the common start of our tools,
+    after :func:`check_config`."""
     init_distributed(cfg, launcher)
     notes = []
     if cfg.get('resume', False) is True or resume_on_restart:

@@ -1,41 +1,29 @@
 """Restarted and failing multi-process jobs (torchrun's elastic agent, Slurm).
 
-Three pieces used by :mod:`mmprelu.apis.launch` and ``tools/train.py``:
+What torch and mmengine leave to us, used by :mod:`mmprelu.apis.launch` and
+``tools/train.py``:
 
 * :func:`restart_reason`: whether this process belongs to a restarted job
   (``TORCHELASTIC_RESTART_COUNT`` > 0: torchrun restarted the worker group;
   ``SLURM_RESTART_COUNT`` > 0: Slurm requeued the job). ``tools/train.py``
   then resumes by itself.
-* :func:`create_store`: the key-value store the process group meets in.
-  torchrun's agent keeps one store for the whole job and hands the same
-  ``MASTER_ADDR:MASTER_PORT`` to every restart round
-  (``TORCHELASTIC_USE_AGENT_STORE=True``), and ``init_process_group`` writes
-  the same keys in every round. A restarted rank then reads the previous
-  round's entries: gloo dials the dead ranks' addresses ("connectFullMesh
-  failed ... Connection refused") or hangs, whichever rank comes first
-  (measured with torch 2.14, c10d and static rendezvous). Two cures:
-
-  - ``TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1`` (torch's own switch, set by
-    ``tools/dist_train.sh`` when ``MAX_RESTARTS`` > 0, with the c10d
-    rendezvous): every round gets a fresh store, hosted by that round's
-    rank 0 on a port the agents agree on through the rendezvous. Works for
-    any number of nodes and for NCCL too.
-  - Otherwise, on one node (``GROUP_WORLD_SIZE`` = 1, a single agent, so its
-    restart count is the same for every rank), the keys get a per-round
-    prefix ``mmprelu/attempt_<TORCHELASTIC_RESTART_COUNT>``. With several
-    nodes the agents' counts disagree (an agent restarted because another
-    node re-joined does not count a restart), so no prefix is safe there:
-    a warning names the switch above.
-
-  torch 2.1 differs (:func:`mmprelu.compat.torch_keys_restart_rounds_apart`):
-  its c10d rendezvous never shares the agent's store (each round's rank 0
-  hosts a fresh one on a new port, without the switch, which 2.1 does not
-  know), and under the static rendezvous its ``env://`` already prefixes
-  the agent store's keys per round (``/worker/attempt_<n>/``), so no
-  prefix of ours is added there.
+* :func:`warn_shared_store`: torchrun's agent hands every restart round the
+  same store (``TORCHELASTIC_USE_AGENT_STORE=True``), where a restarted
+  rank reads the previous round's keys: gloo dials the dead ranks'
+  addresses ("connectFullMesh failed ... Connection refused") or hangs.
+  torch's own cure is a fresh store per round,
+  ``TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1`` with the c10d rendezvous
+  (``tools/dist_train.sh`` sets both when ``MAX_RESTARTS`` > 0); a job
+  that may restart without it gets a warning naming the switch. torch 2.1
+  keys the rounds apart itself (``/worker/attempt_<n>/``,
+  :func:`mmprelu.compat.torch_keys_restart_rounds_apart`): no warning.
 * :func:`explain_collective_failure`: after a collective timed out (a rank
   hangs) or lost its peer (a rank died), the surviving ranks call the roll
-  in the store and the error names the ranks that did not answer.
+  in the job's store and the error names the ranks that did not answer.
+  ``torch.distributed.monitored_barrier(wait_all_ranks=True)`` cannot: on a
+  gloo group whose collective timed out it fails at once with "Application
+  timeout caused pair closure" and names no rank (torch 2.1 and 2.14), and
+  NCCL groups lack it.
 """
 import datetime
 import os
@@ -78,34 +66,18 @@ def restart_reason() -> Optional[str]:
     return None
 
 
-def store_prefix() -> Optional[str]:
-    """The per-round key prefix (see the module docstring), or ``None``."""
-    if os.environ.get(AGENT_STORE_ENV) != 'True':
-        return None  # not torchrun, or a fresh store per round
-    if _int_env('GROUP_WORLD_SIZE', 1) > 1:
-        if _int_env('TORCHELASTIC_MAX_RESTARTS') > 0:
-            print_log(
-                f'torchrun restarts of a multi-node job with the agent\'s '
-                f'shared store reconnect to the previous round\'s addresses; '
-                f'launch with --rdzv-backend=c10d and {FRESH_STORE_ENV}=1 '
-                f'(tools/dist_train.sh does both when MAX_RESTARTS > 0)',
-                logger='current', level=30)
-        return None
-    if compat.torch_keys_restart_rounds_apart():
-        return None  # torch 2.1: env:// prefixes them itself
-    return f'mmprelu/attempt_{_int_env("TORCHELASTIC_RESTART_COUNT")}'
-
-
-def create_store(rank: int, world_size: int,
-                 timeout: datetime.timedelta):
-    """The store for ``init_process_group(store=...)``, from ``MASTER_ADDR``
-    and ``MASTER_PORT`` like ``init_method='env://'`` (torch's own
-    ``rendezvous``), with the per-round prefix where one is needed."""
-    store, _, _ = next(torch_dist.rendezvous(
-        'env://', rank=rank, world_size=world_size, timeout=timeout))
-    store.set_timeout(timeout)
-    prefix = store_prefix()
-    return torch_dist.PrefixStore(prefix, store) if prefix else store
+def warn_shared_store() -> None:
+    """Warn when torchrun may restart this job on a shared store (see the
+    module docstring)."""
+    if os.environ.get(AGENT_STORE_ENV) == 'True' and \
+            _int_env('TORCHELASTIC_MAX_RESTARTS') > 0 and \
+            not compat.torch_keys_restart_rounds_apart():
+        print_log(
+            f'torchrun restarts with the agent\'s shared store reconnect to '
+            f'the previous round\'s addresses; launch with '
+            f'--rdzv-backend=c10d and {FRESH_STORE_ENV}=1 '
+            f'(tools/dist_train.sh does both when MAX_RESTARTS > 0)',
+            logger='current', level=30)
 
 
 def unresponsive_ranks(rank: int, world_size: int,
@@ -121,7 +93,10 @@ def unresponsive_ranks(rank: int, world_size: int,
     timeout = datetime.timedelta(seconds=grace)
     keys = [f'mmprelu/roll_call/{r}' for r in range(world_size)]
     try:
-        store = create_store(rank, world_size, timeout)
+        # the job's store, from MASTER_ADDR/PORT as the group found it
+        store, _, _ = next(torch_dist.rendezvous(
+            'env://', rank=rank, world_size=world_size, timeout=timeout))
+        store.set_timeout(timeout)
         store.add(keys[rank], 1)
         deadline = time.monotonic() + grace
         missing = [r for r in range(world_size) if r != rank]

@@ -15,8 +15,7 @@ average and ``pred_label`` by its argmax.
 from typing import List, Optional, Sequence, Tuple
 
 import torch
-from mmengine.evaluator import BaseMetric
-from mmengine.structures import BaseDataElement
+from mmengine.evaluator import DumpResults
 
 __all__ = ['member_classes', 'check_same_classes', 'ScoreCollector',
            'ScoreAverager', 'topk_accuracy']
@@ -53,28 +52,16 @@ def check_same_classes(members: Sequence[Tuple[str, str]],
                      f'scores cannot be averaged: {lines}')
 
 
-def _to_cpu(data):
-    if isinstance(data, (BaseDataElement, torch.Tensor)):
-        return data.to('cpu')
-    if isinstance(data, dict):
-        return {k: _to_cpu(v) for k, v in data.items()}
-    if isinstance(data, (list, tuple)):
-        return type(data)(_to_cpu(v) for v in data)
-    return data
-
-
-class ScoreCollector(BaseMetric):
-    """A metric that hands every test sample's result dict to ``sink`` (a
-    list) and reports nothing: appended to a Runner's test evaluator."""
+class ScoreCollector(DumpResults):
+    """mmengine's ``DumpResults`` (every test sample's result dict, on the
+    CPU) handing the results to ``sink`` (a list) instead of a file and
+    reporting nothing: appended to a Runner's test evaluator."""
 
     default_prefix = 'ensemble'
 
     def __init__(self, sink: list) -> None:
-        super().__init__(collect_device='cpu')
+        super().__init__(out_file_path='unused.pkl')
         self.sink = sink
-
-    def process(self, data_batch, data_samples) -> None:
-        self.results.extend(_to_cpu(data_samples))
 
     def compute_metrics(self, results: list) -> dict:
         self.sink.extend(results)

@@ -1,64 +1,52 @@
-"""Process-group set-up of ``tools/train.py`` and ``tools/test.py``.
+"""Process groups of our tools: mmengine's, plus what it lacks.
 
-Both call :func:`init_distributed` before the Runner is built; the Runner's
-``setup_env`` then skips mmengine's own ``init_dist`` (it runs only when no
-process group exists). We create the group ourselves for three reasons:
+mmengine's Runner creates the group itself (``mmengine.dist.init_dist``
+with ``env_cfg.dist_cfg``, in ``Runner.setup_env``) unless one exists.
+:func:`init_distributed` runs before the Runner is built and adds only what
+mmengine 0.10.7 lacks:
 
-1. **CPU jobs.** mmengine 0.10.7's ``init_dist`` calls
-   ``torch.cuda.set_device(local_rank)`` for every launcher, and
-   ``Runner.wrap_model`` gives ``MMDistributedDataParallel`` ``device_ids=
-   [LOCAL_RANK]`` whether or not ``model_wrapper_cfg`` is set. Without CUDA
-   we use the ``gloo`` backend and set ``cfg.model_wrapper_cfg`` with
-   ``device_ids=None`` (a config value wins over the Runner's default
-   arguments); ``cfg.env_cfg.dist_cfg.backend='gloo'`` is written back so the
-   config dumped to the work dir tells what ran.
-2. **The local rank.** mmengine's MPI path sets ``RANK`` and ``WORLD_SIZE``
-   but never ``LOCAL_RANK``, which ``wrap_model`` reads; with one process per
-   GPU every rank of a node then got ``device_ids=[0]``. We resolve the rank,
-   world size and local rank of every launcher (below), write them to
-   ``os.environ`` and, with CUDA, ``torch.cuda.set_device(local_rank)``.
-3. **Restarts and hangs.** The group meets in the store of
-   :func:`mmprelu.apis.elastic.create_store` (fresh keys in every torchrun
-   restart round), and collectives time out after
-   ``env_cfg.dist_cfg.timeout`` seconds (:data:`DEFAULT_TIMEOUT` when the
-   config has none; torch's own default is 30 minutes), so a rank that hangs
-   makes the others fail instead of blocking the job.
+1. **CPU jobs.** ``init_dist`` calls ``torch.cuda.set_device(local_rank)``
+   for every launcher, and ``Runner.wrap_model`` gives
+   ``MMDistributedDataParallel`` ``device_ids=[LOCAL_RANK]`` unless
+   ``model_wrapper_cfg`` says otherwise. Without CUDA we call ``init_dist``
+   ourselves with the ``gloo`` backend and that one call made a no-op, and
+   set ``cfg.model_wrapper_cfg`` with ``device_ids=None``.
+2. **The local rank under MPI.** mmengine's MPI path sets ``RANK`` and
+   ``WORLD_SIZE`` but never ``LOCAL_RANK``, which ``wrap_model`` reads: with
+   one process per GPU every rank of a node got ``device_ids=[0]``. We copy
+   ``OMPI_COMM_WORLD_LOCAL_RANK`` to ``LOCAL_RANK``.
+3. **A collective timeout** (``env_cfg.dist_cfg.timeout``, seconds):
+   :data:`DEFAULT_TIMEOUT` when the config has none (torch's default is 30
+   minutes), so that a rank that hangs makes the others fail and
+   :func:`~.elastic.explain_collective_failure` names it.
 
-With CUDA the backend is the config's (``nccl`` in our runtime config).
-
-Environment variables read per launcher (a missing required one raises a
-``KeyError`` naming it):
-
-* ``pytorch`` (torchrun): ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK`` (default
-  0, or ``--local-rank`` of the legacy launcher), ``MASTER_ADDR``,
-  ``MASTER_PORT``.
-* ``slurm``: ``SLURM_PROCID``, ``SLURM_NTASKS``, ``SLURM_LOCALID``
-  (default: ``SLURM_PROCID``), ``MASTER_ADDR`` (default: the first host of
-  ``scontrol show hostname $SLURM_NODELIST``), ``MASTER_PORT`` (default
-  29500).
-* ``mpi`` (Open MPI): ``OMPI_COMM_WORLD_RANK``, ``OMPI_COMM_WORLD_SIZE``,
-  ``OMPI_COMM_WORLD_LOCAL_RANK``, ``MASTER_ADDR`` (default 127.0.0.1 when
-  every process is on one node, i.e. ``OMPI_COMM_WORLD_LOCAL_SIZE`` equals
-  the world size; required otherwise), ``MASTER_PORT`` (default 29500).
-
-The resolved ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR`` and
-``MASTER_PORT`` are written back to ``os.environ``.
+``env_cfg.dist_cfg`` is written back (``backend``, ``timeout``), so the
+config dumped to the work dir tells what ran. The variables each launcher
+needs are checked first; a missing one raises a ``KeyError`` naming it.
+Restart rounds get a fresh store from torch itself (see
+:mod:`mmprelu.apis.elastic`).
 """
-import datetime
+import contextlib
 import gc
 import logging
 import os
-import subprocess
 import sys
-from typing import Dict, Optional
 
 import torch
 import torch.distributed as torch_dist
+from mmengine.dist import init_dist, is_distributed
+from mmengine.utils.dl_utils import set_multi_processing
 
-from .elastic import create_store
+from .elastic import warn_shared_store
 
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
-DEFAULT_PORT = '29500'
+#: The variables mmengine's ``init_dist`` reads for each launcher without a
+#: default (pytorch's ``LOCAL_RANK``: 0 unless set, as in our tools)
+REQUIRED_ENV = dict(
+    pytorch=('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT'),
+    slurm=('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST'),
+    mpi=('OMPI_COMM_WORLD_RANK', 'OMPI_COMM_WORLD_SIZE',
+         'OMPI_COMM_WORLD_LOCAL_RANK', 'MASTER_ADDR'))
 #: Seconds a collective waits for the slowest rank (``env_cfg.dist_cfg.
 #: timeout`` when the config has none; configs/_base_/default_runtime.py sets
 #: the same value). Long enough for what legitimately keeps ranks apart in an
@@ -67,77 +55,6 @@ DEFAULT_PORT = '29500'
 #: dataloader start-up; short enough that a hung rank costs minutes, not
 #: torch's 30.
 DEFAULT_TIMEOUT = 600
-
-
-def _env(name: str, launcher: str, default: Optional[str] = None) -> str:
-    value = os.environ.get(name, default)
-    if value is None or value == '':
-        raise KeyError(f'launcher {launcher!r}: environment variable {name} '
-                       f'is not set (start the job with the {launcher} '
-                       f'launcher, e.g. tools/dist_train.sh for pytorch)')
-    return value
-
-
-def _int_env(name: str, launcher: str, default: Optional[str] = None) -> int:
-    value = _env(name, launcher, default)
-    try:
-        return int(value)
-    except ValueError:
-        raise ValueError(f'launcher {launcher!r}: environment variable '
-                         f'{name}={value!r} is not an integer') from None
-
-
-def _slurm_master_addr(node_list: str) -> str:
-    try:
-        out = subprocess.run(
-            ['scontrol', 'show', 'hostname', node_list],
-            capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError) as err:
-        raise RuntimeError(
-            f'launcher \'slurm\': cannot resolve the master host from '
-            f'SLURM_NODELIST={node_list!r} with scontrol ({err}); set '
-            f'MASTER_ADDR') from None
-    hosts = out.split()
-    if not hosts:
-        raise RuntimeError(f'launcher \'slurm\': scontrol listed no host for '
-                           f'SLURM_NODELIST={node_list!r}; set MASTER_ADDR')
-    return hosts[0]
-
-
-def dist_env(launcher: str) -> Dict[str, object]:
-    """Rank, world size, local rank, master address and port of this
-    process under ``launcher`` ('pytorch', 'slurm' or 'mpi'), from the
-    environment (see the module docstring)."""
-    if launcher == 'pytorch':
-        rank = _int_env('RANK', launcher)
-        world_size = _int_env('WORLD_SIZE', launcher)
-        local_rank = _int_env('LOCAL_RANK', launcher, '0')
-        addr = _env('MASTER_ADDR', launcher)
-        port = _env('MASTER_PORT', launcher)
-    elif launcher == 'slurm':
-        rank = _int_env('SLURM_PROCID', launcher)
-        world_size = _int_env('SLURM_NTASKS', launcher)
-        local_rank = _int_env('SLURM_LOCALID', launcher, str(rank))
-        addr = os.environ.get('MASTER_ADDR') or _slurm_master_addr(
-            _env('SLURM_NODELIST', launcher))
-        port = os.environ.get('MASTER_PORT') or DEFAULT_PORT
-    elif launcher == 'mpi':
-        rank = _int_env('OMPI_COMM_WORLD_RANK', launcher)
-        world_size = _int_env('OMPI_COMM_WORLD_SIZE', launcher)
-        local_rank = _int_env('OMPI_COMM_WORLD_LOCAL_RANK', launcher)
-        local_size = os.environ.get('OMPI_COMM_WORLD_LOCAL_SIZE')
-        single_node = local_size is not None and local_size == str(world_size)
-        addr = _env('MASTER_ADDR', launcher,
-                    '127.0.0.1' if single_node else None)
-        port = os.environ.get('MASTER_PORT') or DEFAULT_PORT
-    else:
-        raise ValueError(f'unknown launcher {launcher!r}; valid: '
-                         f'{LAUNCHERS[1:]} (or \'none\')')
-    if not 0 <= rank < world_size:
-        raise ValueError(f'launcher {launcher!r}: rank {rank} is not in '
-                         f'[0, world size {world_size})')
-    return dict(rank=rank, world_size=world_size, local_rank=local_rank,
-                master_addr=addr, master_port=str(port))
 
 
 def _timeout(dist_cfg: dict) -> float:
@@ -151,21 +68,21 @@ def _timeout(dist_cfg: dict) -> float:
     return seconds
 
 
-def export_dist_env(launcher: str) -> Dict[str, object]:
-    """:func:`dist_env` of ``launcher``, written to ``os.environ`` as
-    ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR`` and
-    ``MASTER_PORT`` (what torch's ``env://`` and mmengine read)."""
-    info = dist_env(launcher)
-    os.environ.update(RANK=str(info['rank']),
-                      WORLD_SIZE=str(info['world_size']),
-                      LOCAL_RANK=str(info['local_rank']),
-                      MASTER_ADDR=str(info['master_addr']),
-                      MASTER_PORT=info['master_port'])
-    return info
+@contextlib.contextmanager
+def _no_cuda_device():
+    """``torch.cuda.set_device`` as a no-op, for mmengine's ``init_dist``
+    on a machine without CUDA (see the module docstring)."""
+    set_device = torch.cuda.set_device
+    torch.cuda.set_device = lambda device: None
+    try:
+        yield
+    finally:
+        torch.cuda.set_device = set_device
 
 
 def init_distributed(cfg, launcher: str) -> bool:
-    """Create the process group of ``launcher`` and adapt ``cfg``.
+    """Prepare ``cfg`` and the environment for the process group of
+    ``launcher``, and create the group where mmengine cannot (no CUDA).
 
     Args:
         cfg (mmengine.Config): the config the Runner will be built from;
@@ -175,8 +92,7 @@ def init_distributed(cfg, launcher: str) -> bool:
             ``'mpi'``.
 
     Returns:
-        bool: True when a process group is set up (or already existed),
-        False for ``launcher='none'``.
+        bool: False for ``launcher='none'``, else True.
 
     Without CUDA a user ``model_wrapper_cfg`` keeps its keys except
     ``device_ids``, which is forced to ``None``; without one we use
@@ -189,30 +105,28 @@ def init_distributed(cfg, launcher: str) -> bool:
                          f'{LAUNCHERS}')
     if launcher == 'none':
         return False
-    if not torch_dist.is_available():
-        raise RuntimeError(f'launcher {launcher!r} needs torch.distributed, '
-                           'which this torch build lacks')
-
-    cuda = torch.cuda.is_available()
     env_cfg = dict(cfg.get('env_cfg', None) or {})
     dist_cfg = dict(env_cfg.get('dist_cfg', None) or {})
-    backend = dist_cfg.get('backend', 'nccl') if cuda else 'gloo'
-    seconds = _timeout(dist_cfg)
-    if not torch_dist.is_initialized():
-        info = export_dist_env(launcher)
-        if cuda:
-            torch.cuda.set_device(info['local_rank'])
-        timeout = datetime.timedelta(seconds=seconds)
-        torch_dist.init_process_group(
-            backend=backend, timeout=timeout, rank=info['rank'],
-            world_size=info['world_size'],
-            store=create_store(info['rank'], info['world_size'], timeout))
-    else:
-        os.environ.setdefault('LOCAL_RANK', '0')
-
-    dist_cfg.update(backend=backend, timeout=seconds)
+    cuda = torch.cuda.is_available()
+    dist_cfg.update(backend=dist_cfg.get('backend', 'nccl') if cuda else
+                    'gloo', timeout=_timeout(dist_cfg))
     env_cfg['dist_cfg'] = dist_cfg
     cfg.env_cfg = env_cfg
+    if not is_distributed():
+        missing = [n for n in REQUIRED_ENV[launcher] if not os.environ.get(n)]
+        if missing:
+            raise KeyError(f'launcher {launcher!r}: environment variable(s) '
+                           f'{missing} not set (start the job with that '
+                           f'launcher, e.g. tools/dist_train.sh for pytorch)')
+        if launcher == 'mpi':
+            os.environ['LOCAL_RANK'] = os.environ['OMPI_COMM_WORLD_LOCAL_RANK']
+        os.environ.setdefault('LOCAL_RANK', '0')  # slurm: init_dist sets it
+        warn_shared_store()
+        if not cuda:  # mmengine's Runner does this with CUDA
+            set_multi_processing(**(env_cfg.get('mp_cfg') or {}),
+                                 distributed=True)  # as the Runner first
+            with _no_cuda_device():
+                init_dist(launcher, **dist_cfg)
     if cuda:
         return True
 

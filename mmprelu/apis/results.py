@@ -1,35 +1,12 @@
-"""Dumping test predictions (``tools/test.py --out``).
-
-mmengine's ``DumpResults`` metric writes pickle files only;
-:class:`DumpPredictions` also writes JSON, turning tensors and numpy arrays
-into (nested) lists, so that results can be read without torch.
-"""
-from typing import Any
-
+"""Dumping test predictions (``tools/test.py --out``) with mmengine's
+``dump``, as pickle or JSON; JSON gets tensors as (nested) lists, so that
+results can be read without torch."""
 import numpy as np
 import torch
 from mmengine.evaluator import DumpResults
 from mmengine.fileio import dump
-from mmengine.logging import print_log
 
-PICKLE_SUFFIXES = ('.pkl', '.pickle')
-OUT_SUFFIXES = PICKLE_SUFFIXES + ('.json', )
-
-
-def to_builtin(data: Any) -> Any:
-    """``data`` with tensors / numpy values replaced by Python numbers and
-    lists (dict keys and tuples kept as JSON allows)."""
-    if isinstance(data, torch.Tensor):
-        return data.detach().cpu().tolist()
-    if isinstance(data, np.ndarray):
-        return data.tolist()
-    if isinstance(data, np.generic):
-        return data.item()
-    if isinstance(data, dict):
-        return {str(k): to_builtin(v) for k, v in data.items()}
-    if isinstance(data, (list, tuple)):
-        return [to_builtin(v) for v in data]
-    return data
+OUT_SUFFIXES = ('.pkl', '.pickle', '.json')
 
 
 def check_out_file(path: str) -> str:
@@ -41,24 +18,39 @@ def check_out_file(path: str) -> str:
     return str(path)
 
 
-class DumpPredictions(DumpResults):
-    """``DumpResults`` that also accepts a ``.json`` ``out_file_path``.
+def _json_default(obj):
+    """``json``'s ``default`` for tensors and numpy values (mmengine's own
+    default knows numpy only)."""
+    if isinstance(obj, torch.Tensor):
+        obj = obj.detach().cpu().numpy()
+    if isinstance(obj, (np.ndarray, np.generic)):
+        return obj.tolist()
+    raise TypeError(f'{type(obj)} cannot be written to JSON')
 
-    A list with one dict per test sample (the data sample's fields: e.g.
-    ``pred_score``, ``pred_label``, ``gt_label``, ``img_path``) is written
-    by rank 0 after results are collected from every rank.
-    """
+
+def dump_results(results, path: str) -> None:
+    """``results`` to ``path`` with mmengine's ``dump``, in the format of its
+    suffix (see :data:`OUT_SUFFIXES`)."""
+    suffix = check_out_file(path).rsplit('.', 1)[-1].lower()
+    if suffix == 'json':
+        dump(results, path, file_format='json', default=_json_default)
+    else:
+        dump(results, path, file_format='pkl')
+
+
+class DumpPredictions(DumpResults):
+    """mmengine's ``DumpResults`` that also writes ``.json``
+    (:func:`dump_results`): a list with one dict per test sample (the data
+    sample's fields: e.g. ``pred_score``, ``pred_label``, ``gt_label``,
+    ``img_path``), written by rank 0 after results are collected from every
+    rank."""
 
     def __init__(self, out_file_path: str, **kwargs) -> None:
         path = check_out_file(out_file_path)
-        # DumpResults checks for a pickle suffix; give it one, keep ours
+        # DumpResults accepts pickle suffixes only: give it one, keep ours
         super().__init__(out_file_path='results.pkl', **kwargs)
         self.out_file_path = path
 
     def compute_metrics(self, results: list) -> dict:
-        if self.out_file_path.lower().endswith('.json'):
-            dump(to_builtin(results), self.out_file_path)
-            print_log(f'Predictions saved to {self.out_file_path}',
-                      logger='current')
-            return {}
-        return super().compute_metrics(results)
+        dump_results(results, self.out_file_path)
+        return {}

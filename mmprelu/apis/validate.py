@@ -1,26 +1,42 @@
-"""Check a config before anything is built (issue 6).
+"""Check a config before anything is built.
 
 Most bad values already fail in a constructor (unknown arch, jitter range
 with min > max, unknown MSRA init mode, dense window below the finest SPP
 level), but some only when the component is built, long after start-up,
 and the cross-cutting ones (a crop larger than the image, an SPP pyramid
 finer than the feature map, a dense window larger than every test map)
-fail mid-run or silently. :func:`validate_config` runs right after the
-config is loaded (tools/train.py, tools/test.py) and raises ``ValueError``
-naming the config key, the value and what is valid.
+fail mid-run or silently. A misspelt key of a loop (``train_cfg.max_epoch``)
+fails only when the loop is built, with mmengine's ``TypeError``; a
+misspelt top-level key (``trian_cfg``) is never read at all.
+:func:`validate_config` runs right after the config is loaded (our tools)
+and :func:`check_option_keys` before ``--cfg-options`` are merged; both
+raise ``ValueError`` naming the config key, the value and what is valid.
 """
-from typing import Iterator, List, Optional, Sequence, Tuple
+import difflib
+import inspect
+from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
 
-from mmengine.registry import DefaultScope
+from mmengine.registry import LOOPS, DefaultScope
+from mmengine.runner import (EpochBasedTrainLoop, IterBasedTrainLoop,
+                             Runner, TestLoop, ValLoop)
 
 from mmprelu.registry import TRANSFORMS
 from .protocols import EDGE_RESIZES
 
-__all__ = ['validate_config', 'feature_map_size']
+__all__ = ['validate_config', 'check_option_keys', 'feature_map_size']
 
 CROPS = ('RandomCrop', 'CenterCrop', 'PositionalCrop')
 INITS = ('MSRA', 'MSRAInit')
 DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+#: Top-level keys read besides the Runner's arguments: by mmengine's Runner
+#: from its ``cfg`` (wrapping, compile, ...), by the tools (``runner_type``,
+#: test-time augmentation), by mmengine's Config and by our test protocols
+READ_KEYS = ('runner_type', 'model_wrapper_cfg', 'find_unused_parameters',
+             'sync_bn', 'compile', 'activation_checkpointing',
+             'efficient_conv_bn_eval', 'custom_imports', 'tta_model',
+             'tta_pipeline', 'test_protocol')
+#: What the Runner passes to a loop itself
+LOOP_ARGS = ('self', 'runner', 'dataloader', 'evaluator')
 
 
 def feature_map_size(arch, size: int) -> int:
@@ -204,9 +220,71 @@ def _check_model(cfg, crops: Sequence[Tuple[str, Tuple[int, int]]],
             f'use window <= {max(maps.values())} or larger test scales')
 
 
+def did_you_mean(key: str, valid: Iterable[str]) -> str:
+    """`` (did you mean 'X'?)`` with the valid key nearest to ``key``
+    (``difflib``), or nothing."""
+    near = difflib.get_close_matches(key, list(valid), n=1)
+    return f' (did you mean {near[0]!r}?)' if near else ''
+
+
+def _arguments(cls) -> Optional[set]:
+    """Keyword arguments of ``cls`` a config may set (None: any)."""
+    params = inspect.signature(cls.__init__).parameters.values()
+    if any(p.kind == p.VAR_KEYWORD for p in params):
+        return None
+    return {p.name for p in params} - set(LOOP_ARGS)
+
+
+def check_option_keys(cfg, options: Iterable[str]) -> None:
+    """Raise ``ValueError`` for a ``--cfg-options`` key whose first part
+    neither the config has nor mmengine's Runner reads: merging it would
+    change nothing, so it is a typo."""
+    valid = set(cfg.keys()) | set(READ_KEYS) | _arguments(Runner) - {'cfg'}
+    for option in options:
+        top = option.split('.')[0]
+        if top not in valid:
+            raise ValueError(
+                f'--cfg-options {option}: unknown top-level key {top!r}'
+                f'{did_you_mean(top, valid)}: neither the config nor '
+                f'mmengine\'s Runner has it, so it would change nothing; '
+                f'valid keys: {sorted(valid)}')
+
+
+def _check_loops(cfg) -> None:
+    """Every key of ``train_cfg``, ``val_cfg`` and ``test_cfg`` must be an
+    argument of the loop the Runner builds from it (``Runner.build_*_loop``:
+    ``type``, else by ``by_epoch``, else ``ValLoop`` / ``TestLoop``)."""
+    for field, default in (('train_cfg', None), ('val_cfg', ValLoop),
+                           ('test_cfg', TestLoop)):
+        loop = cfg.get(field, None)
+        if not isinstance(loop, dict):
+            continue
+        loop_type = loop.get('type', default)
+        if loop_type is None and 'by_epoch' in loop:
+            loop_type = (EpochBasedTrainLoop if loop['by_epoch'] else
+                         IterBasedTrainLoop)
+        if isinstance(loop_type, str):
+            with DefaultScope.overwrite_default_scope(
+                    cfg.get('default_scope', None)):
+                loop_type = LOOPS.get(loop_type)
+        valid = _arguments(loop_type) if inspect.isclass(loop_type) else None
+        if valid is None:
+            continue  # no type, or an unknown one: the Runner names it
+        # a train_cfg has `type` or `by_epoch` (Runner.build_train_loop)
+        valid.add('by_epoch' if field == 'train_cfg' and 'type' not in loop
+                  else 'type')
+        for key in loop:
+            if key not in valid:
+                raise ValueError(
+                    f'{field}.{key}: {loop_type.__name__} takes no key '
+                    f'{key!r}{did_you_mean(key, valid)}; valid keys: '
+                    f'{sorted(valid)}')
+
+
 def validate_config(cfg) -> None:
     """Raise ``ValueError`` for an invalid config (see the module
     docstring). ``cfg`` is an mmengine ``Config`` (or dict-like)."""
+    _check_loops(cfg)
     crops: List[Tuple[str, Tuple[int, int]]] = []
     test_scales: List[int] = []
     for where, steps in _pipelines(cfg):

@@ -87,6 +87,37 @@ def test_dataloader_defaults_of_the_test_tool():
     assert cfg.test_dataloader.collate_fn == dict(type='default_collate')
 
 
+@pytest.mark.parametrize('no_pin,no_persist', [(False, False),
+                                               (True, True)])
+def test_other_scopes_keep_their_loaders(no_pin, no_persist):
+    """An mmdet config keeps what it and mmdet's own tools set (no
+    collate_fn: mmengine's pseudo_collate); only explicit flags apply."""
+    loader = dict(num_workers=2, batch_sampler=dict(
+        type='AspectRatioBatchSampler'))
+    cfg = Config(dict(default_scope='mmdet', model=dict(type='RetinaNet'),
+                      train_dataloader=loader, test_dataloader=loader))
+    set_dataloader_defaults(cfg, no_pin, no_persist)
+    for name in ('train_dataloader', 'test_dataloader'):
+        expected = dict(loader)
+        if no_pin:
+            expected.update(pin_memory=False, persistent_workers=False)
+        assert cfg[name] == expected
+
+
+def test_tta_of_another_scope_needs_its_own():
+    cfg = Config(dict(default_scope='mmdet', model=dict(type='RetinaNet'),
+                      test_dataloader=dict(dataset=dict(
+                          pipeline=TEST_PIPELINE))))
+    with pytest.raises(ValueError, match="scope 'mmdet' needs its own "
+                       'tta_model and tta_pipeline'):
+        enable_tta(cfg)
+    cfg.tta_model = dict(type='DetTTAModel')
+    cfg.tta_pipeline = TEST_PIPELINE
+    enable_tta(cfg)
+    assert cfg.model == dict(type='DetTTAModel',
+                             module=dict(type='RetinaNet'))
+
+
 @pytest.mark.parametrize('arg,in_cfg,expected', [
     ('out', 'cfg_dir', 'out'),
     (None, 'cfg_dir', 'cfg_dir'),

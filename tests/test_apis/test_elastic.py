@@ -1,6 +1,6 @@
-"""mmprelu.apis.elastic: restart detection, per-round store keys for
-torchrun restarts on one node, and the roll call that names ranks which do
-not answer after a collective failed (the two-process end-to-end tests are
+"""mmprelu.apis.elastic: restart detection, the warning for restarts on a
+shared store, and the roll call that names ranks which do not answer after
+a collective failed (the two-process end-to-end tests are
 tests/test_tools/test_elastic_train.py)."""
 import datetime
 import socket
@@ -40,35 +40,33 @@ def test_restart_reason(env, values, expected):
     assert elastic.restart_reason() == expected
 
 
-def round_key(round_, key):
-    """Where ``key``, written by restart round ``round_`` through
-    :func:`elastic.create_store`, lies in the agent's store: under our
-    prefix, or under torch 2.1's own (its env:// rendezvous)."""
+def agent_key(key):
+    """Where ``key``, written through torch's env:// rendezvous in restart
+    round 0, lies in the agent's store (torch 2.1 prefixes it)."""
     if compat.torch_keys_restart_rounds_apart():
-        return f'/worker/attempt_{round_}/{key}'
-    return f'mmprelu/attempt_{round_}/{key}'
+        return f'/worker/attempt_0/{key}'
+    return key
 
 
-@pytest.mark.parametrize('values,expected', [
-    (dict(), None),  # not torchrun's agent store
+@pytest.mark.parametrize('values,warned', [
+    (dict(), False),  # not torchrun
+    (dict(TORCHELASTIC_USE_AGENT_STORE='True'), False),  # no restarts
     (dict(TORCHELASTIC_USE_AGENT_STORE='False',
-          TORCHELASTIC_RESTART_COUNT=1), None),  # a fresh store per round
-    (dict(TORCHELASTIC_USE_AGENT_STORE='True', TORCHELASTIC_RESTART_COUNT=2,
-          GROUP_WORLD_SIZE=1), 'mmprelu/attempt_2'),
-    (dict(TORCHELASTIC_USE_AGENT_STORE='True', TORCHELASTIC_RESTART_COUNT=2,
-          GROUP_WORLD_SIZE=2, TORCHELASTIC_MAX_RESTARTS=3), None),
+          TORCHELASTIC_MAX_RESTARTS=3), False),  # a fresh store per round
+    (dict(TORCHELASTIC_USE_AGENT_STORE='True',
+          TORCHELASTIC_MAX_RESTARTS=3), True),
 ])
-def test_store_prefix(env, values, expected, monkeypatch):
+def test_warn_shared_store(env, values, warned, monkeypatch):
     env(**values)
     logged = []
     monkeypatch.setattr(elastic, 'print_log',
                         lambda message, **kwargs: logged.append(message))
+    elastic.warn_shared_store()
     if compat.torch_keys_restart_rounds_apart():
-        expected = None  # torch 2.1 prefixes the keys itself
-    assert elastic.store_prefix() == expected
-    warned = any('--rdzv-backend=c10d and TORCH_DISABLE_SHARE_RDZV_TCP_STORE'
-                 '=1' in m for m in logged)
-    assert warned is (values.get('GROUP_WORLD_SIZE') == 2)
+        warned = False  # torch 2.1 keys the rounds apart itself
+    assert bool(logged) is warned
+    assert all('--rdzv-backend=c10d and TORCH_DISABLE_SHARE_RDZV_TCP_STORE'
+               '=1' in m for m in logged)
 
 
 def free_port():
@@ -104,24 +102,10 @@ def test_restart_round_switch_matches_torch(agent_store):
         (not agent_store.delete_key('key'))
 
 
-def test_restart_rounds_write_different_keys(agent_store, env):
-    """The stale-key failure of torchrun restarts: every round's process
-    group writes the same keys into the agent's one store. With the prefix,
-    round 1 never reads round 0's entries."""
-    timeout = datetime.timedelta(seconds=10)
-    for round_ in (0, 1):
-        env(TORCHELASTIC_RESTART_COUNT=round_)
-        store = elastic.create_store(0, 1, timeout)
-        store.set('rank_0', f'address of round {round_}')
-    assert agent_store.get(round_key(0, 'rank_0')) == b'address of round 0'
-    assert agent_store.get(round_key(1, 'rank_0')) == b'address of round 1'
-    assert not agent_store.delete_key('rank_0')  # never written unprefixed
-
-
 def test_roll_call_names_silent_ranks(agent_store):
-    agent_store.add(round_key(0, 'mmprelu/roll_call/2'), 1)
+    agent_store.add(agent_key('mmprelu/roll_call/2'), 1)
     assert elastic.unresponsive_ranks(0, 4, grace=1) == [1, 3]
-    assert agent_store.add(round_key(0, 'mmprelu/roll_call/0'), 0) == 1
+    assert agent_store.add(agent_key('mmprelu/roll_call/0'), 0) == 1
 
 
 def test_explain_collective_failure(monkeypatch):

@@ -9,8 +9,7 @@ import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config
 
-from mmprelu.apis import launch
-from mmprelu.apis.launch import DEFAULT_TIMEOUT, dist_env, init_distributed
+from mmprelu.apis.launch import DEFAULT_TIMEOUT, init_distributed
 
 DIST_VARS = ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR',
              'MASTER_PORT', 'SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_LOCALID',
@@ -35,7 +34,11 @@ def env(monkeypatch):
 
 @pytest.fixture
 def no_cuda(monkeypatch):
+    """No CUDA; the variables a distributed Runner (and our CPU group) sets
+    when absent are restored afterwards."""
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    for name in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
+        monkeypatch.setenv(name, os.environ.get(name, '2'))
 
 
 def free_port():
@@ -44,56 +47,21 @@ def free_port():
         return sock.getsockname()[1]
 
 
-@pytest.mark.parametrize('launcher,values,expected', [
-    ('pytorch',
-     dict(RANK=3, WORLD_SIZE=4, LOCAL_RANK=1, MASTER_ADDR='10.0.0.1',
-          MASTER_PORT=1234), (3, 4, 1, '10.0.0.1', '1234')),
-    ('slurm',
-     dict(SLURM_PROCID=5, SLURM_NTASKS=8, SLURM_LOCALID=1,
-          MASTER_ADDR='node7'), (5, 8, 1, 'node7', '29500')),
-    ('mpi',
-     dict(OMPI_COMM_WORLD_RANK=1, OMPI_COMM_WORLD_SIZE=2,
-          OMPI_COMM_WORLD_LOCAL_RANK=1, OMPI_COMM_WORLD_LOCAL_SIZE=2,
-          MASTER_PORT=2345), (1, 2, 1, '127.0.0.1', '2345')),
-])
-def test_dist_env(env, launcher, values, expected):
-    env(**values)
-    info = dist_env(launcher)
-    assert (info['rank'], info['world_size'], info['local_rank'],
-            info['master_addr'], info['master_port']) == expected
-
-
-def test_slurm_master_from_scontrol(env, monkeypatch):
-    env(SLURM_PROCID=0, SLURM_NTASKS=2, SLURM_NODELIST='node[3-4]')
-    calls = []
-
-    def fake_run(cmd, **kwargs):
-        calls.append(cmd)
-        return type('Done', (), dict(stdout='node3\nnode4\n'))()
-
-    monkeypatch.setattr(launch.subprocess, 'run', fake_run)
-    info = dist_env('slurm')
-    assert calls == [['scontrol', 'show', 'hostname', 'node[3-4]']]
-    assert info['master_addr'] == 'node3'
-    assert info['local_rank'] == 0  # SLURM_LOCALID missing: the proc id
-
-
-@pytest.mark.parametrize('launcher,values,error,match', [
-    ('pytorch', dict(WORLD_SIZE=2, MASTER_ADDR='a', MASTER_PORT=1), KeyError,
-     'RANK'),
-    ('pytorch', dict(RANK='x', WORLD_SIZE=2, MASTER_ADDR='a', MASTER_PORT=1),
-     ValueError, "RANK='x'"),
-    ('pytorch', dict(RANK=2, WORLD_SIZE=2, MASTER_ADDR='a', MASTER_PORT=1),
-     ValueError, 'rank 2'),
+@pytest.mark.parametrize('launcher,values,missing', [
+    ('pytorch', dict(WORLD_SIZE=2, MASTER_ADDR='a', MASTER_PORT=1), 'RANK'),
+    ('slurm', dict(SLURM_PROCID=0, SLURM_NTASKS=2), 'SLURM_NODELIST'),
     ('mpi', dict(OMPI_COMM_WORLD_RANK=0, OMPI_COMM_WORLD_SIZE=4,
                  OMPI_COMM_WORLD_LOCAL_RANK=0, OMPI_COMM_WORLD_LOCAL_SIZE=2),
-     KeyError, 'MASTER_ADDR'),
-    ('ssh', dict(), ValueError, 'unknown launcher'),
+     'MASTER_ADDR'),
 ])
-def test_dist_env_errors(env, launcher, values, error, match):
+@pytest.mark.parametrize('cuda', [False, True])
+def test_missing_launcher_variable_is_named(env, monkeypatch, launcher,
+                                            values, missing, cuda):
     env(**values)
-    with pytest.raises(error, match=match):
-        dist_env(launcher)
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: cuda)
+    with pytest.raises(KeyError, match=f"launcher '{launcher}'.*{missing}"):
+        init_distributed(make_cfg(), launcher)
+    assert not torch_dist.is_initialized()
 
 
 def make_cfg(**kwargs):
@@ -112,39 +80,42 @@ def test_nothing_without_launcher(no_cuda):
     ('pytorch', dict(RANK=5, WORLD_SIZE=8, LOCAL_RANK=1,
                      MASTER_ADDR='10.0.0.1', MASTER_PORT=1234), 1),
     ('slurm', dict(SLURM_PROCID=6, SLURM_NTASKS=8, SLURM_LOCALID=2,
-                   MASTER_ADDR='node7'), 2),
-    # mmengine's own MPI path never set LOCAL_RANK (issue 17): every rank
-    # of a node then wrapped DDP with device_ids=[0]
+                   SLURM_NODELIST='node[7-8]', MASTER_ADDR='node7'), 2),
+    # mmengine's own MPI path never sets LOCAL_RANK: every rank of a node
+    # then wrapped DDP with device_ids=[0]
     ('mpi', dict(OMPI_COMM_WORLD_RANK=7, OMPI_COMM_WORLD_SIZE=8,
                  OMPI_COMM_WORLD_LOCAL_RANK=3, OMPI_COMM_WORLD_LOCAL_SIZE=4,
                  MASTER_ADDR='10.0.0.1'), 3),
 ])
 def test_cuda_group_on_the_local_rank(env, monkeypatch, launcher, values,
                                       local_rank):
-    """With CUDA (mocked) the group uses the config's backend on the GPU of
-    the local rank, which LOCAL_RANK (read by Runner.wrap_model) names."""
+    """With CUDA (mocked) the Runner's init_dist creates the group with the
+    config's backend on the GPU of the local rank, which LOCAL_RANK (read
+    by Runner.wrap_model) names."""
+    from mmengine.dist import init_dist
     env(**values)
     calls = {}
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
     monkeypatch.setattr(torch.cuda, 'set_device',
                         lambda device: calls.update(device=device))
-    monkeypatch.setattr(launch, 'create_store',
-                        lambda *args: calls.update(store=args) or 'store')
     monkeypatch.setattr(torch_dist, 'init_process_group',
                         lambda **kwargs: calls.update(group=kwargs))
     cfg = make_cfg()
     assert init_distributed(cfg, launcher) is True
-    rank = int(values.get('RANK', values.get('SLURM_PROCID', values.get(
-        'OMPI_COMM_WORLD_RANK'))))
-    assert calls['device'] == local_rank
-    assert calls['group'] == dict(
-        backend='nccl', timeout=datetime.timedelta(seconds=DEFAULT_TIMEOUT),
-        rank=rank, world_size=8, store='store')
-    assert os.environ['LOCAL_RANK'] == str(local_rank)
-    assert os.environ['RANK'] == str(rank)
+    assert calls == {}  # left to the Runner
     assert cfg.env_cfg.dist_cfg == dict(backend='nccl',
                                         timeout=DEFAULT_TIMEOUT)
     assert 'model_wrapper_cfg' not in cfg  # mmengine's: device_ids=[LOCAL]
+    torch.multiprocessing.get_start_method()  # init_dist would set spawn
+    init_dist(launcher, **cfg.env_cfg.dist_cfg)  # what Runner.setup_env does
+    assert calls['device'] == local_rank
+    assert calls['group']['backend'] == 'nccl'
+    assert calls['group']['timeout'] == datetime.timedelta(
+        seconds=DEFAULT_TIMEOUT)
+    assert os.environ['LOCAL_RANK'] == str(local_rank)
+    assert os.environ['RANK'] == str(values.get('RANK', values.get(
+        'SLURM_PROCID', values.get('OMPI_COMM_WORLD_RANK'))))
+    assert os.environ['WORLD_SIZE'] == '8'
 
 
 def test_unknown_launcher():
@@ -181,6 +152,26 @@ def test_gloo_group_and_cfg(env, no_cuda, user_wrapper, expected):
     assert os.environ['LOCAL_RANK'] == '0'
 
 
+@pytest.mark.parametrize('launcher,values', [
+    ('slurm', dict(SLURM_PROCID=0, SLURM_NTASKS=1, SLURM_LOCALID=0,
+                   SLURM_NODELIST='localhost', MASTER_ADDR='127.0.0.1')),
+    ('mpi', dict(OMPI_COMM_WORLD_RANK=0, OMPI_COMM_WORLD_SIZE=1,
+                 OMPI_COMM_WORLD_LOCAL_RANK=0, MASTER_ADDR='127.0.0.1')),
+])
+def test_gloo_group_of_slurm_and_mpi(env, no_cuda, launcher, values):
+    """mmengine's init_dist reads each launcher's variables; without CUDA
+    its set_device call is skipped."""
+    env(MASTER_PORT=free_port(), **values)
+    try:
+        assert init_distributed(make_cfg(), launcher) is True
+        assert torch_dist.get_backend() == 'gloo'
+        assert torch_dist.get_world_size() == 1
+    finally:
+        if torch_dist.is_initialized():
+            torch_dist.destroy_process_group()
+    assert (os.environ['RANK'], os.environ['LOCAL_RANK']) == ('0', '0')
+
+
 @pytest.mark.parametrize('timeout', ['30 min', 0, True])
 def test_bad_timeout(env, no_cuda, timeout):
     env(RANK=0, WORLD_SIZE=1, MASTER_ADDR='127.0.0.1', MASTER_PORT=1)
@@ -191,13 +182,9 @@ def test_bad_timeout(env, no_cuda, timeout):
     assert not torch_dist.is_initialized()
 
 
-def test_runner_skips_its_own_init_dist(env, no_cuda, tmp_path,
-                                        monkeypatch):
+def test_runner_skips_its_own_init_dist(env, no_cuda, tmp_path):
     """mmengine 0.10.7's Runner.setup_env calls init_dist only when no
     process group exists: with ours it builds and wraps a CPU model."""
-    # a distributed Runner sets these when absent: restore them afterwards
-    for name in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
-        monkeypatch.setenv(name, os.environ.get(name, '2'))
     from mmengine.model import BaseModel, MMDistributedDataParallel
     from mmengine.runner import Runner
 

@@ -128,18 +128,22 @@ def test_changed_hub_api_gives_a_clear_error(monkeypatch, call):
         call()
 
 
-def test_name_taken_by_another_package(monkeypatch):
+def test_name_taken_by_another_package(monkeypatch, tmp_path):
+    """mmpretrain's hub refuses a name another package registered first;
+    the error names the name and both files."""
     import mmpretrain.apis as mm_apis
 
-    class Hub:  # TINY is already there
-        register_model_index = staticmethod(lambda *a, **k: None)
-        has = staticmethod(lambda name: name == TINY)
+    class Hub(mm_apis.ModelHub):  # a hub of its own, not the process's
+        _models_dict = {}
 
+    other = tmp_path / 'model-index.yml'
+    other.write_text(f'Models:\n  - Name: {TINY}\n    Config: other.py\n')
+    Hub.register_model_index(other)
     monkeypatch.setattr(model_hub, '_registered', None)
     monkeypatch.setattr(mm_apis, 'ModelHub', Hub)
-    with pytest.raises(ModelHubError, match='already in mmpretrain') as err:
+    with pytest.raises(ModelHubError, match='could not register') as err:
         register_models()
-    assert TINY in str(err.value)
+    assert TINY in str(err.value) and str(other) in str(err.value)
 
 
 def test_wheel_ships_mim_folder(installed_wheel, tmp_path):

@@ -3,14 +3,16 @@ import pytest
 import torch
 from mmengine.fileio import load
 
-from mmprelu.apis.results import DumpPredictions, to_builtin
+from mmprelu.apis.results import DumpPredictions, dump_results
 
 
-def test_to_builtin():
+@pytest.mark.parametrize('suffix', ['.json', '.JSON'])
+def test_json_has_tensors_as_lists(tmp_path, suffix):
     data = dict(a=torch.tensor([1., 2.]), b=(np.int64(3), np.zeros(2)),
                 c=[dict(d=torch.tensor(4))], e='text')
-    assert to_builtin(data) == dict(a=[1., 2.], b=[3, [0., 0.]],
-                                    c=[dict(d=4)], e='text')
+    dump_results(data, str(tmp_path / f'out{suffix}'))
+    assert load(tmp_path / f'out{suffix}', file_format='json') == dict(
+        a=[1., 2.], b=[3, [0., 0.]], c=[dict(d=4)], e='text')
 
 
 @pytest.mark.parametrize('suffix', ['.pkl', '.json'])

@@ -8,6 +8,7 @@ from mmengine.config import Config
 
 import mmprelu  # noqa: F401
 from mmprelu.apis import feature_map_size, validate_config
+from mmprelu.apis.validate import check_option_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 DIGITS = ROOT / 'configs' / 'prelu_net_tiny_1xb64_digits.py'
@@ -124,3 +125,57 @@ def test_small_test_scale_checked(cfg):
     with pytest.raises(ValueError, match=r'5x5 last map of an image at '
                        r'test scale 40'):
         validate_config(cfg)
+
+
+@pytest.mark.parametrize('option,words', [
+    ('trian_cfg.max_epochs', ["unknown top-level key 'trian_cfg'",
+                              "(did you mean 'train_cfg'?)"]),
+    ('randomnes.seed', ["'randomnes' (did you mean 'randomness'?)"]),
+    ('zzz', ["key 'zzz': neither",
+             "valid keys: ['activation_checkpointing'"]),
+])
+def test_unknown_option_key(cfg, option, words):
+    with pytest.raises(ValueError) as err:
+        check_option_keys(cfg, {option: 1})
+    assert all(w in str(err.value) for w in words), str(err.value)
+    assert "'train_cfg'" in str(err.value)  # the valid keys are listed
+
+
+def test_option_keys_of_the_config_and_the_runner(cfg):
+    # the config's own variables, Runner arguments it lacks, tool keys
+    check_option_keys(cfg, {'train_pipeline': [], 'compile': True,
+                            'randomness.seed': 0, 'tta_model': None,
+                            'model_wrapper_cfg.type': 'X',
+                            'test_protocol.scales': [64]})
+
+
+@pytest.mark.parametrize('field,loop,words', [
+    ('train_cfg', dict(by_epoch=True, max_epoch=1),
+     ["train_cfg.max_epoch: EpochBasedTrainLoop takes no key 'max_epoch' "
+      "(did you mean 'max_epochs'?)", "valid keys: ['by_epoch', "
+      "'dynamic_intervals', 'max_epochs', 'val_begin', 'val_interval']"]),
+    ('train_cfg', dict(by_epoch=False, max_epochs=1),
+     ["IterBasedTrainLoop takes no key 'max_epochs'", "'max_iters'"]),
+    ('train_cfg', dict(type='IterBasedTrainLoop', max_iter=1),
+     ["(did you mean 'max_iters'?)"]),
+    ('val_cfg', dict(fp61=True),
+     ["val_cfg.fp61: ValLoop takes no key 'fp61' (did you mean 'fp16'?); "
+      "valid keys: ['fp16', 'type']"]),
+    ('test_cfg', dict(type='TestLoop', by_epoch=True), ['TestLoop']),
+])
+def test_unknown_loop_key(cfg, field, loop, words):
+    cfg[field] = loop
+    with pytest.raises(ValueError) as err:
+        validate_config(cfg)
+    assert all(w in str(err.value) for w in words), str(err.value)
+
+
+@pytest.mark.parametrize('loop', [
+    dict(type='EpochBasedTrainLoop', max_epochs=1, val_interval=2),
+    dict(by_epoch=False, max_iters=2, val_begin=1),
+    dict(max_epochs=1),  # no type, no by_epoch: the Runner says so itself
+    dict(type='NoSuchLoop', anything=1),  # the registry names it
+])
+def test_valid_or_unknown_loops_pass(cfg, loop):
+    cfg.train_cfg = loop
+    validate_config(cfg)

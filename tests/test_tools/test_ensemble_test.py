@@ -93,3 +93,12 @@ def test_members_with_different_classes_are_refused(members, tmp_path):
 def test_usage_errors(args, message):
     proc = python('ensemble_test.py', *args)
     assert proc.returncode == 2 and message in proc.stderr
+
+
+def test_misspelt_option_is_named(members):
+    _, pairs, _ = members
+    proc = python('ensemble_test.py', *pairs, '--cfg-options',
+                  'test_dataloder.batch_size=2')
+    assert proc.returncode == 2
+    assert ("unknown top-level key 'test_dataloder' (did you mean "
+            "'test_dataloader'?)") in proc.stderr

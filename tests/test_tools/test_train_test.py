@@ -205,6 +205,13 @@ def test_test_amp_without_cuda(trained, exit_message):
      'auto_scale_lr.base_batch_size'),
     (['--resume', 'missing.pth'], "checkpoint 'missing.pth' does not exist"),
     (['--launcher', 'ssh'], "invalid choice: 'ssh'"),
+    # a misspelt key is named with the nearest valid one, before anything
+    # is built (it used to train the full schedule, or end in a traceback)
+    (['--cfg-options', 'trian_cfg.max_epochs=1'],
+     "unknown top-level key 'trian_cfg' (did you mean 'train_cfg'?)"),
+    (['--cfg-options', 'train_cfg.max_epoch=1'],
+     "train_cfg.max_epoch: EpochBasedTrainLoop takes no key 'max_epoch' "
+     "(did you mean 'max_epochs'?)"),
 ])
 def test_train_argument_errors(args, message, exit_message):
     assert message in exit_message('train', [CONFIG, *args])
@@ -215,6 +222,8 @@ def test_train_argument_errors(args, message, exit_message):
     (['--out-item', 'metrics'], '--out-item needs --out'),
     (['--scales', '64'], '--scales only apply with --protocol'),
     (['--protocol', 'multi-crop'], "invalid choice: 'multi-crop'"),
+    (['--cfg-options', 'test_cgf.fp16=True'],
+     "'test_cgf' (did you mean 'test_cfg'?)"),
 ])
 def test_test_argument_errors(trained, args, message, exit_message):
     ckpt = trained[0] / 'epoch_1.pth'
