@@ -67,11 +67,16 @@ def test_both_forms_are_the_same_config(rel):
     assert new.to_dict() == text.to_dict()
     if 'model' not in text:
         return  # a dataset/schedule/runtime base
-    scope = 'mmdet' if rel.startswith('det/') else 'mmpretrain'
+    scope = {'det': 'mmdet', 'seg': 'mmseg'}.get(rel.split('/')[0],
+                                                 'mmpretrain')
     if scope == 'mmdet':
         pytest.importorskip('mmdet', reason='mmdet is not installed: the '
                             'detectors are compared as dicts only')
         from mmdet.registry import MODELS
+    elif scope == 'mmseg':
+        pytest.importorskip('mmseg', reason='mmseg is not installed: the '
+                            'segmentors are compared as dicts only')
+        from mmseg.registry import MODELS
     else:
         from mmprelu.registry import MODELS
     built = []
