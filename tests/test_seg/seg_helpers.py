@@ -57,8 +57,9 @@ def write_cls_checkpoint(path: Path, seed: int = 0) -> dict:
         model = MODELS.build(Config.fromfile(DIGITS).model)
     model.init_weights()
     with torch.no_grad():
-        for p in model.backbone.parameters():
-            p.add_(torch.rand_like(p) * 0.1)
+        for module in model.backbone.modules():
+            if isinstance(module, torch.nn.PReLU):
+                module.weight.add_(torch.rand_like(module.weight) * 0.1)
     state = model.state_dict()
     assert any(k.startswith('head.') for k in state)  # the fc layers
     checkpoint = to_plain_types(dict(
