@@ -12,6 +12,7 @@ from wheel_install import PIN_MISSING, doc_files
 require_mmseg()
 
 from mmengine.config import Config  # noqa: E402
+from mmengine.registry import DefaultScope  # noqa: E402
 from mmengine.structures import PixelData  # noqa: E402
 from mmseg.registry import MODELS  # noqa: E402
 from mmseg.structures import SegDataSample  # noqa: E402
@@ -35,8 +36,11 @@ model = dict(backbone=dict(
 
 @pytest.fixture(autouse=True)
 def mmseg_scope():
+    """mmseg's scope for each test, the previous one restored after it."""
     pytest.importorskip('pkg_resources', reason=PIN_MISSING)
-    register_all_modules(init_default_scope=True)
+    register_all_modules(init_default_scope=False)
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        yield
 
 
 def read(tmp_path, text, name='cfg.py'):

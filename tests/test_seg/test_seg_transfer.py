@@ -35,7 +35,10 @@ ITERS = 6
 
 @pytest.fixture(autouse=True)
 def mmseg_scope():
-    register_all_modules(init_default_scope=True)
+    """mmseg's scope for each test, the previous one restored after it."""
+    register_all_modules(init_default_scope=False)
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        yield
 
 
 class Records(logging.Handler):
@@ -109,7 +112,8 @@ def trained(cls_checkpoint, seg_photos, tmp_path_factory):
     cfg.work_dir = str(tmp_path_factory.mktemp('seg_transfer'))
     threads = torch.get_num_threads()
     try:
-        with torch.random.fork_rng():
+        with torch.random.fork_rng(), \
+                DefaultScope.overwrite_default_scope('mmseg'):
             torch.set_num_threads(1)
             runner = Runner.from_cfg(cfg)
             runner.train()
@@ -154,7 +158,7 @@ def test_each_photo_predicted_in_its_own_shape(trained, seg_photos, mode):
     loader = runner.test_dataloader
     shapes, grey = set(), 0
     runner.model.eval()
-    with torch.no_grad(), DefaultScope.overwrite_default_scope('mmseg'):
+    with torch.no_grad():
         for batch in loader:
             (sample, ) = runner.model.test_step(batch)
             ori_h, ori_w = sample.ori_shape
