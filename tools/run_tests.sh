@@ -12,7 +12,7 @@ bash "$root/tools/setup_env.sh"
 venv="$(bash "$root/tools/setup_env.sh" --print-venv)"
 cd "$root"
 packages="$("$venv/bin/python" -m pip list --format=freeze 2>/dev/null \
-    | grep -iE '^(torch|torchvision|numpy|opencv-python|mmcv|mmcv-lite|mmengine|mmpretrain|mmdet)==' \
+    | grep -iE '^(torch|torchvision|numpy|opencv-python|mmcv|mmcv-lite|mmengine|mmpretrain|mmdet|mmsegmentation)==' \
     | tr '\n' ' ' || true)"
 echo "[run_tests] stack: $("$venv/bin/python" --version 2>&1) ${packages}"
 # `tests` unless the arguments name test paths themselves (pytest would

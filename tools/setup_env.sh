@@ -22,10 +22,11 @@
 #   auto (default) - the stack's prebuilt full-mmcv wheel from ../shared/wheels
 #                    when it exists and the venv runs CPython 3.11, else
 #                    mmcv-lite
-#   full           - require the prebuilt wheel (+ mmdet); fail if missing
+#   full           - require the prebuilt wheel (+ mmdet, mmseg); fail if
+#                    missing
 #   lite           - mmcv-lite (2.2.0; 2.1.0 on the oldest stack): no
-#                    mmcv.ops, no mmdet (classification only; tests needing
-#                    them are skipped)
+#                    mmcv.ops, no mmdet, no mmseg (classification only;
+#                    tests needing them are skipped)
 # Other knobs: MMPRELU_PYTHON=/path/to/python picks the interpreter that
 # creates the venv; MMPRELU_VENV=DIR the venv folder; MMPRELU_SETUP_FORCE=1
 # reinstalls even if the stamp matches.
@@ -59,6 +60,9 @@ _mmprelu_setup() (
     wheels="$root/../shared/wheels"
     mm_pins=(mmengine==0.10.7 mmpretrain==1.2.0)
     mmdet_pin=mmdet==3.3.0
+    # segmentation (docs/segmentation.md), full mmcv only: mmseg 1.2.2 wants
+    # mmcv < 2.2; `import mmseg.models` needs ftfy and regex, undeclared
+    mmseg_pins=(mmsegmentation==1.2.2 ftfy regex)
     # mmprelu is installed in develop mode (pip's legacy editable install,
     # `setup.py develop`: the checkout itself is the distribution's
     # location), so that stock OpenMMLab tools find mmprelu.configs:
@@ -173,13 +177,13 @@ $2 <= sys.version_info[1] <= $3 else 1)" >/dev/null 2>&1
     rm -f "$stamp"
 
     if [[ "$choice" == full ]]; then
-        say "mmcv: FULL (prebuilt wheel with CPU ops, plus mmdet) from $wheel"
-        mmcv_reqs=("$wheel" "$mmdet_pin")
+        say "mmcv: FULL (prebuilt wheel with CPU ops, plus mmdet and mmseg) from $wheel"
+        mmcv_reqs=("$wheel" "$mmdet_pin" "${mmseg_pins[@]}")
         drop=(mmcv-lite)
     else
-        say "mmcv: LITE ($lite_pin; no mmcv.ops, no mmdet - detection tests will be skipped)"
+        say "mmcv: LITE ($lite_pin; no mmcv.ops, no mmdet, no mmseg - detection and segmentation tests will be skipped)"
         mmcv_reqs=("$lite_pin")
-        drop=(mmcv mmdet)
+        drop=(mmcv mmdet mmsegmentation)
     fi
     # mmcv and mmcv-lite ship the same 'mmcv' package: remove the other one
     # first so the two never overwrite each other's files.

@@ -64,7 +64,8 @@ def _build(registry, model, scope):
 
 @pytest.mark.parametrize('rel', NAMES)
 def test_both_forms_are_the_same_config(rel):
-    scope = 'mmdet' if rel.startswith('det/') else 'mmpretrain'
+    scope = {'det': 'mmdet', 'seg': 'mmseg'}.get(rel.split('/')[0],
+                                                 'mmpretrain')
     if scope == 'mmdet':
         pytest.importorskip('mmdet', reason='the det configs inherit mmdet:: '
                             'bases: mmdet is not installed')
@@ -75,6 +76,10 @@ def test_both_forms_are_the_same_config(rel):
         return  # a dataset/schedule/runtime base
     if scope == 'mmdet':
         from mmdet.registry import MODELS
+    elif scope == 'mmseg':
+        pytest.importorskip('mmseg', reason='mmseg is not installed: the '
+                            'segmentors are compared as dicts only')
+        from mmseg.registry import MODELS
     else:
         from mmprelu.registry import MODELS
     built = []

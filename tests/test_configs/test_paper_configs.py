@@ -1,6 +1,7 @@
 """Every PReLU-net config (configs/*.py, configs/experiments/) loads, carries
-mmprelu's imports, builds and follows the paper's recipe. The zoo and
-detection configs have their own tests (test_zoo_configs.py, tests/test_det).
+mmprelu's imports, builds and follows the paper's recipe. The zoo,
+detection and segmentation configs have their own tests
+(test_zoo_configs.py, tests/test_det, tests/test_seg).
 """
 from pathlib import Path
 
@@ -15,7 +16,8 @@ from mmprelu.registry import DATA_SAMPLERS, DATASETS, MODELS, TRANSFORMS
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = sorted(
     p for p in (ROOT / 'configs').rglob('*.py')
-    if not {'_base_', 'zoo', 'det'} & set(p.parts))
+    if not {'_base_', 'zoo', 'det', 'seg'} & set(
+        p.relative_to(ROOT / 'configs').parts))
 CONFIG_IDS = [str(p.relative_to(ROOT / 'configs')) for p in CONFIGS]
 
 

@@ -2,7 +2,7 @@
 Fig. 3), as an mmpretrain backbone.
 """
 import copy
-from typing import Dict, Sequence, Tuple, Union
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -11,7 +11,8 @@ from mmpretrain.models.backbones.base_backbone import BaseBackbone
 
 from mmprelu.registry import MODELS
 from ..utils.activation import build_activation
-from .prelu_net_archs import ARCH_KEYS, ARCHS, arch_from_layers
+from .prelu_net_archs import (ARCH_KEYS, ARCHS, arch_from_layers,
+                              output_strides)
 
 
 class ConvAct(nn.Module):
@@ -23,16 +24,16 @@ class ConvAct(nn.Module):
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride,
-                 act_cfg, norm_cfg=None):
+                 act_cfg, norm_cfg=None, dilation=1):
         super().__init__()
         self.pad = None
-        padding = kernel_size // 2
+        padding = dilation * (kernel_size // 2)
         if kernel_size % 2 == 0 and stride == 1:
             # Even kernels (the 2x2 convs of Table 1): 'same' padding, the
             # extra row/column on the bottom/right. The paper (and [10])
             # does not give the padding; this keeps every map size.
-            before = (kernel_size - 1) // 2
-            after = kernel_size - 1 - before
+            before = dilation * ((kernel_size - 1) // 2)
+            after = dilation * (kernel_size - 1) - before
             self.pad = nn.ZeroPad2d((before, after, before, after))
             padding = 0
         elif kernel_size % 2 == 0:
@@ -45,6 +46,7 @@ class ConvAct(nn.Module):
             kernel_size,
             stride=stride,
             padding=padding,
+            dilation=dilation,
             bias=norm_cfg is None)
         self.norm = (
             build_norm_layer(norm_cfg, out_channels)[1]
@@ -58,6 +60,17 @@ class ConvAct(nn.Module):
         if self.norm is not None:
             x = self.norm(x)
         return self.act(x)
+
+
+def dense_max_pool(kernel: int, dilation: int) -> nn.Sequential:
+    """A ``kernel x kernel`` max pool at stride 1 that keeps the map size
+    (padded with -inf on the bottom/right, as the stride-``kernel`` pool's
+    windows start at the top-left), dilated by ``dilation``: the pool of a
+    stage run without downsampling (:func:`output_strides`)."""
+    extra = dilation * (kernel - 1)
+    return nn.Sequential(
+        nn.ConstantPad2d((0, extra, 0, extra), float('-inf')),
+        nn.MaxPool2d(kernel, stride=1, dilation=dilation))
 
 
 @MODELS.register_module()
@@ -107,6 +120,11 @@ class PReLUNet(BaseBackbone):
         norm_cfg (dict, optional): Norm layer after every conv (not in the
             paper). Defaults to None.
         norm_eval (bool): Keep norm layers in eval mode while training.
+        output_stride (int, optional): Not in the paper, for dense
+            prediction: the last stages dilated instead of downsampled
+            (e.g. 8 for A/B/C: stage 3 dilated by 2; the rule and table in
+            :func:`.prelu_net_archs.output_strides`, the cost in
+            docs/segmentation.md). None (default): the arch's own stride.
         init_cfg (dict | list[dict]): Defaults to MSRA Eq. (14)
             (``mode='fan_out'``) on every conv, slope-aware (Eq. 15).
     """
@@ -123,10 +141,19 @@ class PReLUNet(BaseBackbone):
                  act_cfg: dict = dict(type='PReLU'),
                  norm_cfg: dict = None,
                  norm_eval: bool = False,
+                 output_stride: Optional[int] = None,
                  init_cfg=dict(type='MSRA', mode='fan_out', layer='Conv2d')):
         super().__init__(init_cfg=init_cfg)
         self.arch = self.parse_arch(arch)
         num_stages = len(self.arch['channels'])
+        choices = output_strides(self.arch)
+        if output_stride is None:
+            output_stride = max(choices)
+        if output_stride not in choices:
+            raise ValueError(
+                f'PReLUNet: output_stride {output_stride!r} is not valid for '
+                f'this arch; valid: None or one of {sorted(choices)}')
+        self.dilations = choices[output_stride]  # of each stage's convs
         self.out_indices = self._check_indices(out_indices, num_stages)
         if not -1 <= frozen_stages < num_stages:
             raise ValueError(
@@ -136,11 +163,17 @@ class PReLUNet(BaseBackbone):
         self.norm_eval = norm_eval
 
         self.stages = nn.ModuleList()
-        channels = in_channels
+        channels, rate = in_channels, 1  # rate: dilation of the input map
         for i in range(num_stages):
             stage = nn.Sequential()
+            # a dense stage: its pool and conv stride run at stride 1, and
+            # dilate what follows by the stride they no longer apply
+            dense = self.dilations[i] > rate
             pool = self.arch['pools'][i]
-            if pool is not None:
+            if pool is not None and dense:
+                stage.add_module('pool', dense_max_pool(pool[0], rate))
+                rate *= pool[1]
+            elif pool is not None:
                 stage.add_module('pool', nn.MaxPool2d(pool[0], pool[1]))
             for j in range(self.arch['depths'][i]):
                 out = self.arch['channels'][i]
@@ -148,7 +181,9 @@ class PReLUNet(BaseBackbone):
                 stage.add_module(
                     f'conv{j + 1}',
                     ConvAct(channels, out, self.arch['kernel_sizes'][i],
-                            stride, act_cfg, norm_cfg))
+                            1 if dense else stride, act_cfg, norm_cfg,
+                            dilation=rate))
+                rate *= stride if dense else 1
                 channels = out
             self.stages.append(stage)
         self._freeze_stages()
@@ -234,11 +269,14 @@ class PReLUNet(BaseBackbone):
 
     @property
     def strides(self) -> Tuple[int, ...]:
-        """Total stride of every stage output (for FPN configs)."""
+        """Total stride of every stage output (for FPN and segmentation
+        head configs), ``output_stride`` included."""
         total, strides = 1, []
-        for pool, stride in zip(self.arch['pools'], self.arch['strides']):
+        for pool, stride, dilation in zip(self.arch['pools'],
+                                          self.arch['strides'],
+                                          self.dilations):
             total *= (pool[1] if pool else 1) * stride
-            strides.append(total)
+            strides.append(total // dilation)
         return tuple(strides)
 
     def _freeze_stages(self) -> None:

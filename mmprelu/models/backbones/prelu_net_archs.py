@@ -4,11 +4,14 @@ Fig. 3), written layer by layer as the paper's tables list them.
 :data:`ARCHS` holds one literal entry per model; :func:`arch_from_layers`
 turns an entry into the per-stage dict (:data:`ARCH_KEYS`) that
 :class:`~mmprelu.models.backbones.PReLUNet` builds from (and that a custom
-``arch=dict(...)`` gives directly).
+``arch=dict(...)`` gives directly). :func:`output_strides` gives the dilated
+("atrous") variants of any arch for dense prediction.
 """
+import math
 from typing import Dict, NamedTuple, Sequence, Tuple, Union
 
-__all__ = ['ARCH_KEYS', 'ARCHS', 'Conv', 'Pool', 'arch_from_layers']
+__all__ = ['ARCH_KEYS', 'ARCHS', 'Conv', 'Pool', 'arch_from_layers',
+           'output_strides']
 
 #: Per-stage keys of an arch; stage 0 is conv1 (the "stem").
 ARCH_KEYS = ('channels', 'depths', 'kernel_sizes', 'strides', 'pools')
@@ -93,3 +96,40 @@ def arch_from_layers(layers: Sequence[Union[Conv, Pool]]) -> dict:
     if pool is not None:
         raise ValueError(f'PReLUNet: a pool after the last conv in {layers}')
     return {key: tuple(values) for key, values in arch.items()}
+
+
+def output_strides(arch: dict) -> Dict[int, Tuple[int, ...]]:
+    """The output strides an arch can run at, each with its per-stage
+    dilations: ``{output_stride: dilations}``.
+
+    The paper's trunks end at stride 16 (Table 3) or 12 (Table 1); dense
+    prediction heads (DeepLab, FCN-d8) want 8. As for the dilated ResNets
+    of mmseg (``ResNetV1c`` with ``strides=(1, 2, 1, 1),
+    dilations=(1, 1, 2, 4)``), the last stages stop downsampling and
+    dilate their convs by the stride they dropped, so the weights keep
+    their receptive field: a stage's pool keeps its window, runs at stride
+    1 and is dilated by the rate of its input. Where the two maps share a
+    position, the dilated trunk computes exactly what the native one does,
+    so a classification checkpoint loads and means the same (the paper is
+    silent; this is DeepLab's "atrous" trunk, Chen et al. 2015). conv1
+    (the stem) always keeps its stride.
+
+    The table for the built-in archs, per stage (conv1, stages 1-3)::
+
+        A, B, C   16 (paper)   dilations 1 1 1 1
+                   8           dilations 1 1 1 2   pool 3 at /1
+                   4           dilations 1 1 2 4   pools 2-3 at /1
+                   2           dilations 1 2 4 8   pools 1-3 at /1
+        14, 30    12 (paper)   dilations 1 1 1
+                   6           dilations 1 1 2     pool 2 at /1
+                   2           dilations 1 3 6     pools 1-2 at /1
+    """
+    factors = [(pool[1] if pool else 1) * stride
+               for pool, stride in zip(arch['pools'], arch['strides'])]
+    table = {math.prod(factors): (1, ) * len(factors)}
+    for first in range(len(factors) - 1, 0, -1):  # stages first.. dense
+        if factors[first] > 1:
+            table[math.prod(factors[:first])] = tuple(
+                math.prod(factors[first:i + 1]) if i >= first else 1
+                for i in range(len(factors)))
+    return table
