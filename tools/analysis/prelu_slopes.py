@@ -8,9 +8,9 @@ Each checkpoint is read weights-only with
 are the state-dict entries ``<layer>.act.weight``: conv layers and the
 head's ``head.layers.<i>.act.weight`` (fc1, fc2). For every layer the table
 gives the channel-shared value or, for channel-wise PReLU, the mean over
-channels (as Table 1 does), and the plot shows one bar group per layer, one
-bar per checkpoint. When a checkpoint has the 13 PReLU layers of the 14-layer model
-the paper's Table 1 values are listed beside it.
+channels (as Table 1 does), and the plot shows one bar group per layer,
+one bar per checkpoint. When a checkpoint has the 13 PReLU layers of the
+14-layer model the paper's Table 1 values are listed beside it.
 
 Outputs under ``--out-dir``: ``NAME.md``, ``NAME.json`` and ``NAME.png``.
 With ``--history WORK_DIR/.../vis_data/scalars.json`` (a run with

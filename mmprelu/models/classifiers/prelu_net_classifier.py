@@ -154,8 +154,8 @@ class PReLUNetClassifier(ImageClassifier):
         # (§5.1); so the trunk runs through upstream's extract_feat and the
         # head's own layers run on the windows (utils/dense.py).
         if kwargs:
-            raise TypeError(f'PReLUNetClassifier: test_cfg mode=\'dense\' '
-                            f'takes no predict arguments, got {sorted(kwargs)}')
+            raise TypeError("PReLUNetClassifier: test_cfg mode='dense' takes "
+                            f'no predict arguments, got {sorted(kwargs)}')
         fmap = self.extract_feat(inputs, stage='backbone')[-1]
         cfg = self.test_cfg
         impl = cfg['dense_impl']

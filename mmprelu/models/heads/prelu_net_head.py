@@ -68,7 +68,11 @@ class PReLUNetHead(StackedLinearClsHead):
 
     def pre_logits(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
         """Upstream's, after a check that names ``in_channels`` (a wrong
-        value is easy to set: last stage channels x SPP bins)."""
+        value is easy to set: last stage channels x SPP bins). A bare
+        tensor is taken as one feature map (torch 2.1's
+        ``FlopCounterMode(mods=...)`` unwraps the neck's 1-tuple)."""
+        if isinstance(feats, torch.Tensor):
+            feats = (feats, )
         if feats[-1].dim() != 2 or feats[-1].shape[1] != self.in_channels:
             raise ValueError(
                 f'PReLUNetHead expects (N, {self.in_channels}) features, got '

@@ -26,6 +26,13 @@ import torch.nn.functional as F
 
 from ..necks.spp import SpatialPyramidPooling, sppnet_bins
 
+#: fc1 weights per convolution: a convolution copies its kernel into its own
+#: layout (fc1's columns of a level are not contiguous), so the kernel goes
+#: in pieces of output channels, which bounds the copies (16 MiB in fp32);
+#: on CPU 2^22 was also faster than the whole kernel (1 and 2 threads,
+#: models A and A x0.25, s = 384 and 480; docs/performance.md)
+KERNEL_CHUNK = 1 << 22
+
 
 def window_grid(height: int, width: int, window: int,
                 stride: int) -> Tuple[int, int, int, int]:
@@ -48,10 +55,11 @@ def dense_logits_conv(fmap: torch.Tensor,
     ``(N, num_windows, num_classes)`` tensor in row-major window order.
 
     ``head`` is a ``StackedLinearClsHead`` (e.g. ``PReLUNetHead``): its
-    first block's fc is applied as one dilated convolution per pyramid
-    level (summed), then the block's norm / activation and the other
-    blocks run on the ``N * num_windows`` fc1 outputs. Only for
-    ``neck.mode == 'sppnet'``; dropout is skipped (evaluation).
+    first block's fc is applied as dilated convolutions per pyramid level
+    (``KERNEL_CHUNK`` weights each, summed), then the block's norm /
+    activation and the other blocks run on the ``N * num_windows`` fc1
+    outputs. Only for ``neck.mode == 'sppnet'``; dropout is skipped
+    (evaluation).
     """
     if neck.mode != 'sppnet':
         raise ValueError('dense_logits_conv needs SpatialPyramidPooling '
@@ -66,11 +74,15 @@ def dense_logits_conv(fmap: torch.Tensor,
         (kh, sh), (kw, sw) = sppnet_bins(win_h, n), sppnet_bins(win_w, n)
         pooled = F.max_pool2d(fmap, (kh, kw), stride=1)
         span = channels * n * n
-        kernel = first.fc.weight[:, offset:offset + span].view(
-            -1, channels, n, n)
+        kernels = first.fc.weight[:, offset:offset + span].view(
+            -1, channels, n, n).split(max(1, KERNEL_CHUNK // span))
+        biases = (first.fc.bias.split(len(kernels[0])) if x is None else
+                  [None] * len(kernels))
         offset += span
-        out = F.conv2d(pooled, kernel, first.fc.bias if x is None else None,
-                       stride=stride, dilation=(sh, sw))[..., :ny, :nx]
+        out = torch.cat([
+            F.conv2d(pooled, k, b, stride=stride, dilation=(sh, sw))
+            for k, b in zip(kernels, biases)
+        ], dim=1)[..., :ny, :nx]
         x = out if x is None else x + out
     x = x.flatten(2).transpose(1, 2).reshape(num * ny * nx, -1)
     for layer in (first.norm, first.act, first.dropout):

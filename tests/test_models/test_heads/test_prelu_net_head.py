@@ -61,6 +61,7 @@ def test_loss_and_predict():
 
 def test_wrong_feature_size():
     head = PReLUNetHead(4, 12)
+    assert head(torch.randn(2, 12)).shape == (2, 4)  # a bare tensor too
     with pytest.raises(ValueError, match='in_channels'):
         head((torch.randn(2, 13), ))
 

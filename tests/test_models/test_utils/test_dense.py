@@ -59,6 +59,21 @@ def test_dense_conv_equals_explicit_windows(act_cfg, size, stride):
                                    atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize('autocast', [False, True])
+def test_kernel_in_pieces(monkeypatch, autocast):
+    """fc1's kernel split into pieces of output channels (1 channel for
+    the 7x7 level, 6 for 3x3, ...): the same logits, fp32 or bf16."""
+    from mmprelu.models.utils import dense
+    head, neck = make_head(dict(type='PReLU')), SpatialPyramidPooling(LEVELS)
+    fmap = torch.randn(2, 16, 17, 19)
+    with torch.no_grad(), torch.autocast(**BF16, enabled=autocast):
+        whole = dense_logits_conv(fmap, neck, head)
+        monkeypatch.setattr(dense, 'KERNEL_CHUNK', 1000)
+        pieces = dense_logits_conv(fmap, neck, head)
+    assert pieces.dtype == (torch.bfloat16 if autocast else torch.float32)
+    torch.testing.assert_close(pieces, whole, atol=1e-5, rtol=1e-5)
+
+
 def test_norm_layers_of_the_head_are_applied():
     """``norm_cfg`` (StackedLinearClsHead's) sits between fc1 and its
     activation in both forms."""
