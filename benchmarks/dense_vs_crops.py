@@ -2,10 +2,12 @@
 
 Side by side in one run, on one image at shorter side ``--scale``:
 
-* ``dense-conv``: the conv trunk once on the whole image, SPP + fc on every
-  window as pooling + dilated convolutions (our default);
+* ``dense-conv``: the conv trunk once on the whole image, SPP + fc1 on
+  every window as stride-1 max pools + dilated ``F.conv2d``, then fc2 / fc3
+  on each window's fc1 output (``dense_impl='conv'``);
 * ``dense-windows``: the conv trunk once, each window cut out of the feature
-  map and pushed through SPP + fc in chunks (the reference);
+  map and pushed through SPP + fc in chunks (the reference,
+  ``dense_impl='windows'``; ``'auto'`` picks it for at most 64 windows);
 * ``crops``: each window's receptive field cut out of the *image* (a
   ``crop``-pixel crop every ``total_stride`` pixels) and run through the
   whole network, ``--batch`` crops at a time.
@@ -44,7 +46,7 @@ def build(arch, width, hidden, num_classes=1000):
     neck = SpatialPyramidPooling((7, 3, 2, 1))
     head = PReLUNetHead(num_classes,
                         neck.out_channels(settings['channels'][-1]),
-                        hidden_channels=(hidden, hidden))
+                        mid_channels=(hidden, hidden))
     for m in (backbone, head):
         m.init_weights()
         m.eval()
@@ -68,7 +70,7 @@ def peak_memory_child(impl, channels, height, width, hidden):
     torch.manual_seed(0)
     neck = SpatialPyramidPooling((7, 3, 2, 1))
     head = PReLUNetHead(1000, neck.out_channels(channels),
-                        hidden_channels=(hidden, hidden)).eval()
+                        mid_channels=(hidden, hidden)).eval()
     fmap = torch.randn(1, channels, height, width)
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with torch.no_grad():

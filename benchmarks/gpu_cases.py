@@ -30,7 +30,7 @@ def model_cfg(arch, act, tiny):
         settings['channels'] = tuple(max(4, c // 16)
                                      for c in settings['channels'])
         model['backbone']['arch'] = settings
-        model['head'].update(num_classes=10, hidden_channels=(64, 64),
+        model['head'].update(num_classes=10, mid_channels=(64, 64),
                              in_channels=settings['channels'][-1] * 63)
     return model
 

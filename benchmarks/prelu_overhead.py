@@ -89,7 +89,7 @@ def build_net(arch, width, hidden, size, num_classes, act_cfg):
     backbone = PReLUNet(settings, act_cfg=act_cfg)
     neck = SpatialPyramidPooling(levels)
     head = PReLUNetHead(num_classes, neck.out_channels(
-        settings['channels'][-1]), hidden_channels=(hidden, hidden),
+        settings['channels'][-1]), mid_channels=(hidden, hidden),
         act_cfg=act_cfg)
     backbone.init_weights()
     head.init_weights()

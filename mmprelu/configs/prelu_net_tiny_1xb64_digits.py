@@ -52,7 +52,7 @@ model.merge(dict(
             kernel_sizes=(7, 3, 3),
             strides=(2, 1, 1),
             pools=(None, (2, 2), (2, 2)))),
-    head=dict(num_classes=10, in_channels=64 * 63, hidden_channels=(512, 512))))
+    head=dict(num_classes=10, in_channels=64 * 63, mid_channels=(512, 512))))
 
 train_pipeline = [
     dict(type='LoadImageSafely', imdecode_backend='cv2'),

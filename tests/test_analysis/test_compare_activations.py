@@ -49,7 +49,7 @@ def test_slope_hook_reaches_the_visualizer(compared):
     assert scalars, f'no vis_data/scalars.json under {work_dir}'
     lines = [json.loads(x) for x in scalars[0].read_text().splitlines()]
     logged = [x for x in lines if 'prelu/backbone.stages.0.conv1.act' in x]
-    assert logged and 'prelu/head.act2' in logged[0]
+    assert logged and 'prelu/head.layers.1.act' in logged[0]
     # the ReLU model logs no slopes
     relu_dir = Path(results['ReLU'][0]['work_dir'])
     text = ''.join(p.read_text()

@@ -37,12 +37,12 @@ def test_table_of_a_14_layer_checkpoint(tmp_path, capsys):
     assert [len(s) for s in slopes] == [13, 13]
     assert slopes[0]['backbone.stages.0.conv1.act']['channels'] == 16
     assert slopes[1]['backbone.stages.0.conv1.act']['channels'] == 1
-    assert slopes[0]['head.act2']['mean'] == pytest.approx(0.65)
+    assert slopes[0]['head.layers.1.act']['mean'] == pytest.approx(0.65)
     out = capsys.readouterr().out
     # Table 1 names and the paper's values beside ours
     assert '| conv1 | backbone.stages.0.conv1.act | 0.05 | 0.05 | 0.681 ' \
         '| 0.596 |' in out
-    assert '| fc2 | head.act2 |' in out
+    assert '| fc2 | head.layers.1.act |' in out
     data = json.loads((out_dir / 'prelu_slopes.json').read_text())
     assert data['layers'][:2] == ['conv1', 'conv21']
     assert (out_dir / 'prelu_slopes.png').stat().st_size > 0

@@ -73,7 +73,7 @@ def test_get_model_builds_the_indexed_config(name):
 def test_get_model_and_inference_model_end_to_end(tmp_path):
     torch.manual_seed(0)
     model = mmpretrain.get_model(TINY)
-    assert model.head.fc3.out_features == 10
+    assert model.head.fc.fc.out_features == 10
     img = np.random.RandomState(0).randint(0, 256, (64, 80, 3), np.uint8)
     result = mmpretrain.inference_model(model, img)
     assert 0 <= result['pred_label'] < 10

@@ -51,7 +51,7 @@ def cls_checkpoint(tmp_path_factory):
         backbone=dict(type='PReLUNet', arch=TINY),
         neck=dict(type='SpatialPyramidPooling', levels=(2, 1)),
         head=dict(type='PReLUNetHead', num_classes=3, in_channels=32 * 5,
-                  hidden_channels=(8, 8))))
+                  mid_channels=(8, 8))))
     model.init_weights()
     with torch.no_grad():  # slopes as after training, not the 0.25 init
         for p in model.backbone.parameters():

@@ -52,8 +52,8 @@ def checkpoint(tmp_path_factory):
     inputs = model.data_preprocessor({'inputs': images}, False)['inputs']
     with torch.no_grad():
         scale = 3 / model(inputs, mode='tensor').std()
-        model.head.fc3.weight.mul_(scale)
-        model.head.fc3.bias.mul_(scale)
+        model.head.fc.fc.weight.mul_(scale)
+        model.head.fc.fc.bias.mul_(scale)
     path = tmp_path_factory.mktemp('photos_ckpt') / 'random.pth'
     torch.save(dict(state_dict=model.state_dict(), meta={}), path)
     return path

@@ -74,7 +74,7 @@ def test_dist_train_and_validation(trained):
     weights = state['state_dict']
     assert sum(v.numel() for k, v in weights.items()
                if not k.startswith('data_preprocessor')) == PARAMS_A
-    assert weights['head.fc1.weight'].shape == (4096, 512 * 63)
+    assert weights['head.layers.0.fc.weight'].shape == (4096, 512 * 63)
 
 
 @pytest.mark.parametrize('protocol,whole_images', [

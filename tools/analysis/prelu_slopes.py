@@ -5,12 +5,12 @@
 
 Each checkpoint is read weights-only with
 :func:`mmprelu.engine.checkpoint.load_checkpoint_safely`; the PReLU slopes
-are the state-dict entries ``<layer>.act.weight`` (conv layers) and
-``head.act<i>.weight`` (fc1, fc2). For every layer the table gives the
-channel-shared value or, for channel-wise PReLU, the mean over channels (as
-Table 1 does), and the plot shows one bar group per layer, one bar per
-checkpoint. When a checkpoint has the 13 PReLU layers of the 14-layer model
-the paper's Table 1 values are listed beside it.
+are the state-dict entries ``<layer>.act.weight``: conv layers and the
+head's ``head.layers.<i>.act.weight`` (fc1, fc2). For every layer the table
+gives the channel-shared value or, for channel-wise PReLU, the mean over
+channels (as Table 1 does), and the plot shows one bar group per layer,
+one bar per checkpoint. When a checkpoint has the 13 PReLU layers of the
+14-layer model the paper's Table 1 values are listed beside it.
 
 Outputs under ``--out-dir``: ``NAME.md``, ``NAME.json`` and ``NAME.png``.
 With ``--history WORK_DIR/.../vis_data/scalars.json`` (a run with
@@ -60,8 +60,8 @@ def read_slopes(path) -> 'OrderedDict[str, dict]':
             max=float(value.max()), channels=int(value.numel()))
     if not slopes:
         raise ValueError(
-            f'{path}: no PReLU slopes found (no "*.act.weight" / '
-            f'"head.act<i>.weight" keys); is this a ReLU model?')
+            f'{path}: no PReLU slopes found (no "*.act.weight" keys); is '
+            f'this a ReLU model?')
     return slopes
 
 

@@ -12,7 +12,8 @@ from .switchable import SwitchableHook
 
 def prelu_slopes(model: nn.Module) -> Dict[str, float]:
     """Mean slope of every PReLU module of ``model``, keyed by module name
-    (e.g. ``backbone.stages.0.conv1.act``, ``head.act1``), in model order.
+    (e.g. ``backbone.stages.0.conv1.act``, ``head.layers.0.act``), in model
+    order.
 
     A channel-shared PReLU has one slope (its value is returned); a
     channel-wise one returns the mean over channels, as in Table 1.

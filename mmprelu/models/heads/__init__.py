@@ -1,3 +1,3 @@
-from .prelu_net_head import PReLUNetHead
+from .prelu_net_head import LayerwiseNormalInit, PReLUNetHead
 
-__all__ = ['PReLUNetHead']
+__all__ = ['PReLUNetHead', 'LayerwiseNormalInit']

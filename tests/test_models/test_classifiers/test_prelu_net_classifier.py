@@ -2,28 +2,12 @@ import pytest
 import torch
 from mmpretrain.structures import DataSample
 
-from mmprelu.models import (PReLUNet, PReLUNetClassifier, PReLUNetHead,
-                            SpatialPyramidPooling)
-from mmprelu.models.utils.dense import (dense_logits_conv,
-                                        dense_logits_windows, window_grid)
+from mmprelu.models import PReLUNetClassifier
+from mmprelu.models.utils.dense import dense_logits_conv, dense_logits_windows
 
 TINY = dict(channels=(8, 16, 16), depths=(1, 1, 1), kernel_sizes=(7, 3, 3),
             strides=(2, 1, 1), pools=(None, (2, 2), (2, 2)))
-ACTS = [dict(type='PReLU'), dict(type='ReLU'),
-        dict(type='PReLU', channel_shared=True)]
-
-
-def make_head(act_cfg, levels=(7, 3, 2, 1), channels=16):
-    torch.manual_seed(0)
-    head = PReLUNetHead(10, channels * sum(n * n for n in levels),
-                        hidden_channels=(24, 24), act_cfg=act_cfg,
-                        init_cfg=dict(type='Normal', std=0.1,
-                                      layer='Linear'))
-    head.init_weights()
-    if act_cfg['type'] == 'PReLU':  # random slopes, not all 0.25
-        for act in (head.act1, head.act2):
-            act.weight.data.uniform_(-0.5, 1.0)
-    return head.eval()
+ACTS = [dict(type='PReLU'), dict(type='ReLU')]
 
 
 def make_classifier(test_cfg, act_cfg=dict(type='PReLU'), levels=(7, 3, 2,
@@ -34,32 +18,13 @@ def make_classifier(test_cfg, act_cfg=dict(type='PReLU'), levels=(7, 3, 2,
         neck=dict(type='SpatialPyramidPooling', levels=levels),
         head=dict(type='PReLUNetHead', num_classes=10,
                   in_channels=16 * sum(n * n for n in levels),
-                  hidden_channels=(24, 24), act_cfg=act_cfg),
+                  mid_channels=(24, 24), act_cfg=act_cfg),
         test_cfg=test_cfg)
     model.init_weights()
     return model.eval()
 
 
 @pytest.mark.parametrize('act_cfg', ACTS)
-@pytest.mark.parametrize('size', [(14, 14), (15, 22), (30, 17), (9, 26),
-                                  (40, 40)])
-@pytest.mark.parametrize('stride', [1, 2, 3])
-def test_dense_conv_equals_explicit_windows(act_cfg, size, stride):
-    head = make_head(act_cfg)
-    neck = SpatialPyramidPooling((7, 3, 2, 1))
-    fmap = torch.randn(1, 16, *size)
-    fast = dense_logits_conv(fmap, neck, head, 14, stride)
-    ref = dense_logits_windows(fmap, neck, head, 14, stride, chunk=7)
-    _, _, ny, nx = window_grid(*size, 14, stride)
-    assert fast.shape == ref.shape == (ny * nx, 10)
-    assert torch.allclose(fast, ref, atol=1e-5, rtol=1e-5)
-    # and against windows cut by hand, one at a time
-    y, x = (ny - 1) * stride, (nx - 1) * stride
-    win = fmap[..., y:y + min(14, size[0]), x:x + min(14, size[1])]
-    assert torch.allclose(fast[-1], head(neck(win))[0], atol=1e-5)
-
-
-@pytest.mark.parametrize('act_cfg', ACTS[:2])
 @pytest.mark.parametrize('size', [(56, 56), (64, 80), (100, 72)])
 def test_whole_equals_dense_with_one_window(act_cfg, size):
     img = torch.randn(1, 3, *size)
@@ -74,7 +39,7 @@ def test_dense_scores_are_mean_softmax_over_windows():
     model = make_classifier(dict(mode='dense', window=7, stride=1))
     img = torch.randn(1, 3, 80, 96)  # last map 10 x 12: 4 x 6 windows
     fmap = model.backbone(img)[-1]
-    logits = dense_logits_windows(fmap, model.neck, model.head, 7, 1)
+    logits = dense_logits_windows(fmap, model.neck, model.head, 7, 1)[0]
     assert logits.shape[0] == 24
     expected = logits.softmax(1).mean(0)
     score = model.predict(img)[0].pred_score
@@ -210,9 +175,76 @@ def test_dense_on_non_square_photo_maps(photo_tensor, name):
         fmap = model.backbone(img)[-1]
         height, width = fmap.shape[-2:]
         assert height != width and min(height, width) == 10
-        fast = dense_logits_conv(fmap, model.neck, model.head, 7, 1)
-        ref = dense_logits_windows(fmap, model.neck, model.head, 7, 1)
+        fast = dense_logits_conv(fmap, model.neck, model.head, 7, 1)[0]
+        ref = dense_logits_windows(fmap, model.neck, model.head, 7, 1)[0]
         score = model.predict(img)[0].pred_score
     assert fast.shape[0] == (height - 6) * (width - 6)
     assert torch.allclose(fast, ref, atol=1e-5, rtol=1e-5)
     assert torch.allclose(score, ref.softmax(1).mean(0), atol=1e-6)
+
+
+def record(monkeypatch, obj, name, log):
+    """Wrap ``obj.name`` so that each call appends its keyword args."""
+    real = getattr(obj, name)
+    monkeypatch.setattr(obj, name,
+                        lambda *a, **k: log.append(k) or real(*a, **k))
+
+
+def test_whole_mode_is_upstreams_predict(monkeypatch):
+    """ImageClassifier.predict's steps per shape group: extract_feat, then
+    head.predict with the caller's kwargs; the samples come back in
+    order, filled in place."""
+    model = make_classifier(dict(mode='whole'))
+    feats, heads, seen = [], [], []
+    record(monkeypatch, model, 'extract_feat', feats)
+    real = model.head.predict
+    monkeypatch.setattr(
+        model.head, 'predict', lambda f, s, **k: seen.append(k) or
+        heads.append(len(s)) or real(f, s))
+    _, batch, samples = padded_batch([(56, 56), (64, 72), (56, 56)])
+    out = model.predict(batch, samples, temperature=2.0)
+    assert feats == [{}, {}]  # stage='neck', upstream's default
+    assert seen == [dict(temperature=2.0)] * 2 and heads == [2, 1]
+    assert all(a is b for a, b in zip(out, samples))
+    assert all(s.pred_score.shape == (10, ) for s in out)
+
+
+def test_dense_mode_extracts_backbone_features(monkeypatch):
+    model = make_classifier(dict(mode='dense', window=7))
+    feats = []
+    record(monkeypatch, model, 'extract_feat', feats)
+    model.predict(torch.randn(2, 3, 64, 64))
+    assert feats == [dict(stage='backbone')]
+    with pytest.raises(TypeError, match='temperature'):
+        model.predict(torch.randn(1, 3, 64, 64), temperature=2.0)
+
+
+def test_whole_mode_without_neck():
+    """neck=None as upstream allows it: LeNet5 gives logits, ClsHead
+    turns them into scores."""
+    model = PReLUNetClassifier(backbone=dict(type='LeNet5', num_classes=10),
+                               head=dict(type='ClsHead')).eval()
+    imgs = torch.randn(2, 1, 32, 32)
+    with torch.no_grad():
+        out = model.predict(imgs)
+        expected = model.backbone(imgs)[0].softmax(1)
+    for sample, score in zip(out, expected):
+        torch.testing.assert_close(sample.pred_score, score)
+
+
+@pytest.mark.parametrize('neck', [None, dict(type='GlobalAveragePooling')])
+def test_dense_mode_needs_an_spp_neck(neck):
+    with pytest.raises(ValueError, match=r"mode='dense'.*neck=dict\(type="
+                       r"'SpatialPyramidPooling'"):
+        PReLUNetClassifier(backbone=dict(type='PReLUNet', arch=TINY),
+                           neck=neck, head=dict(type='ClsHead'),
+                           test_cfg=dict(mode='dense'))
+
+
+def test_conv_form_with_adaptive_bins_fails_at_build():
+    with pytest.raises(ValueError, match="dense_impl='conv'.*adaptive"):
+        PReLUNetClassifier(
+            backbone=dict(type='PReLUNet', arch=TINY),
+            neck=dict(type='SpatialPyramidPooling', mode='adaptive'),
+            head=dict(type='ClsHead'),
+            test_cfg=dict(mode='dense', dense_impl='conv'))

@@ -14,8 +14,8 @@ model = dict(
         type='PReLUNetHead',
         num_classes=1000,
         in_channels=512 * 63,  # last stage channels x SPP bins
-        hidden_channels=(4096, 4096),
-        dropout=0.5,
+        mid_channels=(4096, 4096),
+        dropout_rate=0.5,
         act_cfg=dict(type='PReLU'),
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
         topk=(1, 5)))

@@ -33,16 +33,15 @@ model.merge(dict(
     head=dict(
         num_classes=10,
         in_channels=64 * 50,
-        hidden_channels=(256, 256),
+        mid_channels=(256, 256),
         # §2.4's fixed fc stds (0.01, 0.01, 0.001) are for fc1 on 256 * 50
         # inputs and 4096-wide fcs; we keep each layer's gain
         # std * sqrt(fan_in) at the reduced widths: x2 for fc1, x4 after
+        # (drawn in this order: all at 0.04, then fc1 and the last fc again)
         init_cfg=[
             dict(type='Normal', layer='Linear', std=0.04, bias=0.),
-            dict(type='Normal', override=dict(
-                name='fc1', type='Normal', std=0.02, bias=0.)),
-            dict(type='Normal', override=dict(
-                name='fc3', type='Normal', std=0.004, bias=0.)),
+            dict(type='LayerwiseNormal', layer='Linear',
+                 std=(0.02, None, 0.004), bias=0.),
         ])))
 
 # Table 2's protocol: shorter side fixed (256 -> 64 here) in training, no
