@@ -26,12 +26,14 @@ The variants, side by side in one process:
 * ``saved``: the bytes autograd keeps for the backward of one training
   step, counted with ``torch.autograd.graph.saved_tensors_hooks`` over
   distinct storages (a tensor saved by two layers, e.g. an in-place
-  ReLU's output that the next conv also saves, counts once): the part of
-  a step's peak memory that depends on the activation.
+  ReLU's output that the next conv also saves, counts once; parameters
+  are left out): the part of a step's peak memory that depends on the
+  activation.
 
 Timing: ``--repeats`` interleaved rounds (every variant once per round,
 the order rotating), after one warm-up; each ratio is the median over
-rounds of ``time(variant) / time(relu)`` within the same round.
+rounds of ``time(variant) / time(relu)`` within the same round. Time is
+wall time, or with ``--clock cpu`` the process's CPU time.
 
     python benchmarks/prelu_overhead.py --threads 1 --repeats 9 \\
         --out prelu_overhead.json
@@ -96,14 +98,17 @@ def train_step(net, optimizer, images, labels):
     return loss
 
 
-def saved_bytes(fn):
+def saved_bytes(fn, params=()):
     """Bytes of the distinct storages autograd saves while ``fn`` runs
-    (``fn`` returns the loss; the graph is freed after counting)."""
+    (``fn`` returns the loss; the graph is freed after counting), leaving
+    out those of ``params`` (they exist whether saved or not)."""
     storages = {}
+    skip = {p.untyped_storage().data_ptr() for p in params}
 
     def pack(t):
         s = t.untyped_storage()
-        storages[(s.data_ptr(), t.device)] = s.nbytes()
+        if s.data_ptr() not in skip:
+            storages[(s.data_ptr(), t.device)] = s.nbytes()
         return t
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
@@ -129,7 +134,13 @@ def act_fn(name, shape):
     return run
 
 
-def interleaved(fns, repeats):
+#: ``--clock``: wall time, or the CPU time of the process (all threads):
+#: on a machine shared with other jobs, time spent waiting for a core
+#: then counts for nobody
+CLOCKS = {'wall': time.perf_counter, 'cpu': time.process_time}
+
+
+def interleaved(fns, repeats, clock=time.perf_counter):
     """Median seconds per variant and median per-repeat ratio to relu."""
     names = list(fns)
     for fn in fns.values():  # warm-up
@@ -138,9 +149,9 @@ def interleaved(fns, repeats):
     for r in range(repeats):
         order = names[r % len(names):] + names[:r % len(names)]
         for n in order:
-            start = time.perf_counter()
+            start = clock()
             fns[n]()
-            times[n].append(time.perf_counter() - start)
+            times[n].append(clock() - start)
     seconds = {n: statistics.median(v) for n, v in times.items()}
     ratio = {
         n: statistics.median(t / b for t, b in zip(v, times['relu']))
@@ -160,6 +171,7 @@ def main(argv=None):
     parser.add_argument('--variants', nargs='+', default=DEFAULT_VARIANTS,
                         choices=list(VARIANTS), metavar='NAME',
                         help=f'among {list(VARIANTS)} (relu is always in)')
+    parser.add_argument('--clock', choices=list(CLOCKS), default='wall')
     add_run_args(parser, repeats=9, threads=1)
     args = parser.parse_args(argv)
     apply_run_args(args)
@@ -182,17 +194,18 @@ def main(argv=None):
         backbone, neck, head = net
         saved[name] = saved_bytes(
             lambda: F.cross_entropy(head(neck(backbone(images)[-1:])),
-                                    labels))
-    step_s, step_ratio = interleaved(steps, args.repeats)
+                                    labels), net.parameters())
+    clock = CLOCKS[args.clock]
+    step_s, step_ratio = interleaved(steps, args.repeats, clock)
     act_s, act_ratio = interleaved(
-        {name: act_fn(name, shape) for name in names}, args.repeats)
+        {name: act_fn(name, shape) for name in names}, args.repeats, clock)
     mem_ratio = {n: saved[n] / saved['relu'] for n in names}
 
     result = dict(
         arch=args.arch, width=args.width, hidden=args.hidden,
         input=[args.batch, 3, args.size, args.size], spp_levels=list(levels),
         feature_map=fmap, act_shape=list(shape), threads=args.threads,
-        repeats=args.repeats, torch=torch.__version__,
+        repeats=args.repeats, clock=args.clock, torch=torch.__version__,
         step=dict(seconds=step_s, ratio_to_relu=step_ratio),
         act=dict(seconds=act_s, ratio_to_relu=act_ratio),
         saved=dict(mib={n: b / 2**20 for n, b in saved.items()},
@@ -200,7 +213,8 @@ def main(argv=None):
     print(f'{args.arch} x{args.width}, fc {args.hidden}, input '
           f'{args.batch}x3x{args.size}x{args.size}, activation alone '
           f'{"x".join(map(str, shape))}, {args.repeats} interleaved rounds, '
-          f'{args.threads or torch.get_num_threads()} thread(s)')
+          f'{args.threads or torch.get_num_threads()} thread(s), '
+          f'{args.clock} time')
     print(f"{'variant':<14}{'step ms':>9}{'step/relu':>11}{'act ms':>9}"
           f"{'act/relu':>10}{'saved MiB':>11}{'saved/relu':>12}")
     for n in names:

@@ -19,18 +19,19 @@ def test_runs_and_reports_every_variant(tmp_path):
         assert result[part]['ratio_to_relu']['relu'] == pytest.approx(1.0)
         assert all(s > 0 for s in result[part]['seconds'].values())
     saved = result['saved']['mib']
-    # lean keeps the output (shared with the next conv) plus the slopes;
-    # torch (F.prelu) keeps the input too
+    # lean keeps the output, which the next conv keeps too: ReLU's bytes
+    # (parameters left out); torch (F.prelu) keeps the input as well
     for mode in ('', '-shared'):
-        assert saved['relu'] <= saved[f'lean{mode}'] < saved[f'torch{mode}']
+        assert saved['relu'] == saved[f'lean{mode}'] < saved[f'torch{mode}']
     assert json.loads(out.read_text())['act_shape'] == [2, 8, 4, 4]
 
 
-def test_default_variants_and_relu_always_in():
+def test_relu_always_in_and_cpu_clock():
     result = main(['--width', '0.05', '--hidden', '16', '--classes', '10',
                    '--size', '64', '--batch', '1', '--act-shape', '2,4',
-                   '--repeats', '1', '--variants', 'lean'])
+                   '--repeats', '1', '--variants', 'lean', '--clock', 'cpu'])
     assert set(result['step']['seconds']) == {'relu', 'lean'}
+    assert result['clock'] == 'cpu'
 
 
 @pytest.mark.parametrize('argv', [['--act-shape', '8'],
