@@ -17,15 +17,15 @@ kernel that writes an input-sized slope-gradient map and then sums it
   input (the stock memory, not more). Only the CPU makes that test: on an
   accelerator it would make the host wait for the device, so the input is
   kept there;
-* computes the backward with vectorised ATen ops on row chunks of
-  :data:`CHUNK_ELEMENTS` (CPU), whose temporaries live in one reused
-  buffer: ``gp = threshold_backward(g, kept, 0)`` written into the input
-  gradient, ``gn = g - gp``, ``grad_input = gp + a * gn`` (exact: one
-  term is zero, so it is bitwise the stock input gradient) and the sum of
-  ``gn * kept`` over every dim but the slope's, accumulated in the slope's
-  dtype. Under fp16 autocast that sum is float32: the stock fp16 sum of
-  Eq. (2) overflows (65504) under the loss scale of ``AmpOptimWrapper``
-  long before any single product does.
+* computes the backward with five vectorised ATen ops:
+  ``gp = threshold_backward(g, kept, 0)`` (ReLU's backward), ``gn = g -
+  gp``, ``grad_input = gp + a * gn`` (exact: one term is zero, so it is
+  bitwise the stock input gradient) and the sum of ``gn * kept`` over
+  every dim but the slope's, accumulated in the slope's dtype. Under fp16
+  autocast that sum is float32: the stock fp16 sum of Eq. (2) overflows
+  (65504) under the loss scale of ``AmpOptimWrapper`` long before any
+  single product does. CPU tensors of more than :data:`CHUNK_ELEMENTS`
+  go in row chunks of about that size sharing one temporary.
 
 The forward is ``torch.prelu`` itself: outputs are bitwise ``nn.PReLU``'s.
 No second-order gradients (``once_differentiable``). Which inputs take it
@@ -40,8 +40,8 @@ from mmprelu.compat import autocast_dtype
 
 #: Backward chunk along dim 0 on the CPU, in elements (4 MiB of float32):
 #: the chunk's tensors stay in the cache and its temporary is allocated
-#: once (a fresh input-sized temporary costs more in page faults than the
-#: arithmetic on it).
+#: once (on 16 x 256 x 56 x 56, a fresh input-sized temporary costs more
+#: in page faults than the arithmetic on it).
 CHUNK_ELEMENTS = 1 << 20
 
 
@@ -71,6 +71,20 @@ def lean_applies(input: torch.Tensor, weight: torch.Tensor) -> bool:
             and input.dtype in (torch.float32, torch.float64))
 
 
+def _gradients(grad, kept, slope, dims, dtype, grad_input=None, temp=None):
+    """The input gradient (written into ``grad_input`` if given) and the
+    slope-gradient sum (in ``dtype``) of one block, ``temp`` holding the
+    negative-side gradient (see the module doc)."""
+    if grad_input is None:
+        gp = torch.ops.aten.threshold_backward(grad, kept, 0)
+    else:
+        gp = torch.ops.aten.threshold_backward.grad_input(
+            grad, kept, 0, grad_input=grad_input)
+    gn = torch.sub(grad, gp, out=temp)
+    gp.addcmul_(gn, slope)  # exact: gp or gn is zero
+    return gp, gn.mul_(kept).sum(dims, dtype=dtype)
+
+
 class PReLUFunction(torch.autograd.Function):
     """``PReLUFunction.apply(input, weight)``: ``torch.prelu`` forward with
     the backward of the module doc; ``weight`` (one or ``C`` slopes) is
@@ -91,37 +105,25 @@ class PReLUFunction(torch.autograd.Function):
     def backward(ctx, grad: torch.Tensor
                  ) -> Tuple[Optional[torch.Tensor], Optional[torch.Tensor]]:
         kept, weight = ctx.saved_tensors
-        need_input, need_weight = ctx.needs_input_grad[:2]
         shape = [1] * kept.dim()
         if weight.numel() > 1:
             shape[1] = -1
         slope = weight.to(kept.dtype).reshape(shape)
         dims = [d for d, n in enumerate(shape) if n == 1]
-        rows = kept.shape[0]
-        step = rows
-        if kept.device.type == 'cpu':
-            step = max(1, CHUNK_ELEMENTS // max(1, kept[0].numel()))
-        grad_input = torch.empty_like(grad) if need_input else None
-        temp = torch.empty_like(grad[:step])
-        # without grad_input, gp needs a chunk of its own
-        gp_temp = None if need_input else torch.empty_like(temp)
-        sums = []
-        for start in range(0, rows, step):
-            g, k = grad[start:start + step], kept[start:start + step]
-            gp = (grad_input[start:start + step] if need_input
-                  else gp_temp[:len(g)])
-            torch.ops.aten.threshold_backward.grad_input(
-                g, k, 0, grad_input=gp)
-            gn = torch.sub(g, gp, out=temp[:len(g)])
-            if need_input:
-                gp.addcmul_(gn, slope)  # exact: gp or gn is zero
-            if need_weight:
-                sums.append(gn.mul_(k).sum(dims, dtype=weight.dtype))
-        grad_weight = None
-        if need_weight:
-            grad_weight = sums[0] if len(sums) == 1 else torch.stack(
-                sums).sum(0)
-            if ctx.from_output:
-                grad_weight = grad_weight / weight.reshape(grad_weight.shape)
-            grad_weight = grad_weight.reshape(weight.shape)
-        return grad_input, grad_weight
+        if kept.device.type != 'cpu' or kept.numel() <= CHUNK_ELEMENTS:
+            grad_input, grad_weight = _gradients(grad, kept, slope, dims,
+                                                 weight.dtype)
+        else:  # row chunks, one temporary for all
+            step = max(1, CHUNK_ELEMENTS // kept[0].numel())
+            grad_input = torch.empty_like(grad)
+            temp = torch.empty_like(grad[:step])
+            grad_weight = torch.stack([
+                _gradients(grad[i:i + step], kept[i:i + step], slope, dims,
+                           weight.dtype, grad_input[i:i + step],
+                           temp[:len(kept[i:i + step])])[1]
+                for i in range(0, len(kept), step)]).sum(0)
+        if ctx.from_output:
+            grad_weight = grad_weight / weight.reshape(grad_weight.shape)
+        need_input, need_weight = ctx.needs_input_grad[:2]
+        return (grad_input if need_input else None,
+                grad_weight.reshape(weight.shape) if need_weight else None)
