@@ -15,11 +15,12 @@ The variants, side by side in one process:
 ``--variants`` picks them (default ``relu lean torch``). Measurements:
 
 * ``step``: one training step (forward, cross-entropy, backward, SGD step)
-  of a PReLU-net (``PReLUNet`` ``--arch`` with widths times ``--width``,
-  SPP, ``PReLUNetHead`` with ``--hidden`` fc widths) on a
-  ``--batch x 3 x --size x --size`` batch (every variant built from seed
-  0; MSRA init is slope-aware, so conv weights differ by the Eq. 15
-  factor). SPP levels finer than the last map are dropped.
+  of a PReLU-net (``PReLUNet`` ``--arch``, default A, with widths times
+  ``--width``, default 1, SPP, ``PReLUNetHead`` with ``--hidden`` fc
+  widths) on a ``--batch x 3 x --size x --size`` batch (default 4 x 3 x
+  112 x 112; every variant built from seed 0; MSRA init is slope-aware, so
+  conv weights differ by the Eq. 15 factor). SPP levels finer than the
+  last map are dropped.
 * ``act``: the activation alone, forward + backward, on an ``--act-shape``
   tensor (default 16 x 256 x 56 x 56, the first stage of model A at 224;
   ReLU and LeakyReLU out of place here, since the input is a leaf).
@@ -163,6 +164,7 @@ def interleaved(fns, repeats, clock=time.perf_counter):
 def main(argv=None):
     parser = make_parser(__doc__)
     add_model_args(parser, arch='A', archs='A, B, C, 14 or 30')
+    parser.set_defaults(width=1.0)  # the paper's model A
     parser.add_argument('--size', type=int, default=112, help='input side')
     parser.add_argument('--batch', type=int, default=4)
     parser.add_argument('--classes', type=int, default=1000)
