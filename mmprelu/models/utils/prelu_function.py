@@ -25,7 +25,7 @@ kernel that writes an input-sized slope-gradient map and then sums it
   autocast that sum is float32: the stock fp16 sum of Eq. (2) overflows
   (65504) under the loss scale of ``AmpOptimWrapper`` long before any
   single product does. CPU tensors of more than :data:`CHUNK_ELEMENTS`
-  go in row chunks of about that size sharing one temporary.
+  per thread go in row chunks of about that size sharing one temporary.
 
 The forward is ``torch.prelu`` itself: outputs are bitwise ``nn.PReLU``'s.
 No second-order gradients (``once_differentiable``). Which inputs take it
@@ -38,10 +38,11 @@ from torch.autograd.function import once_differentiable
 
 from mmprelu.compat import autocast_dtype
 
-#: Backward chunk along dim 0 on the CPU, in elements (4 MiB of float32):
-#: the chunk's tensors stay in the cache and its temporary is allocated
-#: once (on 16 x 256 x 56 x 56, a fresh input-sized temporary costs more
-#: in page faults than the arithmetic on it).
+#: Backward chunk along dim 0 on the CPU, in elements per thread (4 MiB of
+#: float32): the chunk's tensors stay in the cache and its temporary is
+#: allocated once (on 16 x 256 x 56 x 56, a fresh input-sized temporary
+#: costs more in page faults than the arithmetic on it); per thread, so
+#: that more threads meet fewer times between ops.
 CHUNK_ELEMENTS = 1 << 20
 
 
@@ -110,11 +111,12 @@ class PReLUFunction(torch.autograd.Function):
             shape[1] = -1
         slope = weight.to(kept.dtype).reshape(shape)
         dims = [d for d, n in enumerate(shape) if n == 1]
-        if kept.device.type != 'cpu' or kept.numel() <= CHUNK_ELEMENTS:
+        chunk = CHUNK_ELEMENTS * torch.get_num_threads()
+        if kept.device.type != 'cpu' or kept.numel() <= chunk:
             grad_input, grad_weight = _gradients(grad, kept, slope, dims,
                                                  weight.dtype)
         else:  # row chunks, one temporary for all
-            step = max(1, CHUNK_ELEMENTS // kept[0].numel())
+            step = max(1, chunk // kept[0].numel())
             grad_input = torch.empty_like(grad)
             temp = torch.empty_like(grad[:step])
             grad_weight = torch.stack([

@@ -90,8 +90,10 @@ def test_chunked_backward_matches_one_chunk(monkeypatch, shared):
     PReLUFunction.apply(x, w).backward(grad)
     whole = (x.grad.clone(), w.grad.clone())
     x.grad = w.grad = None
-    monkeypatch.setattr(prelu_function, 'CHUNK_ELEMENTS', 2 * 4 * 6 * 5)
-    PReLUFunction.apply(x, w).backward(grad)  # 4 chunks of <= 2 rows
+    # chunks of at most 2 rows (the chunk is per thread)
+    monkeypatch.setattr(prelu_function, 'CHUNK_ELEMENTS',
+                        max(1, 2 * 4 * 6 * 5 // torch.get_num_threads()))
+    PReLUFunction.apply(x, w).backward(grad)
     assert torch.equal(x.grad, whole[0])
     torch.testing.assert_close(w.grad, whole[1])
 
