@@ -122,7 +122,7 @@ class PReLUFunction(torch.autograd.Function):
             grad_weight = torch.stack([
                 _gradients(grad[i:i + step], kept[i:i + step], slope, dims,
                            weight.dtype, grad_input[i:i + step],
-                           temp[:len(kept[i:i + step])])[1]
+                           temp[:min(step, len(kept) - i)])[1]
                 for i in range(0, len(kept), step)]).sum(0)
         if ctx.from_output:
             grad_weight = grad_weight / weight.reshape(grad_weight.shape)
