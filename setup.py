@@ -119,8 +119,6 @@ setup(
     license='Apache License 2.0',
     packages=find_packages(exclude=('configs', 'tools', 'tests', 'benchmarks')),
     include_package_data=True,
-    package_data={'mmprelu': ['models/utils/csrc/*.cpp',
-                             'models/utils/csrc/*.h']},
     python_requires='>=3.9, <3.13',
     install_requires=read_requirements('runtime'),
     extras_require={

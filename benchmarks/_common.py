@@ -1,5 +1,6 @@
 """What the benchmarks share: the command line's common options, the
-interleaved timing and the JSON output (``--out``).
+interleaved timing, the JSON output (``--out``) and whether CPU autocast
+takes a dtype.
 
 Every benchmark times its variants *interleaved* (variant 1, 2, ..., then
 again) and reports medians, so that load from other jobs on the machine
@@ -9,10 +10,12 @@ Imported as ``benchmarks._common`` (tests) or ``_common`` (run as a
 script, whose folder is ``sys.path[0]``).
 """
 import argparse
+import functools
 import json
 import logging
 import statistics
 import time
+import warnings
 from typing import Callable, Dict, Optional, Tuple
 
 import torch
@@ -80,3 +83,19 @@ def write_json(path: Optional[str], result: dict) -> dict:
         with open(path, 'w') as f:
             json.dump(result, f, indent=2)
     return result
+
+
+@functools.lru_cache(maxsize=None)
+def cpu_autocast_supports(dtype) -> bool:
+    """Whether ``torch.autocast('cpu', dtype=dtype)`` can be entered:
+    torch 2.1 has CPU autocast for bfloat16 only, so the CPU stand-ins of
+    fp16 ``--amp`` (``gpu_bench.py --device cpu``, tests) skip there; CUDA
+    fp16 is not affected."""
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # torch 2.1 warns, then raises
+        try:
+            with torch.autocast('cpu', dtype=dtype):
+                pass
+        except RuntimeError:
+            return False
+    return True

@@ -88,7 +88,7 @@ def main(argv=None) -> dict:
     model, classes = build_model(args.config)
     steps = {str(b): step_fn(model, b, args.size, classes)
              for b in args.batches}
-    for step in steps.values():  # warm-up (and the fused kernel's build)
+    for step in steps.values():  # warm-up
         step()
     seconds, _ = interleaved_medians(steps, args.repeats)
     per_image = {b: seconds[str(b)] / b for b in args.batches}

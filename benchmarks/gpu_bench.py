@@ -55,10 +55,10 @@ import time
 import torch
 
 if __package__:  # imported (tests): benchmarks.gpu_bench
-    from ._common import write_json
+    from ._common import cpu_autocast_supports, write_json
     from .gpu_cases import ACTS, dense_case, forward_macs, train_case
 else:  # run as a script: its folder is sys.path[0]
-    from _common import write_json
+    from _common import cpu_autocast_supports, write_json
     from gpu_cases import ACTS, dense_case, forward_macs, train_case
 
 CASES = ('fp32', 'cl', 'fp16', 'bf16', 'bf16+cl', 'bf16+cl+compile')
@@ -135,7 +135,6 @@ def parse_args(argv):
     if args.no_compile:
         args.cases = [c for c in args.cases if 'compile' not in c]
     if args.device.split(':')[0] == 'cpu':
-        from mmprelu.compat import cpu_autocast_supports
         if not cpu_autocast_supports(torch.float16):
             dropped = [c for c in args.cases if 'fp16' in c.split('+')]
             if dropped:

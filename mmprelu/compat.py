@@ -32,17 +32,8 @@ elsewhere calls the chosen function and never tests a version itself:
 * :func:`autocast_dtype` -- the dtype ``torch.autocast`` casts matmuls to
   on a device type: torch >= 2.4 asks per device type
   (``torch.get_autocast_dtype``); older torch has only the CPU and CUDA
-  functions (:mod:`mmprelu.models.utils.dense` uses it).
-* :data:`PRELU_KERNEL_BACKWARD` -- torch's fused per-element PReLU
-  backward, the stock op's own kernel, is the private
-  ``aten::_prelu_kernel_backward`` (guarded: ``None`` where it is missing;
-  :mod:`mmprelu.models.utils.prelu_half` then composes it from public
-  ops, and tests/test_models/test_utils/test_prelu_half.py fails).
-* :func:`cpu_autocast_supports` -- whether ``torch.autocast('cpu', dtype)``
-  works: torch 2.1 has CPU autocast for bfloat16 only, so the CPU
-  stand-ins of fp16 ``--amp`` (tests, ``gpu_bench.py --device cpu``) skip
-  there with that reason; CUDA fp16 is not affected. Decided on first use
-  per dtype, by entering the context once.
+  functions (:mod:`mmprelu.models.utils.dense` and
+  :mod:`mmprelu.models.utils.prelu_function` use it).
 * :data:`DIST_ERRORS` -- the classes ``torch.distributed`` raises its own
   errors as: ``DistError`` (the base of ``DistBackendError``,
   ``DistNetworkError`` and ``DistStoreError``; newer torch); torch 2.1 has
@@ -68,13 +59,12 @@ import functools
 import inspect
 import re
 import sys
-import warnings
 
 __all__ = ['SUPPORTED', 'check_environment',
            'found_versions', 'is_compiling', 'onnx_export',
-           'flop_counter_mode', 'autocast_dtype', 'PRELU_KERNEL_BACKWARD',
+           'flop_counter_mode', 'autocast_dtype',
            'HAS_WEIGHTS_ONLY_ALLOWLIST', 'TORCH_VERSION', 'DIST_ERRORS',
-           'torch_keys_restart_rounds_apart', 'cpu_autocast_supports']
+           'torch_keys_restart_rounds_apart']
 
 #: Tested range: package -> (lowest, highest) (major, minor), inclusive.
 #: ``mmcv`` means mmcv or mmcv-lite (both install the ``mmcv`` package).
@@ -221,26 +211,6 @@ def _legacy_autocast_dtype(device_type: str):
 #: module doc).
 autocast_dtype = (_autocast_dtype if hasattr(torch, 'get_autocast_dtype')
                   else _legacy_autocast_dtype)
-
-
-@functools.lru_cache(maxsize=None)
-def cpu_autocast_supports(dtype) -> bool:
-    """Whether ``torch.autocast('cpu', dtype=dtype)`` can be entered (see
-    the module doc)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')  # torch 2.1 warns, then raises
-        try:
-            with torch.autocast('cpu', dtype=dtype):
-                pass
-        except RuntimeError:
-            return False
-    return True
-
-
-#: ``aten::_prelu_kernel_backward(grad, input, slope) -> (grad_input,
-#: slope-gradient map)`` or ``None`` (private; see the module doc).
-PRELU_KERNEL_BACKWARD = (None if torch is None else getattr(
-    torch.ops.aten, '_prelu_kernel_backward', None))
 
 
 @functools.lru_cache(maxsize=None)

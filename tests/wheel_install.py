@@ -45,16 +45,15 @@ class Installed:
     def env(self, hide_pkg_resources=False, **extra) -> dict:
         """Environment of a downstream process: the installed mmprelu first
         on ``PYTHONPATH``, the repository off it (other entries stay: a
-        developer's extra paths), the PReLU kernel not rebuilt for this
-        copy (``MMPRELU_PRELU_IMPL=torch``). ``hide_pkg_resources``: as
-        with setuptools >= 82, ``import pkg_resources`` fails."""
+        developer's extra paths). ``hide_pkg_resources``: as with
+        setuptools >= 82, ``import pkg_resources`` fails."""
         paths = [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep)
                  if p and Path(p).resolve() != ROOT]
         paths.insert(0, str(self.site))
         if hide_pkg_resources:
             paths.insert(0, str(self._hider()))
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths),
-                   MMPRELU_PRELU_IMPL='torch', PYTHON=sys.executable)
+                   PYTHON=sys.executable)
         env['PATH'] = os.path.dirname(sys.executable) + os.pathsep + \
             env['PATH']
         env.update(extra)

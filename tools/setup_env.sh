@@ -88,8 +88,7 @@ _mmprelu_setup() (
             want_py=3.11 ;;
         oldest)
             # numpy 2 breaks torch 2.1's numpy bridge; opencv-python >= 4.11
-            # needs numpy 2; torch 2.1's cpp_extension (the fused kernel's
-            # build) imports pkg_resources, which setuptools 82 removed
+            # needs numpy 2; setuptools < 82: see requirements/runtime.txt
             torch_pins=(torch==2.1.2 torchvision==0.16.2)
             stack_pins=("numpy<2" "opencv-python<4.11" "setuptools<82")
             wheel="$wheels/torch2.1/mmcv-2.1.0-cp311-cp311-linux_x86_64.whl"
@@ -228,12 +227,6 @@ $2 <= sys.version_info[1] <= $3 else 1)" >/dev/null 2>&1
 print(get_installed_path("mmprelu"))')"
     [[ "$(realpath -m "$found")" == "$(realpath "$root/mmprelu")" ]] || die "mmengine finds mmprelu at" \
         "'$found', not '$root/mmprelu': stock tools would not read its configs"
-    # The fused PReLU CPU kernel is otherwise compiled on first use (~20 s):
-    # do it now. Not fatal: without a compiler impl='fast' uses the Python
-    # fallback (mmprelu/models/utils/prelu_ext.py).
-    say "building the fused PReLU CPU kernel (about 20 s, cached)"
-    "$venv/bin/python" -W ignore -m mmprelu.models.utils.prelu_ext \
-        || say "WARNING: fused PReLU kernel not built; impl='fast' falls back to impl='python'"
     echo "$want" >"$stamp"
     say "done ($stack stack, $choice mmcv, python $pyver): $venv"
 )

@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from benchmarks import gpu_bench
+from benchmarks._common import cpu_autocast_supports
 from benchmarks.gpu_bench import main, parse_args, plan
 from benchmarks.gpu_cases import forward_macs
-from mmprelu.compat import cpu_autocast_supports
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))

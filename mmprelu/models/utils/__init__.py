@@ -1,11 +1,5 @@
-from .activation import (PReLU, build_activation, get_prelu_impl, prelu_impl,
-                         restore_model_prelu_impl, set_model_prelu_impl,
-                         set_prelu_impl)
+from .activation import PReLU, build_activation
 from .init import MSRAInit
-from .prelu_function import PReLUFunction, fast_prelu
+from .prelu_function import PReLUFunction
 
-__all__ = [
-    'PReLU', 'build_activation', 'MSRAInit', 'PReLUFunction', 'fast_prelu',
-    'get_prelu_impl', 'set_prelu_impl', 'prelu_impl', 'set_model_prelu_impl',
-    'restore_model_prelu_impl'
-]
+__all__ = ['PReLU', 'build_activation', 'MSRAInit', 'PReLUFunction']

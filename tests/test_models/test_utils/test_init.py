@@ -7,8 +7,9 @@ from mmengine.model import BaseModule
 from mmengine.registry import WEIGHT_INITIALIZERS as ROOT_INITS
 
 from mmprelu.models.utils import MSRAInit, PReLU
-from mmprelu.models.utils.init import (following_slopes, kaiming_args,
-                                       msra_fan, msra_std)
+from mmengine.model import KaimingInit
+
+from mmprelu.models.utils.init import following_slopes, msra_fan, msra_std
 from mmprelu.registry import WEIGHT_INITIALIZERS
 
 
@@ -82,21 +83,13 @@ def test_bad_args(kwargs, match):
 @pytest.mark.parametrize('cin,cout', [(64, 256), (256, 64), (32, 32)])
 @pytest.mark.parametrize('mode', ['fan_in', 'fan_out', 'avg'])
 @pytest.mark.parametrize('a', [0.0, 0.25, 1.0])
-def test_kaiming_args_give_eq15_std(cin, cout, mode, a):
-    # Eq. (15) with n of Eq. (10) / (14) / their mean, written out here;
-    # 'avg' has no torch mode and goes through another (mode, a)
+def test_std_is_eq15(cin, cout, mode, a):
+    # Eq. (15) with n of Eq. (10) / (14) / their mean, written out here
     n = {'fan_in': 9 * cin, 'fan_out': 9 * cout,
          'avg': 9 * (cin + cout) / 2}[mode]
     weight = big_conv(cin, cout).weight
-    kmode, ka = kaiming_args(weight, mode, a)
-    assert kmode in ('fan_in', 'fan_out')
-    if mode != 'avg':
-        assert (kmode, ka) == (mode, a)
     expected = math.sqrt(2 / ((1 + a * a) * n))
     assert msra_std(weight, mode, a) == pytest.approx(expected, rel=1e-12)
-    torch_std = nn.init.calculate_gain('leaky_relu', ka) / math.sqrt(
-        msra_fan(weight, kmode))
-    assert torch_std == pytest.approx(expected, rel=1e-12)
 
 
 @pytest.mark.parametrize('distribution,draw', [
@@ -104,14 +97,30 @@ def test_kaiming_args_give_eq15_std(cin, cout, mode, a):
     ('uniform', nn.init.kaiming_uniform_)])
 @pytest.mark.parametrize('mode', ['fan_in', 'fan_out', 'avg'])
 def test_the_draw_is_torchs_kaiming(distribution, draw, mode):
-    """Same seed, same numbers as torch's kaiming_*_ with kaiming_args:
-    the formula is not written twice."""
+    """Same seed, same numbers as torch's kaiming_*_ with the layer's slope
+    (``'avg'``: the ``'fan_in'`` draw times sqrt(n / n_avg)): the formula
+    is not written twice."""
     net = Net(PReLU(256), dict(type='MSRA', mode=mode,
                                distribution=distribution, layer='Conv2d'))
+    assert isinstance(MSRAInit(), KaimingInit)
     torch.manual_seed(0)
     net.init_weights()
     ref = torch.empty_like(net.conv.weight)
-    kmode, ka = kaiming_args(ref, mode, 0.25)
     torch.manual_seed(0)
-    draw(ref, a=ka, mode=kmode, nonlinearity='leaky_relu')
+    draw(ref, a=0.25, mode='fan_in' if mode == 'avg' else mode,
+         nonlinearity='leaky_relu')
+    if mode == 'avg':
+        ref *= math.sqrt(msra_fan(ref, 'fan_in') / msra_fan(ref, 'avg'))
     assert torch.equal(net.conv.weight, ref)
+
+
+def test_kaiming_arguments_keep_their_meaning():
+    """``nonlinearity='relu'`` (KaimingInit's default) ignores ``a``, as in
+    KaimingInit; ``bias`` fills biases."""
+    torch.manual_seed(0)
+    net = Net(PReLU(256), dict(type='MSRA', nonlinearity='relu', bias=0.5,
+                               layer='Conv2d'))
+    net.init_weights()
+    assert net.conv.weight.std().item() == pytest.approx(
+        msra_std(net.conv.weight, 'fan_out', 0.0), rel=0.03)
+    assert torch.all(net.conv.bias == 0.5)
