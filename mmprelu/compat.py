@@ -59,6 +59,7 @@ import functools
 import inspect
 import re
 import sys
+import warnings
 
 __all__ = ['SUPPORTED', 'check_environment',
            'found_versions', 'is_compiling', 'onnx_export',

@@ -19,8 +19,9 @@ from mmprelu.models import PReLUNetClassifier
 from mmprelu.registry import MODELS
 
 ROOT = Path(__file__).resolve().parents[2]
-CONFIGS = sorted(p for p in (ROOT / 'configs').rglob('*.py')
-                 if not {'_base_', 'det'} & set(p.parts))
+CONFIGS = sorted(
+    p for p in (ROOT / 'configs').rglob('*.py')
+    if not {'_base_', 'det', 'seg'} & set(p.relative_to(ROOT).parts))
 IDS = [str(p.relative_to(ROOT / 'configs')) for p in CONFIGS]
 SMALL = 5_000_000  # parameters; larger models stay on the meta device
 
