@@ -38,17 +38,16 @@ def tracked_files() -> List[str]:
 
 
 def make_checkout(folder: Path, bin_dir: Path) -> Path:
-    """A fresh clone's view of the repository: copies of its files, the
-    package linked (so the interpreter imports the tested mmprelu and its
-    built kernel), ``.venv/bin`` the test's interpreter and
-    ``tools/setup_env.sh`` a stub (the set-up is the test's environment;
-    running the real one would change it)."""
+    """A fresh clone's view of the repository: copies of its files but the
+    package (mmprelu is the one the test's environment imports: the
+    editable install, or PYTHONPATH), ``.venv/bin`` the test's interpreter
+    and ``tools/setup_env.sh`` a stub (the set-up is the test's
+    environment; running the real one would change it)."""
     for rel in tracked_files():
         if rel.split('/')[0] in UNCOPIED or not (ROOT / rel).is_file():
             continue
         (folder / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / rel, folder / rel)
-    (folder / 'mmprelu').symlink_to(ROOT / 'mmprelu')
     (folder / '.venv').mkdir()
     (folder / '.venv' / 'bin').symlink_to(bin_dir)
     (folder / 'tools' / 'setup_env.sh').write_text(

@@ -34,19 +34,12 @@ def _recv_exact(conn, size: int) -> bytes:
     return data
 
 
-def _child(conn, base_path: list, own_entries: set) -> None:
-    """Become the requested command; never returns."""
-    import atexit
-    import random
-    import runpy
+def _monitor(conn, base_path: list, own_entries: set) -> None:
+    """Receive a request, fork the command (in its own process group), wait
+    for it and send its exit status, however it ends (``os._exit``, a
+    signal); kill its group when the caller dies. Never returns."""
     import signal
     import threading
-    import traceback
-    import types
-
-    import numpy as np
-    import torch
-    os.setpgid(0, 0)
     size = int.from_bytes(_recv_exact(conn, 8), 'big')
     msg, fds, _, _ = socket.recv_fds(conn, size, 3)
     while len(msg) < size:
@@ -55,13 +48,50 @@ def _child(conn, base_path: list, own_entries: set) -> None:
     for target, fd in enumerate(fds):
         os.dup2(fd, target)
         os.close(fd)
+    pid = os.fork()
+    if pid == 0:
+        os.setpgid(0, 0)
+        conn.close()
+        try:
+            _command(request, base_path, own_entries)
+        finally:
+            os._exit(1)
+    try:
+        os.setpgid(pid, pid)
+    except OSError:  # the child did it first
+        pass
 
     def watch():  # the caller died (a timeout): take the command with it
         try:
             conn.recv(1)
         finally:
-            os.killpg(0, signal.SIGKILL)
+            os.killpg(pid, signal.SIGKILL)
     threading.Thread(target=watch, daemon=True).start()
+    status = os.waitpid(pid, 0)[1]
+    code = os.waitstatus_to_exitcode(status)
+    code = 128 - code if code < 0 else code  # a signal, as shells say it
+    if request['env'].get('MMPRELU_DOCS_TEST_CPU'):  # for the test's report
+        times = os.times()
+        with open(request['env']['MMPRELU_DOCS_TEST_CPU'], 'a') as log:
+            log.write(f'{sum(times[:4])}\n')
+    conn.sendall(code.to_bytes(4, 'big', signed=True))
+    try:
+        os.killpg(pid, signal.SIGKILL)  # leftover workers of the command
+    except ProcessLookupError:
+        pass
+    os._exit(0)
+
+
+def _command(request: dict, base_path: list, own_entries: set) -> None:
+    """Become ``python ARGV`` of the request; never returns."""
+    import atexit
+    import random
+    import runpy
+    import traceback
+    import types
+
+    import numpy as np
+    import torch
     os.chdir(request['cwd'])
     os.environ.clear()
     os.environ.update(request['env'])
@@ -111,13 +141,7 @@ def _child(conn, base_path: list, own_entries: set) -> None:
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
-    if os.environ.get('MMPRELU_DOCS_TEST_CPU'):  # for the test's report
-        times = os.times()
-        with open(os.environ['MMPRELU_DOCS_TEST_CPU'], 'a') as log:
-            log.write(f'{sum(times[:4])}\n')
-    conn.sendall(int(code).to_bytes(4, 'big', signed=True))
-    conn.close()
-    os.killpg(0, signal.SIGKILL)  # leftover workers of the command
+    os._exit(code)
 
 
 def _openmp_survives_fork() -> bool:
@@ -164,7 +188,7 @@ def serve(path: str) -> None:
         if os.fork() == 0:
             server.close()
             try:
-                _child(conn, base_path, own)
+                _monitor(conn, base_path, own)
             finally:
                 os._exit(1)
         conn.close()
