@@ -84,7 +84,9 @@ class Walk:
         self.installed: Callable = None
         self.bin = make_bin(tmp / 'bin')
         env = user_env(os.environ, self.bin)
-        self.zygote, path = start_zygote(env)
+        self.logs = tmp / 'logs'  # each command's output, for a failure
+        self.logs.mkdir()
+        self.zygote, path = start_zygote(env, self.logs / 'zygote.log')
         self.extra_env = {'MMPRELU_DOCS_TEST_ZYGOTE': path} if path else {}
         self.checkout = Context('checkout', make_checkout(
             tmp / 'checkout', self.bin), dict(env, **self.extra_env))
@@ -92,8 +94,6 @@ class Walk:
         self.seconds: Dict[str, float] = {}
         self.ran: Dict[tuple, tuple] = {}  # (context, command) -> where, out
         self.cpu: Dict[str, float] = {}
-        self.logs = tmp / 'logs'  # each command's output, for a failure
-        self.logs.mkdir()
 
     def project(self, page: str) -> Context:
         folder = self.tmp / ('project_' + Path(page).stem)
@@ -106,6 +106,16 @@ class Walk:
             before.ru_stime)
         return Context('project', folder, dict(user_env(
             installed.env(), self.bin), **self.extra_env))
+
+    def zygote_ready(self, timeout: float = 180) -> bool:
+        """Wait until the warm interpreter serves (False if it stopped)."""
+        path = self.extra_env.get('MMPRELU_DOCS_TEST_ZYGOTE', '')
+        end = time.time() + timeout
+        while path and not os.path.exists(path) and time.time() < end:
+            if self.zygote.poll() is not None:
+                return False
+            time.sleep(0.2)
+        return bool(path) and os.path.exists(path)
 
     def zygote_cpu(self) -> float:
         """CPU seconds the warm interpreter took (its imports)."""

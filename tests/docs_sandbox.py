@@ -67,9 +67,10 @@ def make_bin(bin_dir: Path) -> Path:
     return bin_dir
 
 
-def start_zygote(env: dict):
+def start_zygote(env: dict, log: Path):
     """The warm interpreter (tests/docs_zygote.py) for ``env``'s commands,
-    unless MMPRELU_DOCS_TEST_FORK=0: (process, socket path) or (None, '')."""
+    unless MMPRELU_DOCS_TEST_FORK=0: (process, socket path) or (None, '');
+    what it says goes to ``log``."""
     if os.environ.get('MMPRELU_DOCS_TEST_FORK', '1') == '0':
         return None, ''
     import tempfile
@@ -77,7 +78,7 @@ def start_zygote(env: dict):
     proc = subprocess.Popen(
         [sys.executable, str(Path(__file__).with_name('docs_zygote.py')),
          path], env=env, stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=open(log, 'w'), stderr=subprocess.STDOUT,
         start_new_session=True)
     return proc, path
 

@@ -19,6 +19,9 @@ import os
 import socket
 import sys
 
+#: The server's exit status when it will not serve (commands then run in
+#: fresh interpreters).
+REFUSED = 3
 PRELOAD = ('numpy', 'cv2', 'torch', 'mmengine.runner', 'mmcv.cnn',
            'mmcv.transforms', 'mmpretrain.models', 'mmpretrain.datasets',
            'mmpretrain.engine', 'mmpretrain.evaluation', 'mmpretrain.apis')
@@ -100,8 +103,8 @@ def _command(request: dict, base_path: list, own_entries: set) -> None:
         torch.set_num_threads(int(threads))
     random.seed()
     np.random.seed()
-    python_path = [p for p in os.environ.get('PYTHONPATH', '').split(
-        os.pathsep) if p]
+    python_path = [os.path.abspath(p) for p in os.environ.get(
+        'PYTHONPATH', '').split(os.pathsep) if p]
     argv, code = request['argv'], 0
     if argv[0] == '-u':  # unbuffered (torchrun starts its workers so)
         argv = argv[1:]
@@ -175,7 +178,7 @@ def serve(path: str) -> None:
     if not _openmp_survives_fork():
         print('docs_zygote: a forked child cannot compute: not serving',
               file=sys.stderr)
-        return
+        sys.exit(REFUSED)
     base_path = list(sys.path)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(path + '.tmp')

@@ -56,6 +56,8 @@ marker for their optional parts: ``[...]`` groups are left out, and a word
 ``a|b|c`` runs once per alternative. A word that still looks like a
 placeholder (``CONFIG``, ``<dir>``) fails, naming the file and line.
 """
+import sys
+
 import pytest
 
 from docs_blocks import (PAGES, MarkerError, commands, expand_alternatives,
@@ -63,6 +65,7 @@ from docs_blocks import (PAGES, MarkerError, commands, expand_alternatives,
                          substitute)
 from docs_checks import output_pattern
 from docs_runner import Walk, planned_commands
+from docs_zygote import REFUSED
 
 
 def test_usage_lines_become_commands():
@@ -120,6 +123,26 @@ def test_every_block_is_classified(page):
         except MarkerError as err:
             problems.append(str(err))
     assert not problems, '\n'.join(problems)
+
+
+def test_python_of_the_walk_is_python(walk):
+    """A command's ``python`` (the warm interpreter when it serves) gets
+    the arguments, working directory, environment and module path a fresh
+    interpreter gets, and its exit status however it ends."""
+    if walk.zygote and not walk.zygote_ready():
+        assert walk.zygote.returncode == REFUSED, (
+            f'the warm interpreter died: exit status '
+            f'{walk.zygote.returncode}')
+    ctx, probe = walk.checkout, ('import os, sys; print(sys.argv[1:], '
+                                 'os.getcwd(), os.environ["X"], sys.path)')
+    code, out, _ = walk.shell(ctx, f"X=1 python -c '{probe}' a b", '', 60)
+    fresh = walk.shell(ctx, f"X=1 {sys.executable} -c '{probe}' a b", '',
+                       60)
+    assert (code, out) == fresh[:2] and "['a', 'b']" in out
+    for command, status in (('import os; os._exit(7)', 7),
+                            ('import sys; sys.exit(3)', 3),
+                            ('import os; os.kill(os.getpid(), 15)', 143)):
+        assert walk.shell(ctx, f"python -c '{command}'", '', 60)[0] == status
 
 
 @pytest.mark.parametrize('page', PAGES)
