@@ -170,6 +170,9 @@ def serve(path: str) -> None:
     import importlib
     own = {p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep)
            if p} | {sys.path[0]}
+    # as at start-up: an import may add to it (a temporary folder on
+    # the oldest stack)
+    base_path = list(sys.path)
     for name in PRELOAD:
         try:
             importlib.import_module(name)
@@ -179,7 +182,6 @@ def serve(path: str) -> None:
         print('docs_zygote: a forked child cannot compute: not serving',
               file=sys.stderr)
         sys.exit(REFUSED)
-    base_path = list(sys.path)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(path + '.tmp')
     os.rename(path + '.tmp', path)  # clients see it only when ready
