@@ -13,12 +13,14 @@ drawn on it (``DIR/<image name>.png``); images with a shorter side below
 224 pixels are enlarged for the drawing (``--vis-size``). Prediction is
 ``mmpretrain.ImageClassificationInferencer`` with the config's test
 pipeline (for our configs: ``LoadImageSafely``, shorter side resize, centre
-crop).
+crop). Without a checkpoint the model has random weights (mmprelu releases
+no trained weights): the tool warns so.
 """
 import argparse
 import json
 import os
 import os.path as osp
+import warnings
 
 import numpy as np
 
@@ -90,6 +92,12 @@ def main(argv=None) -> dict:
     import mmprelu  # noqa: F401  (registers our modules)
     if not osp.isfile(args.model):  # a model name: our names on request
         mmprelu.apis.register_models()
+    if not args.checkpoint:
+        warnings.warn(
+            f'image_demo.py: no checkpoint given: {args.model} predicts with '
+            f'randomly initialized weights (mmprelu releases no trained '
+            f'weights); pass the checkpoint of a training run, e.g. '
+            f'work_dirs/demo_digits/epoch_24.pth after tools/demo_digits.sh')
 
     inferencer = ImageClassificationInferencer(
         args.model, pretrained=args.checkpoint or False, device=args.device)

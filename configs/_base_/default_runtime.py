@@ -65,6 +65,8 @@ vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='UniversalVisualizer', vis_backends=vis_backends)
 
 log_level = 'INFO'
-load_from = None
+# no `load_from = None`: mmpretrain's get_model / inferencers take a config's
+# load_from as its weights, so with None they predict with random weights
+# without a word; unset, they warn that the model has no checkpoint
 resume = False
 randomness = dict(seed=None, deterministic=False)

@@ -83,6 +83,29 @@ def test_image_demo_config_or_model_name(checkpoint, image, model):
     assert result['pred_class'] == str(result['pred_label'])
 
 
+def test_image_demo_without_checkpoint_says_so(image):
+    proc = demo('image_demo.py', image, CONFIG, '--topk', 1)
+    check(proc)
+    assert 'image_demo.py: no checkpoint given' in proc.stderr
+    assert 'randomly initialized weights' in proc.stderr
+
+
+@pytest.mark.parametrize('model', ['config', 'name'])
+def test_mmpretrain_warns_without_weights(model):
+    """No weights are released: mmpretrain's inferencer given one of our
+    configs (which leave ``load_from`` unset) or model names and no
+    checkpoint warns that it has none instead of predicting with random
+    weights silently."""
+    from mmpretrain import ImageClassificationInferencer
+
+    import mmprelu
+    mmprelu.apis.register_models()
+    spec = str(CONFIG) if model == 'config' else 'prelu-net-tiny_1xb64_digits'
+    with pytest.warns(UserWarning, match='Unable to find pre-defined '
+                      'checkpoint'):
+        ImageClassificationInferencer(spec, device='cpu')
+
+
 def test_image_demo_usage_errors(checkpoint, image):
     proc = demo('image_demo.py', image, CONFIG, checkpoint, '--checkpoint',
                 'other.pth')
