@@ -265,7 +265,7 @@ def _check_loops(cfg) -> None:
                          IterBasedTrainLoop)
         if isinstance(loop_type, str):
             with DefaultScope.overwrite_default_scope(
-                    cfg.get('default_scope', None)):
+                    loop.get('_scope_', cfg.get('default_scope', None))):
                 loop_type = LOOPS.get(loop_type)
         valid = _arguments(loop_type) if inspect.isclass(loop_type) else None
         if valid is None:
@@ -273,6 +273,7 @@ def _check_loops(cfg) -> None:
         # a train_cfg has `type` or `by_epoch` (Runner.build_train_loop)
         valid.add('by_epoch' if field == 'train_cfg' and 'type' not in loop
                   else 'type')
+        valid.add('_scope_')  # set by mmengine on dicts of a pkg:: base
         for key in loop:
             if key not in valid:
                 raise ValueError(
