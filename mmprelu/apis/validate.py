@@ -273,9 +273,8 @@ def _check_loops(cfg) -> None:
         # a train_cfg has `type` or `by_epoch` (Runner.build_train_loop)
         valid.add('by_epoch' if field == 'train_cfg' and 'type' not in loop
                   else 'type')
-        valid.add('_scope_')  # set by mmengine on dicts of a pkg:: base
-        for key in loop:
-            if key not in valid:
+        for key in loop:  # _scope_: mmengine's tag on a pkg:: base's dicts
+            if key not in valid and key != '_scope_':
                 raise ValueError(
                     f'{field}.{key}: {loop_type.__name__} takes no key '
                     f'{key!r}{did_you_mean(key, valid)}; valid keys: '

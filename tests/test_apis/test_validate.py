@@ -175,6 +175,8 @@ def test_unknown_loop_key(cfg, field, loop, words):
     dict(by_epoch=False, max_iters=2, val_begin=1),
     dict(max_epochs=1),  # no type, no by_epoch: the Runner says so itself
     dict(type='NoSuchLoop', anything=1),  # the registry names it
+    # inherited through an mmdet:: base: mmengine tags it with its scope
+    dict(type='EpochBasedTrainLoop', max_epochs=1, _scope_='mmengine'),
 ])
 def test_valid_or_unknown_loops_pass(cfg, loop):
     cfg.train_cfg = loop
