@@ -263,9 +263,11 @@ def _check_loops(cfg) -> None:
         if loop_type is None and 'by_epoch' in loop:
             loop_type = (EpochBasedTrainLoop if loop['by_epoch'] else
                          IterBasedTrainLoop)
+        # `_scope_`, which mmengine's Config adds to the dicts of a `pkg::`
+        # base: the scope the registry builds the loop in (build_from_cfg)
+        scope = loop.get('_scope_', cfg.get('default_scope', None))
         if isinstance(loop_type, str):
-            with DefaultScope.overwrite_default_scope(
-                    loop.get('_scope_', cfg.get('default_scope', None))):
+            with DefaultScope.overwrite_default_scope(scope):
                 loop_type = LOOPS.get(loop_type)
         valid = _arguments(loop_type) if inspect.isclass(loop_type) else None
         if valid is None:
@@ -273,7 +275,7 @@ def _check_loops(cfg) -> None:
         # a train_cfg has `type` or `by_epoch` (Runner.build_train_loop)
         valid.add('by_epoch' if field == 'train_cfg' and 'type' not in loop
                   else 'type')
-        for key in loop:  # _scope_: mmengine's tag on a pkg:: base's dicts
+        for key in loop:
             if key not in valid and key != '_scope_':
                 raise ValueError(
                     f'{field}.{key}: {loop_type.__name__} takes no key '

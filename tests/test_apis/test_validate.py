@@ -1,6 +1,7 @@
 """validate_config: invalid values fail when the config is loaded, naming
 the key and what is valid."""
 import glob
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,10 @@ from mmprelu.apis.validate import check_option_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 DIGITS = ROOT / 'configs' / 'prelu_net_tiny_1xb64_digits.py'
-CONFIGS = sorted(glob.glob(str(ROOT / 'configs' / '*.py')) +
-                 glob.glob(str(ROOT / 'configs' / 'experiments' / '*.py')))
+HAS_MMDET = importlib.util.find_spec('mmdet') is not None
+CONFIGS = sorted(glob.glob(str(ROOT / 'configs' / '*.py')) + [
+    path for sub in ('experiments', 'zoo') + ('det', ) * HAS_MMDET
+    for path in glob.glob(str(ROOT / 'configs' / sub / '*.py'))])
 
 
 @pytest.fixture
@@ -181,3 +184,15 @@ def test_unknown_loop_key(cfg, field, loop, words):
 def test_valid_or_unknown_loops_pass(cfg, loop):
     cfg.train_cfg = loop
     validate_config(cfg)
+
+
+def test_scope_tag_of_a_loop_is_no_key(cfg):
+    """``_scope_`` (mmengine's tag on the dicts of a ``pkg::`` base, e.g.
+    the loops of ``mmdet::`` schedules) names the registry scope; a
+    misspelt key beside it still fails."""
+    cfg.train_cfg = dict(_scope_='mmpretrain', type='EpochBasedTrainLoop',
+                         max_epochs=1)
+    validate_config(cfg)
+    cfg.train_cfg.max_epoch = 1
+    with pytest.raises(ValueError, match="takes no key 'max_epoch'"):
+        validate_config(cfg)

@@ -16,8 +16,9 @@ pytest.importorskip('mmdet', reason='mmdet is not installed (mmcv-lite '
 pytest.importorskip('mmcv.ops', reason='mmcv has no compiled ops (mmcv-lite):'
                     ' mmdet needs nms/RoIAlign')
 
-import cv2  # noqa: E402
 from mmengine.config import Config  # noqa: E402
+
+from det_helpers import coco_json  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 DETECTOR = ROOT / 'configs/det/retinanet_prelu-net-c_fpn_1x_coco.py'
@@ -54,25 +55,6 @@ default_hooks = dict(logger=dict(interval=1),
                      checkpoint=dict(by_epoch=False, interval=2))
 log_processor = dict(by_epoch=False)
 """
-
-
-def coco_json(photos: Path, names) -> dict:
-    """Two boxes per photograph (one of each class), in its own frame."""
-    images, annotations = [], []
-    for image_id, name in enumerate(names, 1):
-        height, width = cv2.imread(str(photos / 'val' / name)).shape[:2]
-        images.append(dict(id=image_id, file_name=name, width=width,
-                           height=height))
-        for label, (x, y, w, h) in enumerate([(.1, .1, .4, .5),
-                                              (.5, .4, .35, .4)], 1):
-            box = [x * width, y * height, w * width, h * height]
-            annotations.append(dict(
-                id=len(annotations) + 1, image_id=image_id,
-                category_id=label, bbox=box, area=box[2] * box[3],
-                iscrowd=0))
-    return dict(images=images, annotations=annotations,
-                categories=[dict(id=1, name='thing'),
-                            dict(id=2, name='stuff')])
 
 
 def test_train_tool_on_mixed_size_photos(photos, tmp_path):

@@ -1,21 +1,31 @@
-"""A downstream classification project: mmprelu installed from
-its wheel outside the repository (tests/wheel_install.py), the configs of
-docs/downstream.md written as they are into a project folder, trained for
-one short epoch on the digits data with mmpretrain's stock tools/train.py
-and with ours (train, test, dist_train.sh)."""
+"""A downstream classification project: mmprelu installed from its wheel
+outside the repository (tests/wheel_install.py), the configs of
+docs/downstream.md written as they are into a project folder. Its
+``my_classifier_upstream*.py`` override ours the upstream way (stock
+CheckpointHook, LoggerHook, DefaultSampler, LoadImageFromFile pipelines,
+EMAHook) on top of the doc's two base files. On the digits data,
+mmpretrain's stock tools (new style) train two short epochs past the
+epoch-1 checkpoint save, resume from it and test the checkpoint. Ours
+(text style, through dist_train.sh) resume the same epoch-1 checkpoint and
+train two more epochs past a save (the tools are interchangeable; a third
+run from scratch would cost CI time and add nothing); our test.py tests
+the result through the new-style twin (our tools read both styles)."""
 import re
 import sys
 from pathlib import Path
 
 import mmpretrain
 import pytest
+import torch
+from mmengine.config import Config
 
 from tool_runner import free_port
 from wheel_install import PIN_MISSING, ROOT, check_run, doc_files
 
 DOC = ROOT / 'docs' / 'downstream.md'
-STOCK_TRAIN = Path(mmpretrain.__file__).parent / '.mim' / 'tools' / 'train.py'
-EPOCH = ['train_cfg.max_epochs=1']
+STOCK = Path(mmpretrain.__file__).parent / '.mim' / 'tools'
+NEW, TEXT = 'my_classifier_upstream.py', 'my_classifier_upstream_text.py'
+ACCURACY = r'accuracy/top1: [0-9.]+'
 
 
 @pytest.fixture(scope='module')
@@ -26,87 +36,136 @@ def project(tmp_path_factory):
     return folder
 
 
-def trained_epoch(work_dir: Path, out: str) -> None:
-    assert (work_dir / 'epoch_1.pth').is_file(), out[-3000:]
-    assert re.search(r'Epoch\(val\) \[1\]\[\d+/\d+\]\s+accuracy/top1', out)
+@pytest.fixture(scope='module')
+def run(installed_wheel, project, options):
+    """``run(command, work_dir, *args, epochs=2)``: a tool in the project
+    folder on the digits data; the hooks as the project sets them."""
+    data = [o for o in options if not o.startswith('default_hooks.')]
+
+    def step(command, work, *args, epochs=2):
+        return check_run(installed_wheel.run(
+            [*command, *args, '--work-dir', work, *data,
+             f'train_cfg.max_epochs={epochs}'], project,
+            PORT=str(free_port())))
+
+    return step
+
+
+def checkpoint(path: Path) -> dict:
+    # written by the run under test: trusted
+    return torch.load(path, map_location='cpu', weights_only=False)
+
+
+def saved(work: Path, epochs) -> None:
+    """The files and state of the epoch checkpoints in ``work``: one per
+    epoch (stock CheckpointHook, interval 1), 2 iterations each, the EMA
+    hook's state with one step per iteration since the start."""
+    assert sorted(p.name for p in work.glob('epoch_*.pth')) == [
+        f'epoch_{e}.pth' for e in epochs]
+    for epoch in epochs:
+        state = checkpoint(work / f'epoch_{epoch}.pth')
+        assert (state['meta']['epoch'], state['meta']['iter']) == (
+            epoch, 2 * epoch)
+        assert int(state['ema_state_dict']['steps']) == 2 * epoch
+
+
+def upstream_types(work: Path, out: str) -> None:
+    """The project's overrides were built, not our types."""
+    for hook in ('CheckpointHook', 'LoggerHook', 'EMAHook'):
+        assert re.search(rf'^\(\w+\s*\) {hook}\s*$', out, re.M), hook
+    (dumped, ) = work.glob('my_classifier_upstream*.py')
+    cfg = Config.fromfile(dumped)
+    assert cfg.default_hooks.checkpoint.type == 'CheckpointHook'
+    assert cfg.default_hooks.logger == dict(type='LoggerHook', interval=5)
+    assert cfg.train_dataloader.sampler.type == 'DefaultSampler'
+    assert {loader.dataset.pipeline[0].type for loader in (
+        cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader)} == {
+            'LoadImageFromFile'}
+    assert cfg.custom_hooks == [dict(type='EMAHook')]
+    # the doc's base files reached the model
+    assert cfg.model.type == 'PReLUNetClassifier'
+    assert cfg.model.head.num_classes == 10
+
+
+def resumed(out: str, epochs) -> None:
+    """The run went on after the epoch-1 checkpoint (4 iterations)."""
+    assert 'resumed epoch: 1, iter: 2' in out
+    assert 'There is no `ema_state_dict`' not in out
+    assert [int(e) for e in re.findall(
+        r'Epoch\(train\) \[(\d+)\]\[2/2\]', out)] == list(epochs)
+
+
+@pytest.fixture(scope='module')
+def stock_trained(installed_wheel, project, run, tmp_path_factory):
+    """Two epochs with mmpretrain's stock train.py: (work dir, output)."""
+    if not installed_wheel.has_pkg_resources(project):
+        pytest.fail(PIN_MISSING)
+    work = tmp_path_factory.mktemp('stock_work')
+    return work, run([sys.executable, STOCK / 'train.py', NEW], work)
+
+
+def test_stock_train_past_a_checkpoint_save(stock_trained):
+    work, out = stock_trained
+    saved(work, [1, 2])
+    assert re.search(r'Epoch\(val\) \[2\]\[\d+/\d+\]\s+' + ACCURACY, out)
+    upstream_types(work, out)
+
+
+def test_stock_resume(run, stock_trained, tmp_path):
+    work, _ = stock_trained
+    out = run([sys.executable, STOCK / 'train.py', NEW], tmp_path,
+              '--resume', work / 'epoch_1.pth')
+    resumed(out, [2])
+    saved(tmp_path, [2])
+
+
+def test_stock_test(run, stock_trained, tmp_path):
+    work, _ = stock_trained
+    out = run([sys.executable, STOCK / 'test.py', NEW], tmp_path,
+              work / 'epoch_2.pth')
+    assert re.search(r'Epoch\(test\) \[\d+/\d+\]\s+' + ACCURACY, out)
+    assert 'Start testing on EMA model' in out
+
+
+@pytest.fixture(scope='module')
+def our_resumed(installed_wheel, run, stock_trained, tmp_path_factory):
+    """Our dist_train.sh (1 process) resuming the stock run's epoch 1 up
+    to epoch 3: (work dir, output)."""
+    work = tmp_path_factory.mktemp('our_work')
+    out = run(['bash', installed_wheel.tools / 'dist_train.sh', TEXT, '1'],
+              work, '--resume', stock_trained[0] / 'epoch_1.pth', epochs=3)
+    return work, out
+
+
+def test_our_train_resumes_past_a_checkpoint_save(our_resumed):
+    work, out = our_resumed
+    resumed(out, [2, 3])
+    saved(work, [2, 3])
+    upstream_types(work, out)
+
+
+def test_our_test(installed_wheel, run, our_resumed, tmp_path):
+    work, _ = our_resumed
+    out = run([sys.executable, installed_wheel.tools / 'test.py', NEW],
+              tmp_path, work / 'epoch_3.pth')
+    assert re.search(rf'^{ACCURACY}$', out, re.M)
+    assert 'Start testing on EMA model' in out
 
 
 def test_doc_gives_the_downstream_files():
     assert set(doc_files(DOC)) == {
-        'my_classifier.py', 'my_classifier_text.py', 'my_detector.py',
-        'my_detector_text.py'}
-
-
-def test_new_style_with_mmpretrain_stock_train(installed_wheel, project,
-                                               options, tmp_path):
-    if not installed_wheel.has_pkg_resources(project):
-        pytest.fail(PIN_MISSING)
-    work = tmp_path / 'work'
-    out = check_run(installed_wheel.run(
-        [sys.executable, STOCK_TRAIN, 'my_classifier.py', '--work-dir', work,
-         *options, *EPOCH], project))
-    trained_epoch(work, out)
-    dumped = (work / 'my_classifier.py').read_text()
-    assert 'num_classes=10' in dumped and "type='PReLUNetClassifier'" in dumped
+        'my_classifier.py', 'my_classifier_text.py', NEW, TEXT,
+        'my_detector.py', 'my_detector_text.py'}
 
 
 def test_stock_train_needs_pkg_resources(installed_wheel, project):
     """What the setuptools<82 pin is for: without pkg_resources mmengine
     cannot find mmprelu.configs (for our tools neither)."""
-    proc = installed_wheel.run([sys.executable, STOCK_TRAIN,
+    proc = installed_wheel.run([sys.executable, STOCK / 'train.py',
                                 'my_classifier.py'], project,
                                hide_pkg_resources=True)
     assert proc.returncode != 0
     assert "No module named 'pkg_resources'" in proc.stderr
-
-
-def test_new_style_with_our_train(installed_wheel, project, options,
-                                  tmp_path):
-    work = tmp_path / 'work'
-    out = check_run(installed_wheel.run(
-        [sys.executable, installed_wheel.tools / 'train.py',
-         'my_classifier.py', '--work-dir', work, *options, *EPOCH],
-        project))
-    trained_epoch(work, out)
-
-
-@pytest.fixture(scope='module')
-def text_trained(installed_wheel, project, options, tmp_path_factory):
-    """my_classifier_text.py (``mmprelu::`` base), one epoch with our
-    train.py."""
-    work = tmp_path_factory.mktemp('text_work')
-    out = check_run(installed_wheel.run(
-        [sys.executable, installed_wheel.tools / 'train.py',
-         'my_classifier_text.py', '--work-dir', work, *options, *EPOCH],
-        project))
-    return work, out
-
-
-def test_text_style_with_our_train(text_trained):
-    work, out = text_trained
-    trained_epoch(work, out)
-    dumped = (work / 'my_classifier_text.py').read_text()
-    assert 'num_classes=10' in dumped and "type='PReLUNetClassifier'" in dumped
-
-
-def test_text_style_with_our_test(installed_wheel, project, options,
-                                  text_trained, tmp_path):
-    work, _ = text_trained
-    out = check_run(installed_wheel.run(
-        [sys.executable, installed_wheel.tools / 'test.py',
-         'my_classifier_text.py', work / 'epoch_1.pth', '--work-dir',
-         tmp_path, *options], project))
-    assert re.search(r'^accuracy/top1: [0-9.]+$', out, re.M)
-
-
-def test_text_style_with_our_dist_train(installed_wheel, project, options,
-                                        tmp_path):
-    work = tmp_path / 'work'
-    out = check_run(installed_wheel.run(
-        ['bash', installed_wheel.tools / 'dist_train.sh',
-         'my_classifier_text.py', '1', '--work-dir', work, *options,
-         *EPOCH], project, PORT=str(free_port())))
-    trained_epoch(work, out)
 
 
 def test_unknown_name_lists_the_nearest(installed_wheel, project):
