@@ -24,7 +24,7 @@ decay on the slopes). The PReLU and ReLU models of a case run interleaved
 chunk). Compile cases build one model each (PReLU and ReLU are two cases,
 not interleaved) and report the compiling call as ``compile_s``.
 
-The dense test (``test_cfg`` mode ``'dense'``, §5.1, every 14 x 14 window of
+The dense test (``DenseWindowTTA``, §5.1, every 14 x 14 window of
 the last map) runs in fp32 and under bf16 autocast on each of
 ``--dense-sizes``: 256 x 341 (24 windows: the explicit-window path) and
 384 x 512 (209 windows, more than one chunk of 64: the conv path of

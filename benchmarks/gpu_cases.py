@@ -182,25 +182,25 @@ def train_case(arch, case, acts, args, macs):
     return rows
 
 
-def dense_windows(model, data):
+def dense_windows(tta, data):
     """Windows per image and the implementation ``dense_impl='auto'``
-    takes for them (the classifier's rule)."""
+    takes for them (``DenseWindowTTA.impl_for``)."""
     from mmprelu.models.utils.dense import window_grid
-    cfg = model.test_cfg
+    model = tta.module
     with torch.no_grad():
         inputs = model.data_preprocessor(data, False)['inputs']
         fmap = model.backbone(inputs[:1])[-1]
-    _, _, ny, nx = window_grid(*fmap.shape[-2:], cfg['window'],
-                               cfg['stride'])
-    many = ny * nx > cfg['chunk'] and model.neck.mode == 'sppnet'
-    return ny * nx, 'conv' if many else 'windows'
+    _, _, ny, nx = window_grid(*fmap.shape[-2:], tta.window, tta.stride)
+    return ny * nx, tta.impl_for(fmap)
 
 
 def dense_case(arch, case, size, args):
-    """Rows of the dense test (§5.1, ``test_cfg`` mode ``'dense'``, every
-    window of the last map) on ``size`` images, fp32 or under bf16
+    """Rows of the dense test (§5.1, ``DenseWindowTTA``, every window of
+    the last map) on ``size`` images, one view, fp32 or under bf16
     autocast on the benchmark's device."""
     from torch.utils.flop_counter import FlopCounterMode
+
+    from mmprelu.models import DenseWindowTTA
     steps, flops, info = {}, {}, {}
     h, w = size
     n = args.dense_batch
@@ -208,15 +208,13 @@ def dense_case(arch, case, size, args):
                               enabled=case == 'bf16')
     for act in ACTS:
         model = build_model(arch, act, args.tiny, args.device).eval()
-        model.test_cfg['mode'] = 'dense'
-        if args.tiny:
-            model.test_cfg['window'] = 7
+        tta = DenseWindowTTA(model, window=7 if args.tiny else 14)
         data = batch(n, h, w, 1, args.device, labels=False)
-        info[act] = dense_windows(model, data)
+        info[act] = dense_windows(tta, data)
 
-        def step(m=model, d=data):
+        def step(t=tta, d=data):
             with torch.no_grad(), autocast:
-                return m.test_step(d)
+                return t.predict(**t.module.data_preprocessor(d, False))
         counter = FlopCounterMode(display=False)
         with counter:
             step()

@@ -47,8 +47,7 @@ def build(arch, width, hidden):
         neck=dict(type='SpatialPyramidPooling', levels=(7, 3, 2, 1)),
         head=dict(type='PReLUNetHead', num_classes=1000,
                   in_channels=settings['channels'][-1] * 63,
-                  mid_channels=(hidden, hidden)),
-        test_cfg=dict(mode='whole'))
+                  mid_channels=(hidden, hidden)))
     model.init_weights()
     return model.eval()
 

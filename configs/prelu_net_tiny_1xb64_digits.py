@@ -37,8 +37,6 @@ _base_ = [
     './_base_/default_runtime.py',
 ]
 model = dict(
-    # the 56x56 training crop gives a 7x7 last map: dense windows of 7
-    test_cfg=dict(window=7),
     backbone=dict(
         arch=dict(
             _delete_=True,

@@ -15,8 +15,7 @@ from .config_loader import ConfigAdapterError, load_config
 from .config_names import ConfigNameError
 from .elastic import restart_reason
 from .launch import LAUNCHERS, init_distributed
-from .protocols import (PROTOCOLS, TEN_VIEW_CORNERS, flip_views,
-                        is_prelu_net_classifier)
+from .protocols import PROTOCOLS, TEN_VIEW_CORNERS, flip_views
 from .results import check_out_file
 from .resume import resolve_resume
 from .validate import DATALOADERS, check_option_keys, validate_config
@@ -163,32 +162,22 @@ def set_dataloader_defaults(cfg, no_pin_memory: bool = False,
     config's own values override; ``no_pin_memory`` and
     ``no_persistent_workers`` apply to every config.
 
-    ``collate_fn`` defaults to ``default_collate`` (mmpretrain's tools),
-    except for the test loader of a ``PReLUNetClassifier`` (also inside a
-    test-time-augmentation wrapper): ``pseudo_collate``, which does not
-    stack, so that whole-image and test-time-augmentation views of
-    different shapes form a batch (the classifier cuts the padding off, see
-    its docstring); other models would see the padding, so their images
-    must be stacked. ``pin_memory`` defaults to True only with CUDA
+    ``collate_fn`` defaults to ``default_collate`` (our configs' test
+    loaders name ``pseudo_collate``: docs/protocols.md). ``pin_memory``
+    defaults to True only with CUDA
     (mmpretrain: always; pinning needs an accelerator and PyTorch warns
     without one). ``no_persistent_workers`` not None (the training tool):
     ``persistent_workers`` defaults to True, False with the flag. Call
     :func:`drop_persistent_workers_without_workers` after
     ``--cfg-options``.
     """
-    if cfg.get('test_dataloader', None) is not None and \
-            cfg.test_dataloader is cfg.get('val_dataloader', None):
-        cfg.test_dataloader = copy.deepcopy(cfg.test_dataloader)
     defaults = own_scope(cfg)
     for field in loaders:
         loader = cfg.get(field, None)
         if loader is None:
             continue
         if defaults:
-            collate = ('pseudo_collate' if field == 'test_dataloader'
-                       and is_prelu_net_classifier(cfg.get('model', None))
-                       else 'default_collate')
-            loader.setdefault('collate_fn', dict(type=collate))
+            loader.setdefault('collate_fn', dict(type='default_collate'))
             loader.setdefault('pin_memory', torch.cuda.is_available())
             if no_persistent_workers is not None:
                 loader.setdefault('persistent_workers', True)

@@ -3,21 +3,21 @@ checkpoint can be evaluated with any protocol from the command line
 (``tools/test.py CFG CKPT --protocol dense``) without editing files.
 
 Every protocol is an mmengine test-time augmentation: a ``tta_pipeline``
-whose ``TestTimeAug`` lists the views, ``AverageClsScoreTTA`` averaging the
-views' softmax scores, and the classifier's ``test_cfg.mode``:
+whose ``TestTimeAug`` lists the views, and a ``tta_model`` that averages
+the views' softmax scores:
 
-============  ====================================================  =========
-protocol      views                                                 mode
-============  ====================================================  =========
-center        shorter side ``view_scale``, centre ``crop_size`` crop whole
-whole         full image at shorter side ``s`` for each scale        whole
-              (x2 with flips)
-ten-view      shorter side ``view_scale``; the central               whole
-              ``view_scale`` square; its 4 corners + centre at
-              ``crop_size``, each flipped: 10 views (Tables 2, 5)
-dense         full image at each scale (x2 with flips); every        dense
-              ``window`` sub-map of the last feature map (Tables 4, 6)
-============  ====================================================  =========
+* ``center``: shorter side ``view_scale``, centre ``crop_size`` crop;
+* ``whole``: the full image at shorter side ``s`` for each scale (x2 with
+  flips);
+* ``ten-view``: shorter side ``view_scale``; the central ``view_scale``
+  square; its 4 corners + centre at ``crop_size``, each flipped: 10 views
+  (Tables 2, 5);
+
+  all three with ``AverageClsScoreTTA`` (the classifier's own ``predict``
+  on each view);
+* ``dense``: the full image at each scale (x2 with flips), each view scored
+  by ``DenseWindowTTA`` (every ``window`` sub-map of the last feature map;
+  Tables 4, 6).
 
 Ten-view is AlexNet's [16], which the paper cites without redefining it:
 the corners are those of the central ``view_scale x view_scale`` square
@@ -29,13 +29,16 @@ long axis; what mmprelu did before).
 Defaults come from the config's ``test_protocol`` dict (ImageNet:
 ``scales=(256, 384, 480)`` as in Table 4, ``view_scale=256``,
 ``crop_size=224``, ``flip=True``, ``ten_view_corners='square'``), then from
-keyword overrides.
+keyword overrides; ``dense`` keeps the config's ``tta_model`` when it is a
+``DenseWindowTTA`` (its ``window``, ``stride``, ...), with ``window`` and
+``stride`` overrides.
 
 The views of ``whole`` and ``dense`` (and of images smaller than a crop)
 have each image's own shape, so the test loader collates with
-``pseudo_collate`` (no stacking; ``PReLUNetClassifier`` runs each group of
-equal shape without the batch padding). A ``collate_fn`` other than
-``default_collate`` in the config is kept.
+``pseudo_collate`` (no stacking; ``PReLUNetClassifier`` and
+``DenseWindowTTA`` run each group of equal shape without the batch
+padding). A ``collate_fn`` other than ``default_collate`` in the config is
+kept.
 """
 import copy
 from typing import Optional, Sequence
@@ -54,21 +57,11 @@ DEFAULTS = dict(scales=(256, 384, 480), view_scale=256, crop_size=224,
 STACKING_COLLATES = ('default_collate', )
 
 
-def _type_name(obj) -> str:
+def type_name(obj) -> str:
     """Registry name of a config's ``type`` (a string, maybe scoped as
     'mmpretrain.X', or the class/function itself in a Python config)."""
     name = obj if isinstance(obj, str) else getattr(obj, '__name__', '')
     return name.split('.')[-1]
-
-
-def is_prelu_net_classifier(model_cfg) -> bool:
-    """Whether a model config builds a ``PReLUNetClassifier`` (which runs
-    the images of a padded mixed-shape batch at their own sizes), also as
-    the ``module`` of a test-time-augmentation wrapper."""
-    model_cfg = model_cfg or {}
-    if isinstance(model_cfg.get('module', None), dict):
-        model_cfg = model_cfg['module']
-    return _type_name(model_cfg.get('type', '')) == 'PReLUNetClassifier'
 
 
 def flip_views(flipped_first: bool = False) -> list:
@@ -145,7 +138,7 @@ def _collate_without_stacking(cfg) -> None:
     names a collate function of its own (see the module docstring)."""
     loader = copy.deepcopy(cfg.test_dataloader)
     collate = loader.get('collate_fn', None)
-    if collate is None or _type_name(
+    if collate is None or type_name(
             collate.get('type', '')) in STACKING_COLLATES:
         loader['collate_fn'] = dict(type='pseudo_collate')
     cfg.test_dataloader = loader
@@ -169,11 +162,6 @@ def apply_test_protocol(cfg,
     if name not in PROTOCOLS:
         raise ValueError(f'unknown test protocol {name!r}; valid: '
                          f'{PROTOCOLS}')
-    if not is_prelu_net_classifier(cfg.model):
-        raise ValueError(
-            f'test protocol {name!r} needs model.type="PReLUNetClassifier" '
-            f'(it implements the whole-image and dense views), got '
-            f'{cfg.model.type!r}')
     settings = _settings(cfg, dict(scales=scales, view_scale=view_scale,
                                    crop_size=crop_size, flip=flip,
                                    ten_view_corners=ten_view_corners))
@@ -184,23 +172,14 @@ def apply_test_protocol(cfg,
     cfg.tta_pipeline = loading + [
         dict(type='TestTimeAug', transforms=views + [[pack]])
     ]
-    cfg.tta_model = dict(type='AverageClsScoreTTA')
+    tta_model = dict(type='AverageClsScoreTTA')
+    if name == 'dense':
+        tta_model = dict(cfg.get('tta_model', None) or {})
+        if type_name(tta_model.get('type', '')) != 'DenseWindowTTA':
+            tta_model = dict(type='DenseWindowTTA')
+        for key, value in (('window', window), ('stride', stride)):
+            if value is not None:
+                tta_model[key] = value
+    cfg.tta_model = tta_model
     _collate_without_stacking(cfg)
-    test_cfg = dict(cfg.model.get('test_cfg', None) or {})
-    test_cfg['mode'] = 'dense' if name == 'dense' else 'whole'
-    if window is not None:
-        test_cfg['window'] = window
-    if stride is not None:
-        test_cfg['stride'] = stride
-    cfg.model.test_cfg = test_cfg
     return cfg
-
-
-def num_views(cfg) -> int:
-    """Number of views per image of ``cfg.tta_pipeline``."""
-    count = 1
-    for step in cfg.tta_pipeline:
-        if step['type'] == 'TestTimeAug':
-            for options in step['transforms']:
-                count *= len(options)
-    return count

@@ -17,11 +17,11 @@ import inspect
 from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from mmengine.registry import LOOPS, DefaultScope
-from mmengine.runner import (EpochBasedTrainLoop, IterBasedTrainLoop,
-                             Runner, TestLoop, ValLoop)
+from mmengine.runner import (EpochBasedTrainLoop, IterBasedTrainLoop, Runner,
+                             TestLoop, ValLoop)
 
 from mmprelu.registry import TRANSFORMS
-from .protocols import EDGE_RESIZES
+from .protocols import EDGE_RESIZES, type_name
 
 __all__ = ['validate_config', 'check_option_keys', 'feature_map_size']
 
@@ -169,8 +169,12 @@ def _find_inits(node, path) -> Iterator[Tuple[str, dict]]:
 def _check_model(cfg, crops: Sequence[Tuple[str, Tuple[int, int]]],
                  test_scales: Sequence[int]) -> None:
     from mmprelu.models.backbones.prelu_net import PReLUNet
-    model = cfg.get('model') or {}
-    for path, init in _find_inits(model, 'model'):
+    model, key = cfg.get('model') or {}, 'model'
+    tta_model, tta_key = cfg.get('tta_model') or {}, 'tta_model'
+    if isinstance(model.get('module', None), dict):  # wrapped by --tta
+        tta_model, tta_key = model, key
+        model, key = model['module'], 'model.module'
+    for path, init in _find_inits(model, key):
         from mmprelu.models.utils.init import MSRAInit
         kwargs = {k: v for k, v in init.items() if k != 'type'}
         try:
@@ -184,7 +188,7 @@ def _check_model(cfg, crops: Sequence[Tuple[str, Tuple[int, int]]],
     try:
         feature_map_size(arch, 224)
     except ValueError as err:
-        raise ValueError(f'model.backbone.arch: {err}') from err
+        raise ValueError(f'{key}.backbone.arch: {err}') from err
     levels = (model.get('neck') or {}).get('levels', None)
     if model.get('neck', {}).get('type') == 'SpatialPyramidPooling':
         levels = levels or (7, 3, 2, 1)
@@ -202,19 +206,19 @@ def _check_model(cfg, crops: Sequence[Tuple[str, Tuple[int, int]]],
                   feature_map_size(arch, width))
         if min(fh, fw) < finest:
             raise ValueError(
-                f'model.neck.levels={tuple(levels)}: the finest level '
+                f'{key}.neck.levels={tuple(levels)}: the finest level '
                 f'({finest}) is larger than the {fh}x{fw} last map of '
                 f'{what}; use levels <= {min(fh, fw)} or images of at '
                 f'least {PReLUNet.smallest_input(arch, finest)} pixels '
                 f'on each side')
-    test_cfg = model.get('test_cfg') or {}
-    if test_cfg.get('mode') != 'dense' or not test_scales:
+    if type_name(tta_model.get('type', '')) != 'DenseWindowTTA' or \
+            not test_scales:
         return
-    window = test_cfg.get('window', 14)
+    window = tta_model.get('window', 14)
     maps = {s: feature_map_size(arch, s) for s in sorted(set(test_scales))}
     if all(side < window for side in maps.values()):
         raise ValueError(
-            f'model.test_cfg.window={window} is larger than the last map at '
+            f'{tta_key}.window={window} is larger than the last map at '
             f'every test scale (scale: side of the map along the image\'s '
             f'shorter side {maps}; a square image would get one window); '
             f'use window <= {max(maps.values())} or larger test scales')

@@ -150,42 +150,19 @@ def test_local_rank_argument_only_for_torch_launchers(
     assert os.environ.get('LOCAL_RANK') == expected
 
 
-@pytest.mark.parametrize('model_type,test_collate', [
-    ('PReLUNetClassifier', 'pseudo_collate'),
-    ('mmpretrain.PReLUNetClassifier', 'pseudo_collate'),
-    ('ImageClassifier', 'default_collate'),
-    ('TTA wrapper', 'pseudo_collate'),
-])
-def test_test_loader_collate_default(model_type, test_collate):
-    """A PReLUNetClassifier runs each image of a mixed-shape batch at its
-    own size, so its test images are not stacked; other models' are."""
+@pytest.mark.parametrize('collate', [None, 'pseudo_collate'])
+def test_test_loader_collate_default(collate):
+    """mmpretrain's default (default_collate) for every loader and model;
+    the paper configs' test loaders name pseudo_collate, which is kept."""
     loader = dict(num_workers=0)
-    model = dict(type=model_type)
-    if model_type == 'TTA wrapper':  # tools/test.py --tta wraps the model
-        model = dict(type='AverageClsScoreTTA',
-                     module=dict(type='PReLUNetClassifier'))
-    cfg = Config(dict(model=model,
-                      val_dataloader=loader, test_dataloader=loader,
+    test_loader = dict(loader)
+    if collate is not None:
+        test_loader['collate_fn'] = dict(type=collate)
+    cfg = Config(dict(model=dict(type='PReLUNetClassifier'),
+                      val_dataloader=loader, test_dataloader=test_loader,
                       train_dataloader=dict(num_workers=0)))
     set_dataloader_defaults(cfg)
-    assert cfg.test_dataloader.collate_fn == dict(type=test_collate)
+    assert cfg.test_dataloader.collate_fn == dict(
+        type=collate or 'default_collate')
     for name in ('train_dataloader', 'val_dataloader'):
         assert cfg[name].collate_fn == dict(type='default_collate')
-
-
-def test_test_loader_collate_given_is_kept():
-    cfg = Config(dict(model=dict(type='PReLUNetClassifier'),
-                      test_dataloader=dict(
-                          collate_fn=dict(type='default_collate'))))
-    set_dataloader_defaults(cfg)
-    assert cfg.test_dataloader.collate_fn == dict(type='default_collate')
-
-
-def test_shared_val_and_test_loader_are_separated():
-    cfg = Config(dict(model=dict(type='PReLUNetClassifier')))
-    cfg.val_dataloader = cfg.test_dataloader = Config(dict(num_workers=0))
-    if cfg.val_dataloader is not cfg.test_dataloader:
-        pytest.skip('mmengine copied the shared dict on assignment')
-    set_dataloader_defaults(cfg)
-    assert cfg.val_dataloader.collate_fn == dict(type='default_collate')
-    assert cfg.test_dataloader.collate_fn == dict(type='pseudo_collate')

@@ -1,10 +1,11 @@
+import math
+
 import numpy as np
 import pytest
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from mmprelu.apis.protocols import (PROTOCOLS, apply_test_protocol,
-                                    num_views)
+from mmprelu.apis.protocols import PROTOCOLS, apply_test_protocol
 from mmprelu.registry import TRANSFORMS
 
 TEST_PIPELINE = [
@@ -15,25 +16,33 @@ TEST_PIPELINE = [
 ]
 
 
+def num_views(cfg) -> int:
+    """Views per image of the config's ``tta_pipeline`` (its final
+    ``TestTimeAug``: the product of its option counts)."""
+    return math.prod(map(len, cfg.tta_pipeline[-1]['transforms']))
+
+
 def make_cfg(**protocol):
     return Config(
         dict(
-            model=dict(type='PReLUNetClassifier', test_cfg=dict(window=7)),
-            test_dataloader=dict(dataset=dict(pipeline=TEST_PIPELINE)),
+            model=dict(type='PReLUNetClassifier'),
+            tta_model=dict(type='DenseWindowTTA', window=7),
+            test_dataloader=dict(batch_size=16,
+                                 dataset=dict(pipeline=TEST_PIPELINE)),
             test_protocol=dict(scales=(64, 96, 120), view_scale=64,
                                crop_size=56, **protocol)))
 
 
-@pytest.mark.parametrize('name,views,mode', [('center', 1, 'whole'),
-                                             ('whole', 6, 'whole'),
-                                             ('ten-view', 10, 'whole'),
-                                             ('dense', 6, 'dense')])
-def test_views_and_mode(name, views, mode):
+@pytest.mark.parametrize('name,views,tta', [
+    ('center', 1, dict(type='AverageClsScoreTTA')),
+    ('whole', 6, dict(type='AverageClsScoreTTA')),
+    ('ten-view', 10, dict(type='AverageClsScoreTTA')),
+    ('dense', 6, dict(type='DenseWindowTTA', window=7)),  # the config's
+])
+def test_views_and_tta_model(name, views, tta):
     cfg = apply_test_protocol(make_cfg(), name)
     assert num_views(cfg) == views
-    assert cfg.model.test_cfg['mode'] == mode
-    assert cfg.model.test_cfg['window'] == 7  # kept from the config
-    assert cfg.tta_model.type == 'AverageClsScoreTTA'
+    assert cfg.tta_model == tta
     assert cfg.tta_pipeline[0]['type'] == 'LoadImageFromFile'
 
 
@@ -41,7 +50,17 @@ def test_overrides():
     cfg = apply_test_protocol(make_cfg(), 'dense', scales=(64, ), flip=False,
                               window=5, stride=2)
     assert num_views(cfg) == 1
-    assert cfg.model.test_cfg == dict(window=5, mode='dense', stride=2)
+    assert cfg.tta_model == dict(type='DenseWindowTTA', window=5, stride=2)
+
+
+def test_dense_without_a_dense_tta_model_in_the_config():
+    cfg = make_cfg()
+    cfg.tta_model = dict(type='AverageClsScoreTTA')
+    assert apply_test_protocol(cfg, 'dense').tta_model == dict(
+        type='DenseWindowTTA')
+    cfg.tta_model = dict(type='mmprelu.DenseWindowTTA', chunk=8)
+    assert apply_test_protocol(cfg, 'dense', window=9).tta_model == dict(
+        type='mmprelu.DenseWindowTTA', chunk=8, window=9)
 
 
 def test_ten_view_pipeline_produces_ten_distinct_views(tmp_path):
@@ -68,11 +87,17 @@ def test_bad_protocol(bad, match):
         apply_test_protocol(make_cfg(), **bad)
 
 
-def test_needs_prelu_net_classifier():
+@pytest.mark.parametrize('name', PROTOCOLS)
+def test_any_classifier(name):
+    """A derived config with mmpretrain's ImageClassifier gets every
+    protocol (DenseWindowTTA groups shapes itself; whole views are padded
+    for ImageClassifier, see docs/protocols.md)."""
     cfg = make_cfg()
     cfg.model.type = 'ImageClassifier'
-    with pytest.raises(ValueError, match='PReLUNetClassifier'):
-        apply_test_protocol(cfg, 'dense')
+    cfg = apply_test_protocol(cfg, name)
+    assert cfg.model.type == 'ImageClassifier'
+    assert cfg.tta_model.type == ('DenseWindowTTA' if name == 'dense' else
+                                  'AverageClsScoreTTA')
 
 
 def test_protocol_names():

@@ -69,8 +69,13 @@ def set_train_step(cfg, index, **changes):
     (lambda c: c.model.neck.update(levels=(8, 3, 2, 1)),
      ['model.neck.levels', 'finest level (8)', '7x7']),
     # dense window larger than the map at every test scale (8, 12, 15)
-    (lambda c: c.model.update(test_cfg=dict(mode='dense', window=16)),
-     ['model.test_cfg.window=16', 'every test scale']),
+    (lambda c: c.tta_model.update(window=16),
+     ['tta_model.window=16', 'every test scale']),
+    # ... also once tools/test.py --tta has wrapped the model
+    (lambda c: c.merge_from_dict(dict(model=dict(
+        _delete_=True, type='DenseWindowTTA', window=16,
+        module=c.model.to_dict()))),
+     ['model.window=16', 'every test scale']),
     # unknown MSRA init mode
     (lambda c: c.model.backbone.update(
         init_cfg=dict(type='MSRA', mode='fan_sideways')),
@@ -86,10 +91,10 @@ def test_invalid_values_fail(cfg, mutate, words):
 
 def test_dense_window_fits_one_scale_is_accepted(cfg):
     # 80 -> 10x10 last map: a 10 window fits there (not at 64 or 72)
-    cfg.model.update(test_cfg=dict(mode='dense', window=10))
+    cfg.tta_model.window = 10
     validate_config(cfg)
-    cfg.model.test_cfg.mode = 'whole'
-    cfg.model.test_cfg.window = 99  # not dense: the window is unused
+    cfg.tta_model = dict(type='AverageClsScoreTTA')  # no windows
+    cfg.model.neck.levels = (7, 3, 2, 1)
     validate_config(cfg)
 
 

@@ -3,6 +3,7 @@ mmprelu's imports, builds and follows the paper's recipe. The zoo,
 detection and segmentation configs have their own tests
 (test_zoo_configs.py, tests/test_det, tests/test_seg).
 """
+import math
 from pathlib import Path
 
 import pytest
@@ -80,15 +81,23 @@ def test_optimizer_rules(cfg):
 
 
 def test_paper_protocol_is_the_tta_setting(cfg):
-    from mmprelu.apis.protocols import num_views
-    assert cfg.tta_model.type == 'AverageClsScoreTTA'
-    views = num_views(cfg)
-    if cfg.model.test_cfg['mode'] == 'dense':
+    assert 'test_cfg' not in cfg.model  # ImageClassifier's arguments only
+    # views per image: the product of the final TestTimeAug's option counts
+    views = math.prod(map(len, cfg.tta_pipeline[-1].transforms))
+    if cfg.tta_model.type == 'DenseWindowTTA':
         # 3 scales x 2 flips (Table 4); the digits demo has no flips (a
         # mirrored digit is another glyph)
         flip = (cfg.get('test_protocol') or {}).get('flip', True)
         assert views == (6 if flip else 3)
+        # the window is the last map of a training crop (14 for 224)
+        from mmprelu.apis import feature_map_size
+        crop = next(step['crop_size'] for step in
+                    cfg.train_dataloader.dataset.pipeline
+                    if step['type'] == 'RandomCrop')
+        assert cfg.tta_model.get('window', 14) == feature_map_size(
+            cfg.model.backbone.arch, crop)
     else:
+        assert cfg.tta_model.type == 'AverageClsScoreTTA'
         assert views == 10  # 10-view (Table 2), AlexNet's: corners of the
         # central square of the resized image
         resize, square = cfg.tta_pipeline[-1].transforms[:2]

@@ -1,9 +1,9 @@
 """A config derived from any shipped classification config may switch our
 model types to mmpretrain's by a merge, the way mmpretrain's docs teach:
 ``head=dict(type='StackedLinearClsHead')`` (``PReLUNetHead`` takes its
-arguments) and ``type='ImageClassifier'`` (``PReLUNetClassifier`` takes its
-arguments plus ``test_cfg``). The result builds, trains a step and
-predicts; full-size models are built and run on the ``meta`` device.
+arguments) and ``type='ImageClassifier'`` (so does ``PReLUNetClassifier``).
+The result builds, trains a step and predicts; full-size models are built
+and run on the ``meta`` device.
 """
 from pathlib import Path
 
@@ -37,12 +37,7 @@ def derive(tmp_path: Path, base: Path, classifier: bool) -> Config:
         model['type'] = 'ImageClassifier'
     path = tmp_path / 'derived.py'
     path.write_text(f'_base_ = [{str(base)!r}]\nmodel = {model!r}\n')
-    cfg = Config.fromfile(path)
-    if classifier:
-        # test_cfg picks PReLUNetClassifier's §5.1 views; ImageClassifier
-        # has no such argument, and no merge can remove a key
-        cfg.model.pop('test_cfg', None)
-    return cfg
+    return Config.fromfile(path)
 
 
 def test_every_config_uses_our_head_or_an_upstream_one():
@@ -93,3 +88,35 @@ def test_upstream_types_build_train_and_predict(tmp_path, path, classifier):
         preds = model.val_step(data)
     assert [p.pred_score.shape for p in preds] == [(classes, )] * 2
     assert preds[0].pred_score.sum().item() == pytest.approx(1, abs=1e-5)
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=IDS)
+def test_tta_model_wraps_image_classifier(tmp_path, path):
+    """What mmpretrain's stock ``tools/test.py --tta`` builds from a derived
+    config with ``type='ImageClassifier'``: the config's ``tta_model``
+    (``DenseWindowTTA`` for the dense protocol) around it; small models
+    score two views of images of two shapes."""
+    init_default_scope('mmpretrain')
+    if Config.fromfile(path).model.type == 'PReLUConverted':
+        pytest.skip('zoo: no tta_model')
+    cfg = derive(tmp_path, path, classifier=True)
+    wrapped = dict(cfg.tta_model, module=cfg.model)
+    with torch.device('meta'):
+        tta = MODELS.build(wrapped)
+    assert type(tta.module) is ImageClassifier
+    if sum(p.numel() for p in tta.parameters()) > SMALL:
+        return
+    torch.manual_seed(0)
+    tta = MODELS.build(wrapped)
+    tta.module.init_weights()
+    tta.eval()
+    scale = cfg.tta_pipeline[-1].transforms[0][0]['scale']
+    shapes = [(3, scale, scale * 5 // 4), (3, scale * 5 // 4, scale)]
+    views = [[torch.randint(0, 256, s, dtype=torch.uint8) for s in shapes]
+             for _ in range(2)]
+    samples = [[DataSample(metainfo=dict(img_shape=s[1:])) for s in shapes]
+               for _ in range(2)]
+    with torch.no_grad():
+        preds = tta.test_step(dict(inputs=views, data_samples=samples))
+    classes = cfg.model.head.num_classes
+    assert [p.pred_score.shape for p in preds] == [(classes, )] * 2

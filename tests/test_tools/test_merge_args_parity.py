@@ -78,7 +78,8 @@ def test_train_flags_give_mmpretrains_config(flags, monkeypatch):
     (['--no-pin-memory'], ()), (['--launcher', 'pytorch'], ()),
     (['--tta'], ()),  # the config's tta_model and tta_pipeline
     (['--tta'], ('tta_model', 'tta_pipeline')),  # the default flip TTA
-    (['--tta', '--cfg-options', 'model.module.test_cfg.mode=whole'], ()),
+    (['--tta', '--cfg-options', 'model.window=5',
+      'model.module.head.num_classes=7'], ()),
     (['--no-pin-memory', '--cfg-options', 'test_dataloader.pin_memory=True',
       'test_dataloader.batch_size=3'], ()),
 ], ids=lambda v: ' '.join(v) if v and isinstance(v, list) else str(v))

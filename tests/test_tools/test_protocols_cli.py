@@ -1,16 +1,23 @@
-"""The paper's test protocols selected from the command line (issue: test
-protocols), on the digits data with the tiny model of conftest's run."""
+"""The paper's test protocols (§5.1) selected from the command line, on
+the digits data with the tiny model of conftest's run."""
+import math
 import re
 
 import pytest
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from mmprelu.apis.protocols import apply_test_protocol, num_views
+from mmprelu.apis.protocols import apply_test_protocol
 from mmprelu.models import PReLUNetClassifier
 from tool_runner import CONFIG, check, python
 
 FEW = ['test_dataloader.dataset.indices=12']
+
+
+def num_views(cfg) -> int:
+    """Views per image of the config's ``tta_pipeline`` (its final
+    ``TestTimeAug``: the product of its option counts)."""
+    return math.prod(map(len, cfg.tta_pipeline[-1]['transforms']))
 
 
 def accuracy(out):
@@ -56,13 +63,13 @@ def test_forward_views_per_image(trained, options, tmp_path, monkeypatch,
     cfg.load_from = str(trained[0] / 'epoch_1.pth')
     cfg.work_dir = str(tmp_path)
     seen = []
-    original = PReLUNetClassifier.predict
+    original = PReLUNetClassifier.extract_feat
 
-    def counting(self, inputs, data_samples=None, **kw):
+    def counting(self, inputs, **kw):  # the trunk, whole-image or dense
         seen.append(len(inputs))
-        return original(self, inputs, data_samples, **kw)
+        return original(self, inputs, **kw)
 
-    monkeypatch.setattr(PReLUNetClassifier, 'predict', counting)
+    monkeypatch.setattr(PReLUNetClassifier, 'extract_feat', counting)
     metrics = Runner.from_cfg(cfg).test()
     assert sum(seen) == 12 * views
     assert 0.0 <= metrics['accuracy/top1'] <= 100.0

@@ -10,8 +10,7 @@ import mmengine
 import pytest
 import torch
 
-from tool_runner import (CONFIG, ROOT, check, free_port, load_meta, python,
-                         run)
+from tool_runner import CONFIG, ROOT, check, free_port, load_meta, python, run
 
 
 def test_train_writes_checkpoint(trained):
@@ -156,7 +155,9 @@ def test_test_tta(trained, options, tmp_path, tta):
     # the config's views rescale to 72 and 80; the default only flips
     assert ('scale=72' in pipeline) == (tta == 'config')
     assert re.search(r"^model = dict\(\s+module=dict\(", out, re.M)
-    assert re.search(r"type='(mmpretrain\.)?AverageClsScoreTTA'",
+    # the config's: the dense test; the default: mmpretrain's average
+    tta_model = 'DenseWindowTTA' if tta == 'config' else 'AverageClsScoreTTA'
+    assert re.search(rf"type='(mmpretrain\.)?{tta_model}'",
                      config_block(out, 'model'))
 
 

@@ -14,9 +14,6 @@ _base_ = [
     '../../_base_/default_runtime.py',
 ]
 model = dict(
-    # one 7x7 window = the whole 7x7 map of a 56 crop (the digits TTA is
-    # the 6-view dense protocol)
-    test_cfg=dict(mode='dense', window=7),
     backbone=dict(
         arch=dict(
             _delete_=True,

@@ -5,12 +5,13 @@ Given the last conv feature maps of whole images, every ``window x window``
 sub-map (stride ``stride`` cells) is pooled by the SPP layer and classified
 by the fc layers. Two implementations with identical results:
 
-* :func:`dense_logits_conv` (used whenever the neck follows SPP-net's bin
-  rule): bin ``(i, j)`` of level ``n`` of the window at ``(y, x)`` is the
-  max over a ``k x k`` box at ``(y + i s, x + j s)``. So each level is one
-  stride-1 max pool of the whole map, and fc1 restricted to that level is
-  ``F.conv2d`` with an ``n x n`` kernel dilated by ``s``: SPP flattens each
-  level channel-major, so fc1's columns of the level are the kernel
+* :func:`dense_logits_conv` (``DenseWindowTTA``'s choice for many windows
+  when the neck follows SPP-net's bin rule): bin ``(i, j)`` of level ``n``
+  of the window at ``(y, x)`` is the max over a ``k x k`` box at
+  ``(y + i s, x + j s)``. So each level is one stride-1 max pool of the
+  whole map, and fc1 restricted to that level is ``F.conv2d`` with an
+  ``n x n`` kernel dilated by ``s``: SPP flattens each level
+  channel-major, so fc1's columns of the level are the kernel
   ``(D, C, n, n)`` as they are. The rest of the head runs on every window's
   fc1 output. The pooled features of the windows are never materialized,
   and ``torch.autocast`` covers every op (``tools/test.py --amp``).
@@ -37,10 +38,8 @@ KERNEL_CHUNK = 1 << 22
 def window_grid(height: int, width: int, window: int,
                 stride: int) -> Tuple[int, int, int, int]:
     """Window size per axis (the whole axis when the map is smaller than
-    ``window``) and the number of window positions per axis."""
-    if window < 1 or stride < 1:
-        raise ValueError(f'dense test: window ({window}) and stride '
-                         f'({stride}) must be positive')
+    ``window``) and the number of window positions per axis (``window`` and
+    ``stride`` positive: ``DenseWindowTTA`` checks them)."""
     win_h, win_w = min(window, height), min(window, width)
     return (win_h, win_w, (height - win_h) // stride + 1,
             (width - win_w) // stride + 1)

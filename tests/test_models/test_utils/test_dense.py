@@ -5,7 +5,7 @@ in for CUDA fp16 / bf16)."""
 import pytest
 import torch
 
-from mmprelu.models import (PReLUNetClassifier, PReLUNetHead,
+from mmprelu.models import (DenseWindowTTA, PReLUNetClassifier, PReLUNetHead,
                             SpatialPyramidPooling)
 from mmprelu.models.utils.dense import (dense_logits_conv,
                                         dense_logits_windows, window_grid)
@@ -128,32 +128,31 @@ def test_conv_form_refuses_adaptive_bins():
                           make_head(dict(type='ReLU')))
 
 
-def test_classifier_dense_test_under_bf16_autocast(monkeypatch):
+def test_dense_test_under_bf16_autocast(monkeypatch):
     """128 x 128 input: a 16 x 16 map, 100 windows of 7 (> chunk 64), so
     ``dense_impl='auto'`` takes the conv form, as at scales 384 / 480 on
     full-size models; its scores match the explicit windows'."""
-    from mmprelu.models.classifiers import prelu_net_classifier as module
+    from mmprelu.models.tta import dense_window_tta as module
     torch.manual_seed(0)
     model = PReLUNetClassifier(
         backbone=dict(type='PReLUNet', arch=TINY),
         neck=dict(type='SpatialPyramidPooling', levels=LEVELS),
         head=dict(type='PReLUNetHead', num_classes=10,
                   in_channels=16 * sum(n * n for n in LEVELS),
-                  mid_channels=(24, 24)),
-        test_cfg=dict(mode='dense', window=7))
+                  mid_channels=(24, 24)))
     model.init_weights()
-    model.eval()
+    tta = DenseWindowTTA(model.eval(), window=7)
     used = []
     real = module.dense_logits_conv
     monkeypatch.setattr(module, 'dense_logits_conv',
                         lambda *a, **k: used.append('conv') or real(*a, **k))
     img = torch.randn(2, 3, 128, 128)
     with torch.no_grad():
-        ref = model.predict(img)
+        ref = tta.predict(img)
         with torch.autocast(**BF16):
-            auto = model.predict(img)
-            model.test_cfg['dense_impl'] = 'windows'
-            windows = model.predict(img)
+            auto = tta.predict(img)
+            tta.dense_impl = 'windows'
+            windows = tta.predict(img)
     assert used == ['conv'] * 2  # one batch in fp32, one under autocast
     for a, w, r in zip(auto, windows, ref):
         bf16_close(a.pred_score, w.pred_score, r.pred_score.max().item())

@@ -91,9 +91,11 @@ val_evaluator = dict(type='Accuracy', topk=(1, 5))
 # The test loader does not stack images (pseudo_collate): the views of the
 # paper's protocols (whole images at each scale, dense windows) keep each
 # image's own shape, and a val set mixes sizes and orientations. The data
-# preprocessor pads them into one batch and PReLUNetClassifier runs each
-# group of equal shape without the padding. Kept by mmpretrain's stock
-# tools/test.py, which only sets default_collate when none is given.
+# preprocessor pads them into one batch; PReLUNetClassifier and
+# DenseWindowTTA run each group of equal shape without the padding
+# (mmpretrain's ImageClassifier would see it in whole-image views). Kept by
+# mmpretrain's stock tools/test.py, which only sets default_collate when
+# none is given.
 test_dataloader = dict(
     batch_size=32,
     num_workers=2,
@@ -115,9 +117,11 @@ test_evaluator = val_evaluator
 test_protocol = dict(
     scales=(64, 96, 120), view_scale=64, crop_size=56, flip=True)
 
-# `--tta`: the paper's dense multi-scale protocol at the digits scales
-# (needs model test_cfg mode='dense'; window 7 = the 56-crop map size).
-tta_model = dict(type='AverageClsScoreTTA')
+# `--tta`: the paper's dense multi-scale protocol at the digits scales;
+# window 7 = the last map of a 56 crop (tools/test.py --protocol dense
+# keeps it). Whole images instead, in a derived config:
+# tta_model = dict(_delete_=True, type='AverageClsScoreTTA').
+tta_model = dict(type='DenseWindowTTA', window=7)
 tta_pipeline = [
     load_image,
     dict(

@@ -93,9 +93,11 @@ val_evaluator = dict(type='Accuracy', topk=(1, 5))
 # The test loader does not stack images (pseudo_collate): the views of the
 # paper's protocols (whole images at each scale, dense windows) keep each
 # image's own shape, and a val set mixes sizes and orientations. The data
-# preprocessor pads them into one batch and PReLUNetClassifier runs each
-# group of equal shape without the padding. Kept by mmpretrain's stock
-# tools/test.py, which only sets default_collate when none is given.
+# preprocessor pads them into one batch; PReLUNetClassifier and
+# DenseWindowTTA run each group of equal shape without the padding
+# (mmpretrain's ImageClassifier would see it in whole-image views). Kept by
+# mmpretrain's stock tools/test.py, which only sets default_collate when
+# none is given.
 test_dataloader = dict(
     batch_size=16,
     num_workers=4,
@@ -116,10 +118,13 @@ test_protocol = dict(
     scales=(256, 384, 480), view_scale=256, crop_size=224, flip=True)
 
 # The paper's protocol for the models trained with this recipe (Tables 4, 6):
-# dense sliding windows (model test_cfg mode='dense') on the full image at
-# shorter sides 256, 384 and 480, each also flipped; softmax scores averaged
-# over windows, flips and scales. `tools/test.py CFG CKPT --tta`.
-tta_model = dict(type='AverageClsScoreTTA')
+# dense sliding windows, every 14x14 window (the map of a 224 crop) of the
+# last map, on the full image at shorter sides 256, 384 and 480, each also
+# flipped; softmax scores averaged over windows, flips and scales.
+# `tools/test.py CFG CKPT --tta` (ours or mmpretrain's). window=14 and
+# stride=1 are DenseWindowTTA's defaults, so that a derived config may set
+# tta_model=dict(type='AverageClsScoreTTA') (whole images) by a merge.
+tta_model = dict(type='DenseWindowTTA')
 tta_pipeline = [
     load_image,
     dict(

@@ -4,10 +4,9 @@
 # PReLU-net model A (Table 3): 19 weight layers, 1.90e10 multiply-adds.
 # Channel-wise PReLU (init 0.25) after every conv and after fc1/fc2.
 model = dict(
+    # mmpretrain's ImageClassifier, exact on batches of mixed image shapes;
+    # the dense test (§5.1) is the dataset base's tta_model (DenseWindowTTA)
     type='PReLUNetClassifier',
-    # whole image, or every 14x14 window of the last map (§5.1); flips and
-    # scales come from the tta_pipeline (tools/test.py --tta)
-    test_cfg=dict(mode='dense', window=14, stride=1),
     backbone=dict(type='PReLUNet', arch='A', act_cfg=dict(type='PReLU')),
     neck=dict(type='SpatialPyramidPooling', levels=(7, 3, 2, 1)),
     head=dict(

@@ -19,9 +19,6 @@ with read_base():
     from ..._base_.default_runtime import *
 
 model.merge(dict(
-    # one 7x7 window = the whole 7x7 map of a 56 crop (the digits TTA is
-    # the 6-view dense protocol)
-    test_cfg=dict(mode='dense', window=7),
     backbone=dict(
         arch=dict(
             _delete_=True,

@@ -1,0 +1,3 @@
+from .dense_window_tta import DenseWindowTTA
+
+__all__ = ['DenseWindowTTA']
