@@ -1,10 +1,9 @@
 """Session fixtures shared by the test folders."""
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 
+from docs_checks import load_tool
 from wheel_install import Installed, install_wheel
 
 from mmprelu.engine import enable_safe_checkpoint_loading
@@ -18,19 +17,6 @@ from mmprelu.engine import enable_safe_checkpoint_loading
 enable_safe_checkpoint_loading()
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def load_tool(relative: str):
-    """A script under tools/ imported as a module (tools/ is no package;
-    its folder goes on ``sys.path``, as when it runs as a script, for the
-    modules it imports from beside it)."""
-    path = ROOT / 'tools' / relative
-    if str(path.parent) not in sys.path:
-        sys.path.insert(0, str(path.parent))
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope='session')

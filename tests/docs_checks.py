@@ -3,9 +3,11 @@ commands: output blocks (compared with what ran above them), config
 fragments and excerpts (read with mmengine's Config), and the data sets a
 ``data`` marker provides."""
 import ast
+import importlib.util
 import json
 import re
 import shutil
+import sys
 from pathlib import Path
 
 from docs_blocks import MarkerError
@@ -121,13 +123,25 @@ def check_config(text: str, folder: Path, excerpt: str = '') -> str:
     return f'the same values as {excerpt} ({", ".join(names)})'
 
 
+def load_tool(relative: str):
+    """A script under tools/ imported as a module (tools/ is no package;
+    its folder goes on ``sys.path``, as when it runs as a script, for the
+    modules it imports from beside it)."""
+    path = Path(__file__).resolve().parents[1] / 'tools' / relative
+    if str(path.parent) not in sys.path:
+        sys.path.insert(0, str(path.parent))
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def provide(kind: str, args: list, target: Path) -> None:
     """``data PATH=KIND [ARGS]``: photos (the scikit-image photo set in
     ImageNet layout), coco (the same photos as a COCO detection set: one
     box, the central half of each image, of the classes ARGS in turn)."""
     if target.exists():
         return
-    from conftest import load_tool
     converter = load_tool('dataset_converters/skimage2imagenet.py')
     if kind == 'photos':
         converter.convert(target)

@@ -5,6 +5,7 @@ then runs to the end and the extra does nothing."""
 import argparse
 import re
 import uuid
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -21,8 +22,7 @@ from mmprelu.engine.hooks import SwitchableHook
 from mmprelu.engine.hooks.seeding import SampleSeededPipeline
 from mmprelu.registry import HOOKS
 
-from conftest import ROOT
-
+ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / 'configs' / 'prelu_net_tiny_1xb64_digits.py'
 DOC = ROOT / 'docs' / 'reliability.md'
 ROW = re.compile(
