@@ -1,4 +1,4 @@
-"""``import mmprelu`` changes nothing but the registries (issue 15, item 1).
+"""``import mmprelu`` changes nothing but the registries.
 
 One fresh interpreter imports what mmprelu's own modules import anyway
 (torch, mmengine, mmcv, mmpretrain's models/datasets/engine/evaluation:

@@ -60,8 +60,8 @@ def test_pipelines_build(cfg):
 
 
 def check_exact_resume_is_named(cfg):
-    """Both pieces of the exact resume are in the config (issue 15, item
-    7): the train sampler and the hook; evaluation keeps DefaultSampler."""
+    """Both pieces of the exact resume are in the config: the
+    train sampler and the hook; evaluation keeps DefaultSampler."""
     assert cfg.default_hooks.exact_resume.type == 'ExactResumeHook'
     assert cfg.train_dataloader.sampler.type == 'ExactResumeSampler'
     assert DATA_SAMPLERS.get('ExactResumeSampler') is ExactResumeSampler

@@ -1,4 +1,4 @@
-"""Checkpoint files (issue 14): completeness check (truncated, damaged,
+"""Checkpoint files: completeness check (truncated, damaged,
 not a torch file), atomic publishing, and the newest complete checkpoint of
 a work dir."""
 import os

@@ -1,4 +1,4 @@
-"""Two-process training on CPU over gloo that survives failures (issue 14):
+"""Two-process training on CPU over gloo that survives failures:
 ``MAX_RESTARTS=N bash tools/dist_train.sh`` with ranks killed, a damaged
 checkpoint and a kill in the middle of a checkpoint write ends with the
 same weights, bit for bit, as an uninterrupted run; a hung rank fails the

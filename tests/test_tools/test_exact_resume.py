@@ -1,6 +1,6 @@
 """A CPU run killed with SIGKILL mid-training and resumed with --resume ends
-with the same weights, bit for bit, as an uninterrupted run (issue 6,
-ExactResumeHook)."""
+with the same weights, bit for bit, as an uninterrupted run
+(ExactResumeHook)."""
 import signal
 
 import pytest

@@ -1,4 +1,4 @@
-"""Fault tolerance of tools/train.py (issue 6): a diverging loss stops the
+"""Fault tolerance of tools/train.py: a diverging loss stops the
 run and keeps the last good checkpoint; bad images are skipped on request
 (or named in the error); an invalid config fails before anything is built.
 """

@@ -47,7 +47,7 @@ def test_inferencer_and_inference_model(checkpoint, image):
     np.testing.assert_allclose(scores.sum(1), 1, atol=1e-5)
     # the grey array is read as the file is (3 equal channels)
     np.testing.assert_allclose(scores[2], scores[0], atol=1e-6)
-    # our model names are added to mmpretrain's hub on request (issue 15)
+    # our model names are added to mmpretrain's hub on request
     mmprelu.apis.register_models()
     by_name = inference_model('prelu-net-tiny_1xb64_digits', str(image),
                               pretrained=str(checkpoint), device='cpu')

@@ -1,6 +1,6 @@
 """Our tools/train.py and tools/test.py give the same config as mmpretrain's
 stock tools for every flag they share, ``--cfg-options`` merged last in
-both (issue 12); the differences that remain are the ones docs/downstream.md
+both; the differences that remain are the ones docs/downstream.md
 lists."""
 import importlib.util
 import sys

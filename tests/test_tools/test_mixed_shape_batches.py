@@ -1,4 +1,4 @@
-"""Evaluation of real photographs of mixed sizes and orientations (issue 16):
+"""Evaluation of real photographs of mixed sizes and orientations:
 tools/test.py (every protocol, 1 and 2 processes) and mmpretrain's stock
 tools/test.py at the paper configs' batch size 16 give every image the
 scores it gets at batch size 1. The tiny PReLU-net of

@@ -1,6 +1,6 @@
 """The real configs/prelu_net_a_8xb16.py, full size (178 M parameters),
 end to end on the photographs of the ``photos`` fixture (tests/conftest.py,
-mixed sizes, orientations and formats), as a user runs it (issue 16):
+mixed sizes, orientations and formats), as a user runs it:
 
 * ``tools/dist_train.sh CONFIG 2``: 2 CPU processes (gloo), 2 iterations of
   batch 1 per process, then validation (centre crops, 1 image per process);

@@ -1,4 +1,4 @@
-"""The training sampler of bit-exact resume (issues 6, 14 and 15).
+"""The training sampler of bit-exact resume.
 
 :class:`ExactResumeSampler` is mmengine's ``DefaultSampler`` (same order:
 shuffled from ``seed + epoch``, each rank its own shard, ``round_up``; same

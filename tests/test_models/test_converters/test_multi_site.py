@@ -1,7 +1,7 @@
 """MultiSitePReLU (mmprelu/models/converters/multi_site.py): the call count
 belongs to one forward of the owner, so an exception mid-forward or a
 forward that skips a site cannot shift the sites of the next forward or of
-a checkpoint replay (issue 15, item 6)."""
+a checkpoint replay."""
 import copy
 import warnings
 
