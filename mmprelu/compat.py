@@ -64,7 +64,7 @@ import warnings
 __all__ = ['SUPPORTED', 'check_environment',
            'found_versions', 'is_compiling', 'onnx_export',
            'flop_counter_mode', 'autocast_dtype',
-           'HAS_WEIGHTS_ONLY_ALLOWLIST', 'TORCH_VERSION', 'DIST_ERRORS',
+           'HAS_WEIGHTS_ONLY_ALLOWLIST', 'DIST_ERRORS',
            'torch_keys_restart_rounds_apart']
 
 #: Tested range: package -> (lowest, highest) (major, minor), inclusive.
@@ -163,9 +163,6 @@ try:
     import torch
 except ImportError:  # mmprelu's next import of torch names it
     torch = None
-
-#: ``(major, minor)`` of the running torch.
-TORCH_VERSION = _major_minor(torch.__version__) if torch is not None else ()
 
 
 def _pick_is_compiling():

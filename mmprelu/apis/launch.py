@@ -152,7 +152,7 @@ def close_distributed() -> bool:
     group) before calling this. Returns True when a group was closed: the
     tool should then end with :func:`exit_process`.
     """
-    if not (torch_dist.is_available() and torch_dist.is_initialized()):
+    if not is_distributed():
         return False
     gc.collect()
     torch_dist.barrier()

@@ -16,7 +16,7 @@ every node sees, as mmengine's resume does.
 import logging
 from typing import List, Optional, Tuple
 
-from mmengine.dist import broadcast_object_list, get_rank, get_world_size
+from mmengine.dist import broadcast_object_list, get_rank
 
 from mmprelu.engine.checkpoint_files import find_resume_checkpoint
 
@@ -26,8 +26,7 @@ __all__ = ['resolve_resume']
 def _find(work_dir: str):
     found = list(find_resume_checkpoint(work_dir)) if get_rank() == 0 \
         else [None, []]
-    if get_world_size() > 1:
-        broadcast_object_list(found, src=0)
+    broadcast_object_list(found, src=0)  # mmengine: no-op without a group
     return found
 
 
