@@ -68,7 +68,10 @@ def _monitor(conn, base_path: list, own_entries: set) -> None:
         try:
             conn.recv(1)
         finally:
-            os.killpg(pid, signal.SIGKILL)
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:  # ended and reaped meanwhile
+                pass
     threading.Thread(target=watch, daemon=True).start()
     status = os.waitpid(pid, 0)[1]
     code = os.waitstatus_to_exitcode(status)
