@@ -23,7 +23,6 @@ are seen at once (copies where symlinks are not allowed).
 import os
 import os.path as osp
 import shutil
-
 from setuptools import find_packages, setup
 from setuptools.command.build_py import build_py
 from setuptools.command.develop import develop
@@ -76,8 +75,10 @@ def add_mim_files(mim_dir, link):
             except OSError:  # no symlinks (e.g. Windows): copy instead
                 pass
         if osp.isdir(src):
-            shutil.copytree(src, dst, ignore=shutil.ignore_patterns(
-                '__pycache__', '*.pyc'))
+            shutil.copytree(
+                src,
+                dst,
+                ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
         else:
             shutil.copyfile(src, dst)
 
@@ -91,8 +92,8 @@ class BuildPyWithMim(build_py):
         if getattr(self, 'editable_mode', False):
             add_mim_files(osp.join(HERE, 'mmprelu', '.mim'), link=True)
         else:
-            add_mim_files(osp.join(self.build_lib, 'mmprelu', '.mim'),
-                          link=False)
+            add_mim_files(
+                osp.join(self.build_lib, 'mmprelu', '.mim'), link=False)
 
 
 class DevelopWithMim(develop):
@@ -117,7 +118,8 @@ setup(
     long_description=read_readme(),
     long_description_content_type='text/markdown',
     license='Apache License 2.0',
-    packages=find_packages(exclude=('configs', 'tools', 'tests', 'benchmarks')),
+    packages=find_packages(
+        exclude=('configs', 'tools', 'tests', 'benchmarks')),
     include_package_data=True,
     python_requires='>=3.9, <3.13',
     install_requires=read_requirements('runtime'),
@@ -127,5 +129,8 @@ setup(
         'mim': read_requirements('mminstall'),
         'torch': read_requirements('torch'),
     },
-    cmdclass={'build_py': BuildPyWithMim, 'develop': DevelopWithMim},
+    cmdclass={
+        'build_py': BuildPyWithMim,
+        'develop': DevelopWithMim
+    },
     zip_safe=False)

@@ -26,26 +26,37 @@ def make_parser(doc: str) -> argparse.ArgumentParser:
     return argparse.ArgumentParser(description=doc.split('\n')[0])
 
 
-def add_model_args(parser: argparse.ArgumentParser, arch: str = 'A',
+def add_model_args(parser: argparse.ArgumentParser,
+                   arch: str = 'A',
                    archs: str = 'A, B or C') -> None:
     """``--arch``, ``--width`` (channel multiplier) and ``--hidden`` (fc
     width) of the PReLU-net a benchmark builds."""
     parser.add_argument('--arch', default=arch, help=archs)
-    parser.add_argument('--width', type=float, default=0.25,
-                        help='channel multiplier (CPU: keep it small)')
-    parser.add_argument('--hidden', type=int, default=1024,
-                        help='fc1/fc2 width (paper: 4096)')
+    parser.add_argument(
+        '--width',
+        type=float,
+        default=0.25,
+        help='channel multiplier (CPU: keep it small)')
+    parser.add_argument(
+        '--hidden', type=int, default=1024, help='fc1/fc2 width (paper: 4096)')
 
 
-def add_run_args(parser: argparse.ArgumentParser, repeats: int,
+def add_run_args(parser: argparse.ArgumentParser,
+                 repeats: int,
                  threads: Optional[int] = 0) -> None:
     """``--repeats``, ``--threads`` (unless ``threads`` is None) and
     ``--out``."""
-    parser.add_argument('--repeats', type=int, default=repeats,
-                        help='interleaved repeats (median reported)')
+    parser.add_argument(
+        '--repeats',
+        type=int,
+        default=repeats,
+        help='interleaved repeats (median reported)')
     if threads is not None:
-        parser.add_argument('--threads', type=int, default=threads,
-                            help='torch threads (0: leave as is)')
+        parser.add_argument(
+            '--threads',
+            type=int,
+            default=threads,
+            help='torch threads (0: leave as is)')
     parser.add_argument('--out', help='write the results as JSON here')
 
 
@@ -57,9 +68,10 @@ def apply_run_args(args) -> None:
         torch.set_num_threads(args.threads)
 
 
-def interleaved_medians(methods: Dict[str, Callable], repeats: int,
-                        no_grad: bool = False
-                        ) -> Tuple[Dict[str, float], Dict[str, object]]:
+def interleaved_medians(
+        methods: Dict[str, Callable],
+        repeats: int,
+        no_grad: bool = False) -> Tuple[Dict[str, float], Dict[str, object]]:
     """Run every method ``repeats`` times, interleaved; return the median
     seconds per method and each method's last output."""
     times = {name: [] for name in methods}

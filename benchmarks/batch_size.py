@@ -28,19 +28,25 @@ except ImportError:  # imported by the tests
                                     interleaved_medians, make_parser,
                                     write_json)
 
-DEMO = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs',
-                'prelu_net_tiny_1xb64_digits.py')
+DEMO = osp.join(
+    osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs',
+    'prelu_net_tiny_1xb64_digits.py')
 
 
 def parse_args(argv=None):
     parser = make_parser(__doc__)
-    parser.add_argument('--config', default=DEMO,
-                        help='the model of this config (default: the '
-                        'digits demo config)')
-    parser.add_argument('--batches', default='32,64,128',
-                        help='comma-separated batch sizes')
-    parser.add_argument('--size', type=int, default=56,
-                        help='crop size (the demo trains on 56x56 crops)')
+    parser.add_argument(
+        '--config',
+        default=DEMO,
+        help='the model of this config (default: the '
+        'digits demo config)')
+    parser.add_argument(
+        '--batches', default='32,64,128', help='comma-separated batch sizes')
+    parser.add_argument(
+        '--size',
+        type=int,
+        default=56,
+        help='crop size (the demo trains on 56x56 crops)')
     add_run_args(parser, repeats=10, threads=1)
     args = parser.parse_args(argv)
     try:
@@ -79,6 +85,7 @@ def step_fn(model, batch: int, size: int, classes: int):
         loss.backward()
         optimizer.step()
         return float(loss.detach())
+
     return step
 
 
@@ -86,20 +93,30 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     apply_run_args(args)
     model, classes = build_model(args.config)
-    steps = {str(b): step_fn(model, b, args.size, classes)
-             for b in args.batches}
+    steps = {
+        str(b): step_fn(model, b, args.size, classes)
+        for b in args.batches
+    }
     for step in steps.values():  # warm-up
         step()
     seconds, _ = interleaved_medians(steps, args.repeats)
     per_image = {b: seconds[str(b)] / b for b in args.batches}
     first = per_image[args.batches[0]]
-    result = dict(config=args.config, size=args.size,
-                  threads=torch.get_num_threads(), repeats=args.repeats,
-                  seconds_per_step={str(b): seconds[str(b)]
-                                    for b in args.batches},
-                  ms_per_image={str(b): 1e3 * t for b, t in per_image.items()},
-                  ratio_to_first={str(b): t / first
-                                  for b, t in per_image.items()})
+    result = dict(
+        config=args.config,
+        size=args.size,
+        threads=torch.get_num_threads(),
+        repeats=args.repeats,
+        seconds_per_step={str(b): seconds[str(b)]
+                          for b in args.batches},
+        ms_per_image={
+            str(b): 1e3 * t
+            for b, t in per_image.items()
+        },
+        ratio_to_first={
+            str(b): t / first
+            for b, t in per_image.items()
+        })
     print(f'{args.config}: one training step, {args.size}x{args.size} '
           f'crops, {result["threads"]} thread(s), median of '
           f'{args.repeats}')

@@ -35,7 +35,7 @@ if __package__:  # imported (tests): benchmarks.dense_vs_crops
                           interleaved_medians, make_parser, write_json)
 else:  # run as a script: its folder is sys.path[0]
     from _common import (add_model_args, add_run_args, apply_run_args,
-                          interleaved_medians, make_parser, write_json)
+                         interleaved_medians, make_parser, write_json)
 
 
 def build(arch, width, hidden, num_classes=1000):
@@ -44,9 +44,10 @@ def build(arch, width, hidden, num_classes=1000):
         max(1, int(c * width)) for c in settings['channels'])
     backbone = PReLUNet(settings)
     neck = SpatialPyramidPooling((7, 3, 2, 1))
-    head = PReLUNetHead(num_classes,
-                        neck.out_channels(settings['channels'][-1]),
-                        mid_channels=(hidden, hidden))
+    head = PReLUNetHead(
+        num_classes,
+        neck.out_channels(settings['channels'][-1]),
+        mid_channels=(hidden, hidden))
     for m in (backbone, head):
         m.init_weights()
         m.eval()
@@ -69,8 +70,9 @@ def peak_memory_child(impl, channels, height, width, hidden):
     """Peak RSS (MiB) of SPP + fc over all windows of one feature map."""
     torch.manual_seed(0)
     neck = SpatialPyramidPooling((7, 3, 2, 1))
-    head = PReLUNetHead(1000, neck.out_channels(channels),
-                        mid_channels=(hidden, hidden)).eval()
+    head = PReLUNetHead(
+        1000, neck.out_channels(channels),
+        mid_channels=(hidden, hidden)).eval()
     fmap = torch.randn(1, channels, height, width)
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with torch.no_grad():
@@ -86,8 +88,10 @@ def measure_memory(impl, channels, height, width, hidden):
     code = ('import sys; sys.argv=[""]; from benchmarks.dense_vs_crops '
             f'import peak_memory_child as f; f({impl!r}, {channels}, '
             f'{height}, {width}, {hidden})')
-    out = subprocess.run([sys.executable, '-c', code], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run([sys.executable, '-c', code],
+                         capture_output=True,
+                         text=True,
+                         check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])['peak_mib']
 
 
@@ -97,8 +101,10 @@ def main(argv=None):
     parser.add_argument('--scale', type=int, default=256)
     parser.add_argument('--aspect', type=float, default=4 / 3)
     parser.add_argument('--batch', type=int, default=16)
-    parser.add_argument('--memory', action='store_true',
-                        help='also measure peak memory of model C, s=480')
+    parser.add_argument(
+        '--memory',
+        action='store_true',
+        help='also measure peak memory of model C, s=480')
     add_run_args(parser, repeats=3)
     args = parser.parse_args(argv)
     apply_run_args(args)
@@ -118,19 +124,25 @@ def main(argv=None):
             return fn(f, neck, head, window, 1)
 
     methods = {
-        'dense-conv': lambda: dense('conv'),
-        'dense-windows': lambda: dense('windows'),
-        'crops': lambda: run_crops(backbone, neck, head, img, crop, step,
-                                   ny, nx, args.batch),
+        'dense-conv':
+        lambda: dense('conv'),
+        'dense-windows':
+        lambda: dense('windows'),
+        'crops':
+        lambda: run_crops(backbone, neck, head, img, crop, step, ny, nx, args.
+                          batch),
     }
     median, outputs = interleaved_medians(methods, args.repeats)
     result = dict(
-        arch=args.arch, width=args.width, hidden=args.hidden,
-        image=list(img.shape[-2:]), feature_map=list(fmap.shape[-2:]),
-        windows=ny * nx, seconds=median,
+        arch=args.arch,
+        width=args.width,
+        hidden=args.hidden,
+        image=list(img.shape[-2:]),
+        feature_map=list(fmap.shape[-2:]),
+        windows=ny * nx,
+        seconds=median,
         crops_over_dense_conv=median['crops'] / median['dense-conv'],
-        windows_over_dense_conv=median['dense-windows'] /
-        median['dense-conv'],
+        windows_over_dense_conv=median['dense-windows'] / median['dense-conv'],
         max_abs_diff_conv_vs_windows=float(
             (outputs['dense-conv'] - outputs['dense-windows']).abs().max()))
     print(f"{args.arch} x{args.width}, image {tuple(img.shape[-2:])}, "
@@ -140,8 +152,10 @@ def main(argv=None):
         print(f'{name:<16}{sec:>10.3f}{sec / median["dense-conv"]:>8.1f}')
     if args.memory:
         # model C, s = 480, 4:3 image: 30 x 40 map of 896 channels, fc 4096
-        mem = {impl: measure_memory(impl, 896, 30, 40, 4096)
-               for impl in ('conv', 'windows')}
+        mem = {
+            impl: measure_memory(impl, 896, 30, 40, 4096)
+            for impl in ('conv', 'windows')
+        }
         fmap_mib = 896 * 30 * 40 * 4 / 2**20
         result['model_c_s480_peak_mib'] = dict(mem, feature_map=fmap_mib)
         print(f'model C, s=480 (map 896x30x40 = {fmap_mib:.1f} MiB): peak '

@@ -58,8 +58,9 @@ if __package__:  # imported (tests): benchmarks.gpu_bench
     from ._common import cpu_autocast_supports, write_json
     from .gpu_cases import ACTS, dense_case, forward_macs, train_case
 else:  # run as a script: its folder is sys.path[0]
-    from _common import cpu_autocast_supports, write_json
     from gpu_cases import ACTS, dense_case, forward_macs, train_case
+
+    from _common import cpu_autocast_supports, write_json
 
 CASES = ('fp32', 'cl', 'fp16', 'bf16', 'bf16+cl', 'bf16+cl+compile')
 EXTRA_CASES = ('compile', )  # fp32 + compile: not run unless asked
@@ -77,40 +78,64 @@ def parse_size(text):
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--device', default=None,
-                        help='cuda (default when available) or cpu')
-    parser.add_argument('--tiny', action='store_true',
-                        help='1/16 widths, 112 px, batch 2, dense window 7 '
-                        '(CPU tests)')
+    parser.add_argument(
+        '--device', default=None, help='cuda (default when available) or cpu')
+    parser.add_argument(
+        '--tiny',
+        action='store_true',
+        help='1/16 widths, 112 px, batch 2, dense window 7 '
+        '(CPU tests)')
     parser.add_argument('--archs', nargs='+', default=['A', 'C'])
-    parser.add_argument('--batch', nargs='+', type=int, default=None,
-                        help='train batch per arch (default A 64, C 32)')
-    parser.add_argument('--cases', nargs='+', default=list(CASES),
-                        choices=CASES + EXTRA_CASES)
+    parser.add_argument(
+        '--batch',
+        nargs='+',
+        type=int,
+        default=None,
+        help='train batch per arch (default A 64, C 32)')
+    parser.add_argument(
+        '--cases', nargs='+', default=list(CASES), choices=CASES + EXTRA_CASES)
     parser.add_argument('--no-compile', action='store_true')
-    parser.add_argument('--compile-backend', default='inductor',
-                        help='torch.compile backend (tests: eager)')
+    parser.add_argument(
+        '--compile-backend',
+        default='inductor',
+        help='torch.compile backend (tests: eager)')
     parser.add_argument('--no-dense', action='store_true')
-    parser.add_argument('--dense-sizes', nargs='+', type=parse_size,
-                        default=None, metavar='HxW',
-                        help='default 256x341 384x512 (tiny: 128x160 '
-                        '224x256)')
+    parser.add_argument(
+        '--dense-sizes',
+        nargs='+',
+        type=parse_size,
+        default=None,
+        metavar='HxW',
+        help='default 256x341 384x512 (tiny: 128x160 '
+        '224x256)')
     parser.add_argument('--dense-batch', type=int, default=None)
-    parser.add_argument('--iters', type=int, default=None,
-                        help='timed steps per model and case (default 20)')
-    parser.add_argument('--warmup', type=int, default=None,
-                        help='untimed steps first (default 5)')
+    parser.add_argument(
+        '--iters',
+        type=int,
+        default=None,
+        help='timed steps per model and case (default 20)')
+    parser.add_argument(
+        '--warmup',
+        type=int,
+        default=None,
+        help='untimed steps first (default 5)')
     parser.add_argument('--repeats', type=int, default=2)
-    parser.add_argument('--budget', type=float, default=360.,
-                        help='seconds; later non-compile cases are skipped '
-                        'once spent')
-    parser.add_argument('--compile-budget', type=float, default=None,
-                        help='seconds; later compile cases are skipped '
-                        'once spent (default: --budget)')
+    parser.add_argument(
+        '--budget',
+        type=float,
+        default=360.,
+        help='seconds; later non-compile cases are skipped '
+        'once spent')
+    parser.add_argument(
+        '--compile-budget',
+        type=float,
+        default=None,
+        help='seconds; later compile cases are skipped '
+        'once spent (default: --budget)')
     parser.add_argument('--out', help='write the results as JSON here')
     args = parser.parse_args(argv)
-    args.device = args.device or ('cuda' if torch.cuda.is_available()
-                                  else 'cpu')
+    args.device = args.device or ('cuda'
+                                  if torch.cuda.is_available() else 'cpu')
     if args.device.startswith('cuda') and not torch.cuda.is_available():
         parser.error('--device cuda: torch.cuda.is_available() is False')
     tiny = args.tiny
@@ -118,13 +143,18 @@ def parse_args(argv):
     defaults = dict(
         dense_sizes=[(128, 160), (224, 256)] if tiny else [(256, 341),
                                                            (384, 512)],
-        dense_batch=2 if tiny else 8, iters=2 if tiny else 20,
-        warmup=1 if tiny else 5, compile_budget=args.budget)
+        dense_batch=2 if tiny else 8,
+        iters=2 if tiny else 20,
+        warmup=1 if tiny else 5,
+        compile_budget=args.budget)
     for key, value in defaults.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
-    batches = args.batch or [2 if tiny else {'A': 64}.get(a, 32)
-                             for a in args.archs]
+    batches = args.batch or [
+        2 if tiny else {
+            'A': 64
+        }.get(a, 32) for a in args.archs
+    ]
     if len(batches) != len(args.archs):
         parser.error(f'--batch: give one size per arch {args.archs}, got '
                      f'{batches}')
@@ -175,8 +205,8 @@ def record(result, arch, kind, case, size, rows):
     node = node.setdefault(case, {})
     node.update(rows)
     if all(act in node for act in ACTS):
-        node['relu_over_prelu_speed'] = (node['ReLU']['img_per_s'] /
-                                         node['PReLU']['img_per_s'])
+        node['relu_over_prelu_speed'] = (
+            node['ReLU']['img_per_s'] / node['PReLU']['img_per_s'])
     return node
 
 
@@ -187,26 +217,37 @@ def print_rows(arch, name, rows, node):
                  if 'windows' in row else '')
         if 'compile_s' in row:
             extra = f'  compiled in {row["compile_s"]:.0f} s'
-        print(f'{arch:<5}{name:<26}{act:<7}{row["batch"]:>6}{ms:>9.1f}'
-              f'{row["img_per_s"]:>9.1f}{row["tflops"]:>9.2f}{extra}',
-              flush=True)
+        print(
+            f'{arch:<5}{name:<26}{act:<7}{row["batch"]:>6}{ms:>9.1f}'
+            f'{row["img_per_s"]:>9.1f}{row["tflops"]:>9.2f}{extra}',
+            flush=True)
     if 'relu_over_prelu_speed' in node:  # once the case's rows are in
-        print(f'{"":<31}ReLU / PReLU speed '
-              f'{node["relu_over_prelu_speed"]:.2f}x', flush=True)
+        print(
+            f'{"":<31}ReLU / PReLU speed '
+            f'{node["relu_over_prelu_speed"]:.2f}x',
+            flush=True)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    import mmprelu  # noqa: F401  (registers the models)
     from mmengine.logging import MMLogger
+
+    import mmprelu  # noqa: F401  (registers the models)
     MMLogger.get_current_instance().setLevel(logging.WARNING)  # init logs
     if args.device == 'cpu':
         torch.set_num_threads(1)
     start = time.perf_counter()
-    result = dict(device=args.device, tiny=args.tiny, size=args.size,
-                  iters=args.iters, warmup=args.warmup, flops_rule=(
-                      'train step = 3 x forward = 6 x MACs per image'),
-                  macs={}, train={}, dense={}, skipped=[])
+    result = dict(
+        device=args.device,
+        tiny=args.tiny,
+        size=args.size,
+        iters=args.iters,
+        warmup=args.warmup,
+        flops_rule=('train step = 3 x forward = 6 x MACs per image'),
+        macs={},
+        train={},
+        dense={},
+        skipped=[])
     if args.device.startswith('cuda'):
         result['gpu'] = torch.cuda.get_device_name()
     print(f'torch {torch.__version__}, mmprelu {mmprelu.__version__} from '
@@ -224,19 +265,27 @@ def main(argv=None):
         budget = args.compile_budget if compiled else args.budget
         if time.perf_counter() - start > budget:
             reason = f'time budget of {budget:.0f} s spent'
-            result['skipped'].append(dict(arch=arch, kind=kind, case=case,
-                                          size=size, acts=list(acts),
-                                          reason=reason))
-            print(f'{arch:<5}{name:<26}{"/".join(acts):<7}skipped: '
-                  f'{reason}', flush=True)
+            result['skipped'].append(
+                dict(
+                    arch=arch,
+                    kind=kind,
+                    case=case,
+                    size=size,
+                    acts=list(acts),
+                    reason=reason))
+            print(
+                f'{arch:<5}{name:<26}{"/".join(acts):<7}skipped: '
+                f'{reason}',
+                flush=True)
             continue
-        result['running'] = dict(arch=arch, kind=kind, case=case,
-                                 size=size, acts=list(acts))
+        result['running'] = dict(
+            arch=arch, kind=kind, case=case, size=size, acts=list(acts))
         write_json(args.out, result)  # a kill now names the case
         if args.device.startswith('cuda'):
             torch.cuda.empty_cache()
-        rows = (train_case(arch, case, acts, args, result['macs'][arch])
-                if kind == 'train' else dense_case(arch, case, size, args))
+        rows = (
+            train_case(arch, case, acts, args, result['macs'][arch])
+            if kind == 'train' else dense_case(arch, case, size, args))
         node = record(result, arch, kind, case, size, rows)
         del result['running']
         write_json(args.out, result)  # every row as soon as measured

@@ -27,11 +27,13 @@ def model_cfg(arch, act, tiny):
     if tiny:
         from mmprelu.models import PReLUNet
         settings = PReLUNet.parse_arch(arch)
-        settings['channels'] = tuple(max(4, c // 16)
-                                     for c in settings['channels'])
+        settings['channels'] = tuple(
+            max(4, c // 16) for c in settings['channels'])
         model['backbone']['arch'] = settings
-        model['head'].update(num_classes=10, mid_channels=(64, 64),
-                             in_channels=settings['channels'][-1] * 63)
+        model['head'].update(
+            num_classes=10,
+            mid_channels=(64, 64),
+            in_channels=settings['channels'][-1] * 63)
     return model
 
 
@@ -78,8 +80,8 @@ def cpu_amp_wrapper_type(dtype):
 def amp_dtype(case):
     """'bfloat16' / 'float16' for mixed-precision cases, else None."""
     parts = case.split('+')
-    return ('bfloat16' if 'bf16' in parts else
-            'float16' if 'fp16' in parts else None)
+    return ('bfloat16'
+            if 'bf16' in parts else 'float16' if 'fp16' in parts else None)
 
 
 def optim_wrapper(model, case, device):
@@ -87,9 +89,9 @@ def optim_wrapper(model, case, device):
     --cfg-options optim_wrapper.dtype=bfloat16`` for bf16 cases), with our
     constructor (plain-dict param groups, merged by settings)."""
     from mmengine.optim import build_optim_wrapper
-    cfg = dict(optimizer=dict(type='SGD', lr=0.01, momentum=0.9,
-                              weight_decay=5e-4),
-               constructor='PReLUOptimWrapperConstructor')
+    cfg = dict(
+        optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=5e-4),
+        constructor='PReLUOptimWrapperConstructor')
     dtype = amp_dtype(case)
     if dtype and device.startswith('cuda'):
         cfg.update(type='AmpOptimWrapper', dtype=dtype, loss_scale='dynamic')
@@ -101,12 +103,14 @@ def optim_wrapper(model, case, device):
 def batch(n, height, width, classes, device, labels=True):
     from mmpretrain.structures import DataSample
     gen = torch.Generator().manual_seed(0)
-    inputs = torch.randint(0, 256, (n, 3, height, width), generator=gen,
-                           dtype=torch.uint8).to(device)
+    inputs = torch.randint(
+        0, 256, (n, 3, height, width), generator=gen,
+        dtype=torch.uint8).to(device)
     samples = None
     if labels:
-        samples = [DataSample().set_gt_label(int(i) % classes)
-                   for i in range(n)]
+        samples = [
+            DataSample().set_gt_label(int(i) % classes) for i in range(n)
+        ]
     return dict(inputs=inputs, data_samples=samples)
 
 
@@ -148,12 +152,12 @@ def train_case(arch, case, acts, args, macs):
         wrapper = optim_wrapper(model, case, args.device)
         wrappers[act] = wrapper
         if 'cl' in parts:
-            runner = SimpleNamespace(model=model,
-                                     logger=logging.getLogger('bench'))
+            runner = SimpleNamespace(
+                model=model, logger=logging.getLogger('bench'))
             ChannelsLastHook().before_train(runner)
         step = model.train_step
-        data = batch(bs, args.size, args.size,
-                     model.head.num_classes, args.device)
+        data = batch(bs, args.size, args.size, model.head.num_classes,
+                     args.device)
         if 'compile' in parts:
             # one eager step first: the momentum buffers exist before
             # Dynamo traces SGD.step (torch 2.14 can fail tracing the
@@ -170,15 +174,18 @@ def train_case(arch, case, acts, args, macs):
                       args.repeats)
     rows = {}
     for act, s in sec.items():
-        rows[act] = dict(batch=bs, ms_per_step=1e3 * s, img_per_s=bs / s,
-                         tflops=3 * 2 * macs * bs / s / 1e12,
-                         wrapper=type(wrappers[act]).__name__)
+        rows[act] = dict(
+            batch=bs,
+            ms_per_step=1e3 * s,
+            img_per_s=bs / s,
+            tflops=3 * 2 * macs * bs / s / 1e12,
+            wrapper=type(wrappers[act]).__name__)
         scaler = getattr(wrappers[act], 'loss_scaler', None)
         if scaler is not None:  # fp16: drops when gradients overflow
             rows[act]['loss_scale'] = float(scaler.get_scale())
         if act in compile_s:
-            rows[act].update(compile_s=compile_s[act],
-                             backend=args.compile_backend)
+            rows[act].update(
+                compile_s=compile_s[act], backend=args.compile_backend)
     return rows
 
 
@@ -204,8 +211,8 @@ def dense_case(arch, case, size, args):
     steps, flops, info = {}, {}, {}
     h, w = size
     n = args.dense_batch
-    autocast = torch.autocast(args.device.split(':')[0], torch.bfloat16,
-                              enabled=case == 'bf16')
+    autocast = torch.autocast(
+        args.device.split(':')[0], torch.bfloat16, enabled=case == 'bf16')
     for act in ACTS:
         model = build_model(arch, act, args.tiny, args.device).eval()
         tta = DenseWindowTTA(model, window=7 if args.tiny else 14)
@@ -215,6 +222,7 @@ def dense_case(arch, case, size, args):
         def step(t=tta, d=data):
             with torch.no_grad(), autocast:
                 return t.predict(**t.module.data_preprocessor(d, False))
+
         counter = FlopCounterMode(display=False)
         with counter:
             step()
@@ -222,7 +230,15 @@ def dense_case(arch, case, size, args):
         steps[act] = step
     sec = interleaved(steps, args.device, args.iters, args.warmup,
                       args.repeats)
-    return {act: dict(batch=n, image=[h, w], windows=info[act][0],
-                      impl=info[act][1], ms_per_batch=1e3 * s,
-                      img_per_s=n / s, tflops=flops[act] / s / 1e12)
-            for act, s in sec.items()}
+    return {
+        act:
+        dict(
+            batch=n,
+            image=[h, w],
+            windows=info[act][0],
+            impl=info[act][1],
+            ms_per_batch=1e3 * s,
+            img_per_s=n / s,
+            tflops=flops[act] / s / 1e12)
+        for act, s in sec.items()
+    }

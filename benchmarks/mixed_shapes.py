@@ -31,7 +31,7 @@ if __package__:  # imported (tests): benchmarks.mixed_shapes
                           interleaved_medians, make_parser, write_json)
 else:  # run as a script: its folder is sys.path[0]
     from _common import (add_model_args, add_run_args, apply_run_args,
-                          interleaved_medians, make_parser, write_json)
+                         interleaved_medians, make_parser, write_json)
 
 # (h, w) ratios: landscape 4:3, portrait 3:4, square
 SHAPES = ((3, 4), (4, 3), (1, 1))
@@ -45,9 +45,11 @@ def build(arch, width, hidden):
     model = PReLUNetClassifier(
         backbone=dict(type='PReLUNet', arch=settings),
         neck=dict(type='SpatialPyramidPooling', levels=(7, 3, 2, 1)),
-        head=dict(type='PReLUNetHead', num_classes=1000,
-                  in_channels=settings['channels'][-1] * 63,
-                  mid_channels=(hidden, hidden)))
+        head=dict(
+            type='PReLUNetHead',
+            num_classes=1000,
+            in_channels=settings['channels'][-1] * 63,
+            mid_channels=(hidden, hidden)))
     model.init_weights()
     return model.eval()
 
@@ -80,8 +82,10 @@ def main(argv=None):
     gen = torch.Generator().manual_seed(0)
 
     crops = torch.randn(args.batch, 3, args.crop, args.crop, generator=gen)
-    crop_samples = [DataSample(metainfo=dict(img_shape=(args.crop, ) * 2))
-                    for _ in range(args.batch)]
+    crop_samples = [
+        DataSample(metainfo=dict(img_shape=(args.crop, ) * 2))
+        for _ in range(args.batch)
+    ]
     inputs, samples, sizes = mixed_batch(args.batch, args.scale, gen)
 
     def plain():
@@ -91,14 +95,18 @@ def main(argv=None):
     def one_by_one():
         return torch.stack([
             model.predict(img[None, :, :h, :w])[0].pred_score
-            for img, (h, w) in zip(inputs, sizes)])
+            for img, (h, w) in zip(inputs, sizes)
+        ])
 
     def scores(data_samples):
         return torch.stack([s.pred_score for s in data_samples])
 
-    prep = MODELS.build(dict(type='ClsDataPreprocessor', to_rgb=True,
-                             mean=[123.675, 116.28, 103.53],
-                             std=[1., 1., 1.]))
+    prep = MODELS.build(
+        dict(
+            type='ClsDataPreprocessor',
+            to_rgb=True,
+            mean=[123.675, 116.28, 103.53],
+            std=[1., 1., 1.]))
     uint8 = (crops.abs() * 40).clamp(0, 255).to(torch.uint8)
     methods = {
         'equal/predict': lambda: scores(model.predict(crops, crop_samples)),
@@ -108,8 +116,7 @@ def main(argv=None):
         'collate/default': lambda: prep(dict(inputs=uint8))['inputs'],
         'collate/pseudo': lambda: prep(dict(inputs=list(uint8)))['inputs'],
     }
-    median, outputs = interleaved_medians(methods, args.repeats,
-                                          no_grad=True)
+    median, outputs = interleaved_medians(methods, args.repeats, no_grad=True)
     ratios = dict(
         equal_predict_over_plain=median['equal/predict'] /
         median['equal/plain'],
@@ -118,16 +125,21 @@ def main(argv=None):
         collate_pseudo_over_default=median['collate/pseudo'] /
         median['collate/default'])
     result = dict(
-        arch=args.arch, width=args.width, hidden=args.hidden,
-        batch=args.batch, threads=torch.get_num_threads(),
-        mixed_sizes=sorted(set(sizes)), seconds=median, ratios=ratios,
+        arch=args.arch,
+        width=args.width,
+        hidden=args.hidden,
+        batch=args.batch,
+        threads=torch.get_num_threads(),
+        mixed_sizes=sorted(set(sizes)),
+        seconds=median,
+        ratios=ratios,
         max_abs_diff_equal=float(
             (outputs['equal/predict'] - outputs['equal/plain']).abs().max()),
-        max_abs_diff_mixed=float(
-            (outputs['mixed/predict'] -
-             outputs['mixed/one-by-one']).abs().max()),
-        collate_equal=bool(torch.equal(outputs['collate/default'],
-                                       outputs['collate/pseudo'])))
+        max_abs_diff_mixed=float((outputs['mixed/predict'] -
+                                  outputs['mixed/one-by-one']).abs().max()),
+        collate_equal=bool(
+            torch.equal(outputs['collate/default'],
+                        outputs['collate/pseudo'])))
     print(f'{args.arch} x{args.width}, batch {args.batch}, '
           f'{torch.get_num_threads()} threads; mixed shapes '
           f'{sorted(set(sizes))}')

@@ -61,8 +61,8 @@ def write_images(folder, count, sizes=SIZES, quality=90, seed=0):
         yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
         img = np.empty((h, w, 3), np.float32)
         for c in range(3):
-            fx, fy, phase = rng.uniform(0.005, 0.04, 2).tolist() + [
-                rng.uniform(0, 6.3)]
+            fx, fy, phase = rng.uniform(0.005, 0.04,
+                                        2).tolist() + [rng.uniform(0, 6.3)]
             img[..., c] = 128 + 90 * np.sin(fx * xx + phase) * np.cos(fy * yy)
         img += rng.normal(0, 8, img.shape).astype(np.float32)
         img = np.clip(img, 0, 255).astype(np.uint8)
@@ -75,8 +75,9 @@ def write_images(folder, count, sizes=SIZES, quality=90, seed=0):
 def build_ours(config, decode_backend=None):
     """The config's ``train_pipeline`` as a list of (name, transform); with
     ``decode_backend`` the loading step's ``imdecode_backend`` is that."""
-    import mmprelu  # noqa: F401  (registers our transforms)
     from mmengine.registry import init_default_scope
+
+    import mmprelu  # noqa: F401  (registers our transforms)
     from mmprelu.registry import TRANSFORMS
     cfg = Config.fromfile(config)
     if 'train_pipeline' not in cfg:
@@ -113,8 +114,8 @@ def build_torchvision(config, antialias=False):
     import torchvision.transforms.v2 as v2
     from torchvision.io import decode_jpeg, read_file
     cfg = Config.fromfile(config)
-    light = next((s for s in cfg.train_pipeline
-                  if s['type'] == 'PCALighting'), {})
+    light = next((s for s in cfg.train_pipeline if s['type'] == 'PCALighting'),
+                 {})
     from mmprelu.datasets.transforms.colour import (IMAGENET_EIGVAL,
                                                     IMAGENET_EIGVEC)
     steps = [
@@ -123,10 +124,11 @@ def build_torchvision(config, antialias=False):
         ('RandomCrop', v2.RandomCrop(224)),
         ('RandomHorizontalFlip', v2.RandomHorizontalFlip(0.5)),
         ('ToDtype', v2.ToDtype(torch.float32)),
-        ('PCALighting', TorchPCALighting(
-            light.get('eigval', IMAGENET_EIGVAL),
-            light.get('eigvec', IMAGENET_EIGVEC),
-            light.get('alphastd', 0.1))),
+        ('PCALighting',
+         TorchPCALighting(
+             light.get('eigval', IMAGENET_EIGVAL),
+             light.get('eigvec', IMAGENET_EIGVEC), light.get('alphastd',
+                                                             0.1))),
     ]
     return steps, lambda path: path
 
@@ -153,20 +155,31 @@ def output_tensor(out):
 
 def main(argv=None):
     parser = make_parser(__doc__)
-    parser.add_argument('--config', default=DEFAULT_CONFIG,
-                        help='config whose train_pipeline is "ours"')
-    parser.add_argument('--images', type=int, default=64,
-                        help='number of synthetic JPEGs')
-    parser.add_argument('--size', type=int, nargs=2, metavar=('W', 'H'),
-                        help='one image size for all images (default: a '
-                        'mix of ImageNet-like sizes around 500 x 375)')
-    parser.add_argument('--antialias', action='store_true',
-                        help='torchvision resize with antialias=True')
+    parser.add_argument(
+        '--config',
+        default=DEFAULT_CONFIG,
+        help='config whose train_pipeline is "ours"')
+    parser.add_argument(
+        '--images', type=int, default=64, help='number of synthetic JPEGs')
+    parser.add_argument(
+        '--size',
+        type=int,
+        nargs=2,
+        metavar=('W', 'H'),
+        help='one image size for all images (default: a '
+        'mix of ImageNet-like sizes around 500 x 375)')
+    parser.add_argument(
+        '--antialias',
+        action='store_true',
+        help='torchvision resize with antialias=True')
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--decode-backends', nargs='+', metavar='BACKEND',
-                        choices=('cv2', 'pillow'),
-                        help='run ours once per mmcv decode backend '
-                        '(default: once, with the config\'s)')
+    parser.add_argument(
+        '--decode-backends',
+        nargs='+',
+        metavar='BACKEND',
+        choices=('cv2', 'pillow'),
+        help='run ours once per mmcv decode backend '
+        '(default: once, with the config\'s)')
     add_run_args(parser, repeats=5, threads=None)
     args = parser.parse_args(argv)
     for key in ('images', 'repeats'):
@@ -180,8 +193,10 @@ def main(argv=None):
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
     if args.decode_backends:
-        variants = {f'ours-{b}': build_ours(args.config, b)
-                    for b in args.decode_backends}
+        variants = {
+            f'ours-{b}': build_ours(args.config, b)
+            for b in args.decode_backends
+        }
     else:
         variants = {'ours': build_ours(args.config)}
     variants['torchvision'] = build_torchvision(args.config, args.antialias)
@@ -189,8 +204,7 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as folder:
         paths = write_images(folder, args.images, sizes, seed=args.seed)
         for steps, start in variants.values():  # warm-up, one image
-            run_once(steps, start, paths[:1],
-                     {name: 0. for name, _ in steps})
+            run_once(steps, start, paths[:1], {name: 0. for name, _ in steps})
         times = {name: [] for name in variants}
         stages = {name: [] for name in variants}
         shapes = {}
@@ -203,10 +217,16 @@ def main(argv=None):
                 tensor = output_tensor(out)
                 shapes[name] = [list(tensor.shape), str(tensor.dtype)]
     n = len(paths)
-    result = dict(images=n, sizes=[list(s) for s in sizes],
-                  repeats=args.repeats, threads=1,
-                  antialias=args.antialias, output=shapes,
-                  images_per_s={}, ms_per_image={}, stages_ms={})
+    result = dict(
+        images=n,
+        sizes=[list(s) for s in sizes],
+        repeats=args.repeats,
+        threads=1,
+        antialias=args.antialias,
+        output=shapes,
+        images_per_s={},
+        ms_per_image={},
+        stages_ms={})
     for name in variants:
         best = sorted(range(args.repeats), key=lambda i: times[name][i])
         mid = best[len(best) // 2]  # the median repeat
@@ -214,10 +234,13 @@ def main(argv=None):
         result['ms_per_image'][name] = 1e3 * times[name][mid] / n
         result['stages_ms'][name] = {
             step: 1e3 * statistics.median(r[step] for r in stages[name]) / n
-            for step in stages[name][0]}
+            for step in stages[name][0]
+        }
     ips = result['images_per_s']
-    result['ratios'] = {name: ips[name] / ips['torchvision']
-                        for name in variants if name != 'torchvision'}
+    result['ratios'] = {
+        name: ips[name] / ips['torchvision']
+        for name in variants if name != 'torchvision'
+    }
     result['ratio'] = next(iter(result['ratios'].values()))  # the first
     print(f'{n} JPEGs, sizes {result["sizes"]}, {args.repeats} interleaved '
           f'repeats, 1 thread')

@@ -53,7 +53,7 @@ if __package__:  # imported (tests): benchmarks.prelu_overhead
                           make_parser, write_json)
 else:  # run as a script: its folder is sys.path[0]
     from _common import (add_model_args, add_run_args, apply_run_args,
-                          make_parser, write_json)
+                         make_parser, write_json)
 
 #: variant name -> act_cfg of every activation
 VARIANTS = {
@@ -80,8 +80,10 @@ def build_net(arch, width, hidden, size, num_classes, act_cfg):
     torch.manual_seed(0)
     backbone = PReLUNet(settings, act_cfg=act_cfg)
     neck = SpatialPyramidPooling(levels)
-    head = PReLUNetHead(num_classes, neck.out_channels(
-        settings['channels'][-1]), mid_channels=(hidden, hidden),
+    head = PReLUNetHead(
+        num_classes,
+        neck.out_channels(settings['channels'][-1]),
+        mid_channels=(hidden, hidden),
         act_cfg=act_cfg)
     backbone.init_weights()
     head.init_weights()
@@ -168,11 +170,17 @@ def main(argv=None):
     parser.add_argument('--size', type=int, default=112, help='input side')
     parser.add_argument('--batch', type=int, default=4)
     parser.add_argument('--classes', type=int, default=1000)
-    parser.add_argument('--act-shape', default='16,256,56,56',
-                        help='N,C[,H,W...] of the activation-alone test')
-    parser.add_argument('--variants', nargs='+', default=DEFAULT_VARIANTS,
-                        choices=list(VARIANTS), metavar='NAME',
-                        help=f'among {list(VARIANTS)} (relu is always in)')
+    parser.add_argument(
+        '--act-shape',
+        default='16,256,56,56',
+        help='N,C[,H,W...] of the activation-alone test')
+    parser.add_argument(
+        '--variants',
+        nargs='+',
+        default=DEFAULT_VARIANTS,
+        choices=list(VARIANTS),
+        metavar='NAME',
+        help=f'among {list(VARIANTS)} (relu is always in)')
     parser.add_argument('--clock', choices=list(CLOCKS), default='wall')
     add_run_args(parser, repeats=9, threads=1)
     args = parser.parse_args(argv)
@@ -181,8 +189,8 @@ def main(argv=None):
     if len(shape) < 2 or min(shape) < 1:
         parser.error(f'--act-shape needs N,C[,...] positive ints, got '
                      f'{args.act_shape!r}')
-    names = ['relu'] + [n for n in VARIANTS
-                        if n in args.variants and n != 'relu']
+    names = ['relu'
+             ] + [n for n in VARIANTS if n in args.variants and n != 'relu']
 
     gen = torch.Generator().manual_seed(1)
     images = torch.randn(args.batch, 3, args.size, args.size, generator=gen)
@@ -195,23 +203,35 @@ def main(argv=None):
         steps[name] = (lambda n=net, o=opt: train_step(n, o, images, labels))
         backbone, neck, head = net
         saved[name] = saved_bytes(
-            lambda: F.cross_entropy(head(neck(backbone(images)[-1:])),
-                                    labels), net.parameters())
+            lambda: F.cross_entropy(head(neck(backbone(images)[-1:])), labels),
+            net.parameters())
     clock = CLOCKS[args.clock]
     step_s, step_ratio = interleaved(steps, args.repeats, clock)
     act_s, act_ratio = interleaved(
-        {name: act_fn(name, shape) for name in names}, args.repeats, clock)
+        {name: act_fn(name, shape)
+         for name in names}, args.repeats, clock)
     mem_ratio = {n: saved[n] / saved['relu'] for n in names}
 
     result = dict(
-        arch=args.arch, width=args.width, hidden=args.hidden,
-        input=[args.batch, 3, args.size, args.size], spp_levels=list(levels),
-        feature_map=fmap, act_shape=list(shape), threads=args.threads,
-        repeats=args.repeats, clock=args.clock, torch=torch.__version__,
+        arch=args.arch,
+        width=args.width,
+        hidden=args.hidden,
+        input=[args.batch, 3, args.size, args.size],
+        spp_levels=list(levels),
+        feature_map=fmap,
+        act_shape=list(shape),
+        threads=args.threads,
+        repeats=args.repeats,
+        clock=args.clock,
+        torch=torch.__version__,
         step=dict(seconds=step_s, ratio_to_relu=step_ratio),
         act=dict(seconds=act_s, ratio_to_relu=act_ratio),
-        saved=dict(mib={n: b / 2**20 for n, b in saved.items()},
-                   ratio_to_relu=mem_ratio))
+        saved=dict(
+            mib={
+                n: b / 2**20
+                for n, b in saved.items()
+            },
+            ratio_to_relu=mem_ratio))
     print(f'{args.arch} x{args.width}, fc {args.hidden}, input '
           f'{args.batch}x3x{args.size}x{args.size}, activation alone '
           f'{"x".join(map(str, shape))}, {args.repeats} interleaved rounds, '

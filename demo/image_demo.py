@@ -7,10 +7,11 @@ their scores as JSON.
 
 ``CONFIG`` is a config file (``configs/prelu_net_tiny_1xb64_digits.py``)
 or a model name of ``mmpretrain.list_models('*relu')`` (the tool registers
-our names: ``mmprelu.apis.register_models()``); the checkpoint may also be given as ``--checkpoint``,
-mmpretrain's spelling. ``--show-dir`` saves the image with its prediction
-drawn on it (``DIR/<image name>.png``); images with a shorter side below
-224 pixels are enlarged for the drawing (``--vis-size``). Prediction is
+our names: ``mmprelu.apis.register_models()``); the checkpoint may also be
+given as ``--checkpoint``, mmpretrain's spelling. ``--show-dir`` saves the
+image with its prediction drawn on it (``DIR/<image name>.png``); images
+with a shorter side below 224 pixels are enlarged for the drawing
+(``--vis-size``). Prediction is
 ``mmpretrain.ImageClassificationInferencer`` with the config's test
 pipeline (for our configs: ``LoadImageSafely``, shorter side resize, centre
 crop). Without a checkpoint the model has random weights (mmprelu releases
@@ -31,19 +32,32 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('img', help='image file')
     parser.add_argument('model', help='config file or model name')
     parser.add_argument('checkpoint', nargs='?', help='checkpoint file')
-    parser.add_argument('--checkpoint', dest='checkpoint_opt',
-                        metavar='CHECKPOINT', help='same as the positional '
-                        'argument (mmpretrain\'s spelling)')
-    parser.add_argument('--topk', type=int, default=5,
-                        help='how many classes to print (default: 5)')
+    parser.add_argument(
+        '--checkpoint',
+        dest='checkpoint_opt',
+        metavar='CHECKPOINT',
+        help='same as the positional '
+        'argument (mmpretrain\'s spelling)')
+    parser.add_argument(
+        '--topk',
+        type=int,
+        default=5,
+        help='how many classes to print (default: 5)')
     parser.add_argument('--show-dir', help='save the drawn prediction here')
-    parser.add_argument('--show', action='store_true',
-                        help='show the drawn prediction in a window')
-    parser.add_argument('--vis-size', type=int, default=224,
-                        help='shorter side of the drawing at least this '
-                        '(default: 224)')
-    parser.add_argument('--device', default=None,
-                        help='cpu, cuda, ... (default: the available one)')
+    parser.add_argument(
+        '--show',
+        action='store_true',
+        help='show the drawn prediction in a window')
+    parser.add_argument(
+        '--vis-size',
+        type=int,
+        default=224,
+        help='shorter side of the drawing at least this '
+        '(default: 224)')
+    parser.add_argument(
+        '--device',
+        default=None,
+        help='cpu, cuda, ... (default: the available one)')
     return parser
 
 
@@ -68,15 +82,22 @@ def top_classes(result: dict, classes, k: int) -> list:
     inferencer result."""
     scores = np.asarray(result['pred_scores'])
     order = np.argsort(-scores, kind='stable')[:k]
-    return [dict(label=int(i), score=round(float(scores[i]), 6),
-                 **({'class': str(classes[i])} if classes else {}))
-            for i in order]
+    return [
+        dict(
+            label=int(i),
+            score=round(float(scores[i]), 6),
+            **({
+                'class': str(classes[i])
+            } if classes else {})) for i in order
+    ]
 
 
 def to_json(out: dict) -> str:
     """``out`` as indented JSON with one line per top-k class."""
-    head = json.dumps({k: v for k, v in out.items() if k != 'topk'},
-                      indent=4)[:-2]
+    head = json.dumps({
+        k: v
+        for k, v in out.items() if k != 'topk'
+    }, indent=4)[:-2]
     rows = ',\n'.join('        ' + json.dumps(t) for t in out['topk'])
     return f'{head},\n    "topk": [\n{rows}\n    ]\n}}'
 
@@ -107,13 +128,16 @@ def main(argv=None) -> dict:
         if args.show_dir:
             os.makedirs(args.show_dir, exist_ok=True)
         short = min(mmcv.imread(args.img).shape[:2])
-        visual = dict(show=args.show, show_dir=args.show_dir,
-                      resize=args.vis_size if short < args.vis_size else None)
+        visual = dict(
+            show=args.show,
+            show_dir=args.show_dir,
+            resize=args.vis_size if short < args.vis_size else None)
     result = inferencer(args.img, **visual)[0]
-    out = dict(pred_label=result['pred_label'],
-               pred_score=round(result['pred_score'], 6),
-               pred_class=result.get('pred_class'),
-               topk=top_classes(result, inferencer.classes, args.topk))
+    out = dict(
+        pred_label=result['pred_label'],
+        pred_score=round(result['pred_score'], 6),
+        pred_class=result.get('pred_class'),
+        topk=top_classes(result, inferencer.classes, args.topk))
     print()  # after the inferencer's progress bar
     print(to_json(out))
     if args.show_dir:

@@ -25,15 +25,20 @@ def build_parser() -> argparse.ArgumentParser:
         description='PNG grid of predictions on a config\'s test images')
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--out', default='work_dirs/predictions.png',
-                        help='PNG file to write (default: %(default)s)')
-    parser.add_argument('--num', type=int, default=16,
-                        help='images in the grid (default: 16)')
-    parser.add_argument('--pool', type=int, default=1000,
-                        help='images classified to choose from (default: '
-                        '1000)')
-    parser.add_argument('--cols', type=int, default=8,
-                        help='grid columns (default: 8)')
+    parser.add_argument(
+        '--out',
+        default='work_dirs/predictions.png',
+        help='PNG file to write (default: %(default)s)')
+    parser.add_argument(
+        '--num', type=int, default=16, help='images in the grid (default: 16)')
+    parser.add_argument(
+        '--pool',
+        type=int,
+        default=1000,
+        help='images classified to choose from (default: '
+        '1000)')
+    parser.add_argument(
+        '--cols', type=int, default=8, help='grid columns (default: 8)')
     parser.add_argument('--device', default=None, help='cpu, cuda, ...')
     return parser
 
@@ -61,7 +66,8 @@ def choose(correct: np.ndarray, num: int) -> list:
     take = min(num - len(wrong), len(right))
     if take <= 0:
         return wrong
-    return wrong + right[np.linspace(0, len(right) - 1,
+    return wrong + right[np.linspace(0,
+                                     len(right) - 1,
                                      take).round().astype(int)].tolist()
 
 
@@ -72,15 +78,17 @@ def draw(items, classes, title: str, cols: int, out: str) -> None:
     from mmcv import imread
 
     rows = -(-len(items) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(1.1 * cols, 1.35 * rows +
-                                                  0.4), squeeze=False)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(1.1 * cols, 1.35 * rows + 0.4), squeeze=False)
     for ax in axes.flat:
         ax.axis('off')
     for ax, (path, truth, label, score) in zip(axes.flat, items):
         ax.imshow(imread(path, channel_order='rgb'))
         ok = label == truth
-        ax.set_title(f'{classes[label]} ({score:.2f})\ntrue {classes[truth]}',
-                     fontsize=7, color='green' if ok else 'red')
+        ax.set_title(
+            f'{classes[label]} ({score:.2f})\ntrue {classes[truth]}',
+            fontsize=7,
+            color='green' if ok else 'red')
     fig.suptitle(title, fontsize=8)
     fig.tight_layout()
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
@@ -91,8 +99,8 @@ def draw(items, classes, title: str, cols: int, out: str) -> None:
 def main(argv=None) -> str:
     parser = build_parser()
     args = parser.parse_args(argv)
-    for path, what in ((args.config, 'config'),
-                       (args.checkpoint, 'checkpoint')):
+    for path, what in ((args.config, 'config'), (args.checkpoint,
+                                                 'checkpoint')):
         if not osp.isfile(path):
             parser.error(f'{what} file {path!r} does not exist')
     for key in ('num', 'pool', 'cols'):

@@ -15,16 +15,16 @@ the bad-image counter of ``LoadImageSafely`` is created when an
 ``ignore_empty=True`` loader is built. ``tests/test_import.py`` checks that a
 fresh ``import mmprelu`` changes nothing but the registries.
 """
-from .version import __version__, version_info  # noqa: F401
 from .compat import check_environment
+from .version import __version__, version_info  # noqa: F401
 
 check_environment()
 
-from .apis import *  # noqa: F401,F403
-from .datasets import *  # noqa: F401,F403
-from .engine import *  # noqa: F401,F403
-from .models import *  # noqa: F401,F403
-from . import apis, compat, datasets, engine, models  # noqa: F401
+from . import apis, compat, datasets, engine, models  # noqa: E402,F401
+from .apis import *  # noqa: E402,F401,F403
+from .datasets import *  # noqa: E402,F401,F403
+from .engine import *  # noqa: E402,F401,F403
+from .models import *  # noqa: E402,F401,F403
 
 __all__ = ['__version__', 'version_info'] + (
     apis.__all__ + datasets.__all__ + engine.__all__ + models.__all__)

@@ -61,11 +61,12 @@ import re
 import sys
 import warnings
 
-__all__ = ['SUPPORTED', 'check_environment',
-           'found_versions', 'is_compiling', 'onnx_export',
-           'flop_counter_mode', 'autocast_dtype',
-           'HAS_WEIGHTS_ONLY_ALLOWLIST', 'DIST_ERRORS',
-           'torch_keys_restart_rounds_apart']
+__all__ = [
+    'SUPPORTED', 'check_environment', 'found_versions', 'is_compiling',
+    'onnx_export', 'flop_counter_mode', 'autocast_dtype',
+    'HAS_WEIGHTS_ONLY_ALLOWLIST', 'DIST_ERRORS',
+    'torch_keys_restart_rounds_apart'
+]
 
 #: Tested range: package -> (lowest, highest) (major, minor), inclusive.
 #: ``mmcv`` means mmcv or mmcv-lite (both install the ``mmcv`` package).
@@ -94,9 +95,13 @@ def _span(name: str) -> str:
 
 
 #: Distributions that install each checked package.
-_DISTRIBUTIONS = {'torch': ('torch', ), 'numpy': ('numpy', ),
-                  'mmcv': ('mmcv', 'mmcv-lite'), 'mmengine': ('mmengine', ),
-                  'mmpretrain': ('mmpretrain', )}
+_DISTRIBUTIONS = {
+    'torch': ('torch', ),
+    'numpy': ('numpy', ),
+    'mmcv': ('mmcv', 'mmcv-lite'),
+    'mmengine': ('mmengine', ),
+    'mmpretrain': ('mmpretrain', )
+}
 
 
 def _version_of(name: str):
@@ -142,17 +147,17 @@ def check_environment(found: dict = None) -> list:
     outside = []
     for name, (low, high) in SUPPORTED.items():
         version = found.get(name)
-        if version is not None and not (
-                low <= _major_minor(version) <= high):
+        if version is not None and not (low <= _major_minor(version) <= high):
             outside.append(f'{name} {version} (tested: {_span(name)})')
     if outside:
         warnings.warn(
             f'mmprelu is untested with {"; ".join(outside)}. It goes on; if '
-            f'something fails, report it with these versions. Found: '
-            + ', '.join(f'{k} {v}' for k, v in found.items())
-            + '. Tested: ' + ', '.join(f'{k} {_span(k)}' for k in SUPPORTED)
-            + ' (mmcv: full mmcv or mmcv-lite; docs/environments.md).',
-            UserWarning, stacklevel=2)
+            f'something fails, report it with these versions. Found: ' +
+            ', '.join(f'{k} {v}' for k, v in found.items()) + '. Tested: ' +
+            ', '.join(f'{k} {_span(k)}' for k in SUPPORTED) +
+            ' (mmcv: full mmcv or mmcv-lite; docs/environments.md).',
+            UserWarning,
+            stacklevel=2)
     return outside
 
 
@@ -207,8 +212,9 @@ def _legacy_autocast_dtype(device_type: str):
 
 #: ``autocast_dtype(device_type)``: ``torch.dtype`` or ``None`` (see the
 #: module doc).
-autocast_dtype = (_autocast_dtype if hasattr(torch, 'get_autocast_dtype')
-                  else _legacy_autocast_dtype)
+autocast_dtype = (
+    _autocast_dtype
+    if hasattr(torch, 'get_autocast_dtype') else _legacy_autocast_dtype)
 
 
 @functools.lru_cache(maxsize=None)

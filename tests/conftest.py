@@ -3,10 +3,9 @@ from pathlib import Path
 
 import pytest
 
+from mmprelu.engine import enable_safe_checkpoint_loading
 from docs_checks import load_tool
 from wheel_install import Installed, install_wheel
-
-from mmprelu.engine import enable_safe_checkpoint_loading
 
 # Every mmprelu config switches mmengine's checkpoint loading to our
 # weights-only policy (custom_imports 'mmprelu.engine.safe_loading'); in

@@ -13,8 +13,8 @@ from markdown_it import MarkdownIt
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The pages whose blocks are executed, in the order a reader walks them.
-PAGES = ['README.md'] + sorted(
-    f'docs/{p.name}' for p in (ROOT / 'docs').glob('*.md'))
+PAGES = ['README.md'] + sorted(f'docs/{p.name}'
+                               for p in (ROOT / 'docs').glob('*.md'))
 
 MARKER = re.compile(r'<!--\s*docs-test(-page)?:\s*(.*?)\s*-->', re.S)
 FILE_MARKER = re.compile(r'<!--\s*file:\s*(\S+)\s*-->')
@@ -88,8 +88,10 @@ class Block:
     def kind(self) -> Optional[str]:
         """skip, output, text, config, excerpt, provided, file, bash or
         python; None for a block nothing classifies."""
-        kinds = [d.name for d in self.directives if d.name in KINDS and
-                 not (d.name == 'skip' and d.text)]
+        kinds = [
+            d.name for d in self.directives
+            if d.name in KINDS and not (d.name == 'skip' and d.text)
+        ]
         kinds += ['file'] if self.file else []
         if len(kinds) > 1:
             raise MarkerError(f'{self.where}: the markers {kinds} '
@@ -178,6 +180,7 @@ def heading_slugs(headings: List[str]) -> List[str]:
 
 # --- commands of a shell block ------------------------------------------
 
+
 def _scan(text: str):
     """(index, char, quoted) of ``text``; quoted is True inside '...',
     "..." and $(...)."""
@@ -212,8 +215,8 @@ def strip_optional(command: str) -> str:
     too) that start a word, outside quotes."""
     out, depth = [], 0
     for i, ch, quoted in _scan(command):
-        if not quoted and ch == '[' and (depth or i == 0 or
-                                         command[i - 1].isspace()):
+        if not quoted and ch == '[' and (depth or i == 0
+                                         or command[i - 1].isspace()):
             depth += 1
         elif not quoted and ch == ']' and depth:
             depth -= 1
@@ -248,8 +251,10 @@ def expand_alternatives(command: str) -> List[str]:
     if not match:
         return [command]
     head, tail = command[:match.start()], command[match.end():]
-    return [c for alt in match.group(1).split('|')
-            for c in expand_alternatives(head + alt + tail)]
+    return [
+        c for alt in match.group(1).split('|')
+        for c in expand_alternatives(head + alt + tail)
+    ]
 
 
 def substitute(command: str, placeholders: dict) -> str:
@@ -270,8 +275,10 @@ def leftover_placeholders(command: str) -> List[str]:
         words = shlex.split(command)
     except ValueError:
         return []
-    return [w for i, w in enumerate(words) if PLACEHOLDER.fullmatch(w) and
-            ('<' in w or i == 0 or not words[i - 1].startswith('-'))]
+    return [
+        w for i, w in enumerate(words) if PLACEHOLDER.fullmatch(w) and (
+            '<' in w or i == 0 or not words[i - 1].startswith('-'))
+    ]
 
 
 def parse_placeholders(arg: str) -> dict:

@@ -31,13 +31,13 @@ def output_pattern(expected: str) -> re.Pattern:
             elif piece.isspace() or not piece:
                 parts.append(r'[ \t]*' if not piece else r'[ \t]+')
             else:
-                parts.append(''.join(
-                    r'[-+]?\d[\d.]*(?:e[-+]?\d+)?' if NUMBER.fullmatch(bit)
-                    else re.escape(bit) for bit in re.split(
-                        f'({NUMBER.pattern})', piece)))
+                parts.append(
+                    ''.join(r'[-+]?\d[\d.]*(?:e[-+]?\d+)?' if NUMBER.
+                            fullmatch(bit) else re.escape(bit)
+                            for bit in re.split(f'({NUMBER.pattern})', piece)))
         if pattern:
-            pattern.append(r'[ \t]*\n(?:[^\n]*\n)*?[ \t]*' if gap
-                           else r'[ \t]*\n[ \t]*')
+            pattern.append(
+                r'[ \t]*\n(?:[^\n]*\n)*?[ \t]*' if gap else r'[ \t]*\n[ \t]*')
         pattern.append(''.join(parts))
         gap = False
     return re.compile(''.join(pattern))
@@ -57,14 +57,14 @@ def _types(value):
 def unknown_types(cfg: dict) -> list:
     """The ``type`` names of ``cfg`` that no mmpretrain registry (nor its
     mmengine parents) resolves under the ``mmpretrain`` scope."""
-    from mmengine.registry import DefaultScope, Registry
-
     import mmpretrain.registry as registries
+    from mmengine.registry import DefaultScope, Registry
     found = [getattr(registries, name) for name in dir(registries)]
     found = [r for r in found if isinstance(r, Registry)]
     with DefaultScope.overwrite_default_scope('mmpretrain'):
-        return [t for t in _types(cfg)
-                if not any(_resolves(r, t) for r in found)]
+        return [
+            t for t in _types(cfg) if not any(_resolves(r, t) for r in found)
+        ]
 
 
 def _resolves(registry, name: str) -> bool:
@@ -76,9 +76,11 @@ def _resolves(registry, name: str) -> bool:
 
 def _subset(part, full, path: str) -> list:
     if isinstance(part, dict) and isinstance(full, dict):
-        return [d for key, value in part.items() for d in (
-            _subset(value, full[key], f'{path}.{key}') if key in full
-            else [f'{path}.{key}: missing'])]
+        return [
+            d for key, value in part.items()
+            for d in (_subset(value, full[key], f'{path}.{key}') if key in
+                      full else [f'{path}.{key}: missing'])
+        ]
     return [] if part == full else [f'{path}: {part!r} != {full!r}']
 
 
@@ -111,14 +113,16 @@ def check_config(text: str, folder: Path, excerpt: str = '') -> str:
     if not excerpt:
         return f'read by mmengine Config; types {sorted(set(_types(frag)))}'
     full = Config.fromfile(str(folder / excerpt)).to_dict()
-    names = [t.id for node in ast.parse(text).body
-             if isinstance(node, ast.Assign) for t in node.targets
-             if isinstance(t, ast.Name) and t.id != '_base_']
+    names = [
+        t.id for node in ast.parse(text).body if isinstance(node, ast.Assign)
+        for t in node.targets if isinstance(t, ast.Name) and t.id != '_base_'
+    ]
     problems = []
     for key, value in ((k, frag[k]) for k in names):
         found, found_at = _find(full, key)
         problems += _subset(value, found, found_at) if found_at else [
-            f'{key}: not in {excerpt}']
+            f'{key}: not in {excerpt}'
+        ]
     assert not problems, f'differs from {excerpt}: {problems}'
     return f'the same values as {excerpt} ({", ".join(names)})'
 
@@ -170,11 +174,17 @@ def _photos_as_coco(photos: Path, target: Path, classes: list) -> None:
             shutil.copy(photos / split / rel, target / split / name)
             img = cv2.imread(str(target / split / name), cv2.IMREAD_UNCHANGED)
             height, width = img.shape[:2]
-            images.append(dict(id=i + 1, file_name=name, width=width,
-                               height=height))
+            images.append(
+                dict(id=i + 1, file_name=name, width=width, height=height))
             box = [width / 4, height / 4, width / 2, height / 2]
-            boxes.append(dict(id=i + 1, image_id=i + 1, bbox=box, iscrowd=0,
-                              area=box[2] * box[3],
-                              category_id=1 + int(label) % len(classes)))
-        (target / 'annotations' / f'{split}.json').write_text(json.dumps(
-            dict(images=images, annotations=boxes, categories=categories)))
+            boxes.append(
+                dict(
+                    id=i + 1,
+                    image_id=i + 1,
+                    bbox=box,
+                    iscrowd=0,
+                    area=box[2] * box[3],
+                    category_id=1 + int(label) % len(classes)))
+        (target / 'annotations' / f'{split}.json').write_text(
+            json.dumps(
+                dict(images=images, annotations=boxes, categories=categories)))

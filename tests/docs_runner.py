@@ -13,8 +13,8 @@ from typing import Callable, Dict, List
 
 import docs_checks
 from docs_blocks import (Block, MarkerError, commands, expand_alternatives,
-                         leftover_placeholders, parse_placeholders,
-                         read_page, strip_optional, substitute)
+                         leftover_placeholders, parse_placeholders, read_page,
+                         strip_optional, substitute)
 from docs_sandbox import (Context, assigned_name, free_port, make_bin,
                           make_checkout, start_zygote, user_env)
 
@@ -48,11 +48,14 @@ def planned_commands(block: Block, page_directives=()):
             placeholders.update(parse_placeholders(d.arg))
     skips = [d for d in block.all('skip') if d.text]
     listed = commands(block.text)
-    stale = [f'skip "{d.text}"' for d in skips
-             if not any(d.text in c for _, c in listed)] + [
+    stale = [
+        f'skip "{d.text}"'
+        for d in skips if not any(d.text in c for _, c in listed)
+    ] + [
         f'placeholder {name}' for d in block.all('placeholders')
         for name in parse_placeholders(d.arg)
-        if substitute(block.text, {name: ''}) == block.text]
+        if substitute(block.text, {name: ''}) == block.text
+    ]
     if stale:
         raise MarkerError(f'{block.where}: {", ".join(stale)} matches '
                           f'nothing in the block')
@@ -88,8 +91,9 @@ class Walk:
         self.logs.mkdir()
         self.zygote, path = start_zygote(env, self.logs / 'zygote.log')
         self.extra_env = {'MMPRELU_DOCS_TEST_ZYGOTE': path} if path else {}
-        self.checkout = Context('checkout', make_checkout(
-            tmp / 'checkout', self.bin), dict(env, **self.extra_env))
+        self.checkout = Context('checkout',
+                                make_checkout(tmp / 'checkout', self.bin),
+                                dict(env, **self.extra_env))
         self.outcomes: Dict[str, List[Outcome]] = {}
         self.seconds: Dict[str, float] = {}
         self.ran: Dict[tuple, tuple] = {}  # (context, command) -> where, out
@@ -104,8 +108,9 @@ class Walk:
         self.cpu['(wheel)'] = self.cpu.get('(wheel)', 0) + (
             after.ru_utime - before.ru_utime + after.ru_stime -
             before.ru_stime)
-        return Context('project', folder, dict(user_env(
-            installed.env(), self.bin), **self.extra_env))
+        return Context(
+            'project', folder,
+            dict(user_env(installed.env(), self.bin), **self.extra_env))
 
     def zygote_ready(self, timeout: float = 180) -> bool:
         """Wait until the warm interpreter serves (False if it stopped)."""
@@ -168,13 +173,14 @@ class Walk:
                 raise MarkerError('an unclassified block: give it a '
                                   'docs-test marker or a language')
             if kind in ('skip', 'provided'):
-                outcome.status, outcome.detail = (
-                    'skipped' if kind == 'skip' else 'provided', block.reason)
+                outcome.status, outcome.detail = ('skipped' if kind == 'skip'
+                                                  else 'provided',
+                                                  block.reason)
             elif kind == 'text':
                 outcome.status, outcome.detail = 'shown', block.reason
             elif kind == 'output':
-                outcome.status, outcome.detail = self.output(block,
-                                                             last_output)
+                outcome.status, outcome.detail = self.output(
+                    block, last_output)
             elif missing:
                 outcome.status, outcome.detail = 'skipped', missing
             elif kind == 'file':
@@ -193,8 +199,9 @@ class Walk:
 
     def missing(self, directives) -> str:
         import importlib.util
-        names = [n for d in directives if d.name == 'needs'
-                 for n in d.arg.split()]
+        names = [
+            n for d in directives if d.name == 'needs' for n in d.arg.split()
+        ]
         gone = []
         for name in names:
             if name == 'cuda':
@@ -234,8 +241,8 @@ class Walk:
             todo, skipped = planned_commands(block, page_directives)
             outcome.detail = '; '.join(skipped)
         extra = ' '.join(d.arg for d in block.all('run-with'))
-        timeout = int(block.get('timeout').arg) if block.get(
-            'timeout') else TIMEOUT
+        timeout = int(
+            block.get('timeout').arg) if block.get('timeout') else TIMEOUT
         start, outputs, notes = time.time(), [], []
         for where, command in todo:
             key = (ctx.name, ctx.folder, command)
@@ -259,9 +266,8 @@ class Walk:
                 return outcome, None
             self.ran[key] = (where, out)
         outcome.status, outcome.seconds = 'ran', time.time() - start
-        outcome.detail = '; '.join([f'{len(todo)} command(s)'] + notes +
-                                   ([outcome.detail] if outcome.detail
-                                    else []))
+        outcome.detail = '; '.join([f'{len(todo)} command(s)'] + notes + (
+            [outcome.detail] if outcome.detail else []))
         return outcome, '\n'.join(outputs)
 
     def shell(self, ctx: Context, command: str, name: str, timeout: int):
@@ -273,12 +279,18 @@ class Walk:
             script += f'printf "%s" "${name}" > {var_file}\n'
         cpu_file = ctx.folder.parent / '.docs_test_cpu'
         cpu_file.write_text('')
-        env = dict(ctx.env, **ctx.vars, PORT=str(free_port()),
-                   MMPRELU_DOCS_TEST_CPU=str(cpu_file))
+        env = dict(
+            ctx.env,
+            **ctx.vars,
+            PORT=str(free_port()),
+            MMPRELU_DOCS_TEST_CPU=str(cpu_file))
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        proc = subprocess.Popen(['bash', '-c', script], cwd=ctx.folder,
-                                env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True,
+        proc = subprocess.Popen(['bash', '-c', script],
+                                cwd=ctx.folder,
+                                env=env,
+                                stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT,
+                                text=True,
                                 start_new_session=True)
         try:
             out, _ = proc.communicate(timeout=timeout)

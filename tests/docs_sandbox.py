@@ -26,15 +26,20 @@ class Context:
 
 
 def tracked_files() -> List[str]:
-    proc = subprocess.run(['git', 'ls-files', '-z', '--cached', '--others',
-                           '--exclude-standard'], cwd=ROOT,
-                          capture_output=True, text=True)
+    proc = subprocess.run([
+        'git', 'ls-files', '-z', '--cached', '--others', '--exclude-standard'
+    ],
+                          cwd=ROOT,
+                          capture_output=True,
+                          text=True)
     if proc.returncode == 0 and proc.stdout:
         return [f for f in proc.stdout.split('\0') if f]
-    return [str(p.relative_to(ROOT)) for p in ROOT.rglob('*') if p.is_file()
-            and not any(part.startswith('.venv') or part in
-                        ('__pycache__', *UNCOPIED) for part in
-                        p.relative_to(ROOT).parts)]
+    return [
+        str(p.relative_to(ROOT)) for p in ROOT.rglob('*')
+        if p.is_file() and not any(
+            part.startswith('.venv') or part in ('__pycache__', *UNCOPIED)
+            for part in p.relative_to(ROOT).parts)
+    ]
 
 
 def make_checkout(folder: Path, bin_dir: Path) -> Path:
@@ -75,18 +80,24 @@ def start_zygote(env: dict, log: Path):
         return None, ''
     import tempfile
     path = os.path.join(tempfile.mkdtemp(prefix='docs'), 'zygote.sock')
-    proc = subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name('docs_zygote.py')),
-         path], env=env, stdin=subprocess.DEVNULL,
-        stdout=open(log, 'w'), stderr=subprocess.STDOUT,
-        start_new_session=True)
+    proc = subprocess.Popen([
+        sys.executable,
+        str(Path(__file__).with_name('docs_zygote.py')), path
+    ],
+                            env=env,
+                            stdin=subprocess.DEVNULL,
+                            stdout=open(log, 'w'),
+                            stderr=subprocess.STDOUT,
+                            start_new_session=True)
     return proc, path
 
 
 def user_env(env: dict, bin_dir: Path) -> dict:
     env = dict(env)
-    env['PATH'] = os.pathsep.join([str(bin_dir), os.path.dirname(
-        sys.executable), env.get('PATH', '')])
+    env['PATH'] = os.pathsep.join(
+        [str(bin_dir),
+         os.path.dirname(sys.executable),
+         env.get('PATH', '')])
     env.pop('PYTHON', None)  # a user's shell has no PYTHON: `python`
     return env
 
@@ -118,4 +129,3 @@ def assigned_name(command: str) -> str:
         elif ch.isspace() and not depth:
             return ''
     return match.group(1)
-

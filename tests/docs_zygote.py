@@ -72,6 +72,7 @@ def _monitor(conn, base_path: list, own_entries: set) -> None:
                 os.killpg(pid, signal.SIGKILL)
             except ProcessLookupError:  # ended and reaped meanwhile
                 pass
+
     threading.Thread(target=watch, daemon=True).start()
     status = os.waitpid(pid, 0)[1]
     code = os.waitstatus_to_exitcode(status)
@@ -106,8 +107,10 @@ def _command(request: dict, base_path: list, own_entries: set) -> None:
         torch.set_num_threads(int(threads))
     random.seed()
     np.random.seed()
-    python_path = [os.path.abspath(p) for p in os.environ.get(
-        'PYTHONPATH', '').split(os.pathsep) if p]
+    python_path = [
+        os.path.abspath(p)
+        for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p
+    ]
     argv, code = request['argv'], 0
     if argv[0] == '-u':  # unbuffered (torchrun starts its workers so)
         argv = argv[1:]
@@ -116,10 +119,12 @@ def _command(request: dict, base_path: list, own_entries: set) -> None:
     # what the command starts as `sys.executable` (torchrun's workers)
     # comes here too, through the shim
     sys.executable = request['shim']
-    first = (os.getcwd() if argv[0] == '-m' else '' if argv[0] == '-c' else
-             os.path.dirname(os.path.abspath(argv[0])))
-    sys.path[:] = [first] + python_path + [p for p in base_path
-                                           if p not in own_entries]
+    first = (
+        os.getcwd() if argv[0] == '-m' else
+        '' if argv[0] == '-c' else os.path.dirname(os.path.abspath(argv[0])))
+    sys.path[:] = [first] + python_path + [
+        p for p in base_path if p not in own_entries
+    ]
     try:
         if argv[0] == '-c':
             sys.argv = ['-c'] + argv[2:]
@@ -171,7 +176,8 @@ def _openmp_survives_fork() -> bool:
 
 def serve(path: str) -> None:
     import importlib
-    own = {p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep)
+    own = {p
+           for p in os.environ.get('PYTHONPATH', '').split(os.pathsep)
            if p} | {sys.path[0]}
     # as at start-up: an import may add to it (a temporary folder on
     # the oldest stack)
@@ -182,8 +188,9 @@ def serve(path: str) -> None:
         except ImportError:
             pass
     if not _openmp_survives_fork():
-        print('docs_zygote: a forked child cannot compute: not serving',
-              file=sys.stderr)
+        print(
+            'docs_zygote: a forked child cannot compute: not serving',
+            file=sys.stderr)
         sys.exit(REFUSED)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(path + '.tmp')
@@ -236,7 +243,6 @@ while len(data) < 4:
     data += chunk
 sys.exit(int.from_bytes(data, 'big', signed=True))
 '''
-
 
 if __name__ == '__main__':
     serve(sys.argv[1])

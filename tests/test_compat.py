@@ -15,8 +15,14 @@ import torch
 from mmprelu import compat
 
 ROOT = Path(__file__).resolve().parents[1]
-GOOD = {'python': '3.11.7', 'torch': '2.14.1+cu130', 'numpy': '2.4.6',
-        'mmcv': '2.1.0', 'mmengine': '0.10.7', 'mmpretrain': '1.2.0'}
+GOOD = {
+    'python': '3.11.7',
+    'torch': '2.14.1+cu130',
+    'numpy': '2.4.6',
+    'mmcv': '2.1.0',
+    'mmengine': '0.10.7',
+    'mmpretrain': '1.2.0'
+}
 
 
 def test_this_environment_is_in_the_tested_range():
@@ -28,8 +34,8 @@ def test_this_environment_is_in_the_tested_range():
         assert compat.check_environment() == []
 
 
-@pytest.mark.parametrize('version', ['2.1.2+cu121', '2.1.0', '2.14.1',
-                                     '2.10.0a0+git123'])
+@pytest.mark.parametrize('version',
+                         ['2.1.2+cu121', '2.1.0', '2.14.1', '2.10.0a0+git123'])
 def test_torch_range_ends_are_accepted(version):
     with warnings.catch_warnings():
         warnings.simplefilter('error')
@@ -77,8 +83,10 @@ def test_import_warns_and_goes_on_outside_the_range():
             'print(mmprelu.PReLUNet.__name__)\n'
             'print([str(w.message) for w in seen\n'
             '       if "mmprelu is untested" in str(w.message)])\n')
-    out = subprocess.run([sys.executable, '-c', code], capture_output=True,
-                         text=True, timeout=300)
+    out = subprocess.run([sys.executable, '-c', code],
+                         capture_output=True,
+                         text=True,
+                         timeout=300)
     assert out.returncode == 0, out.stderr
     name, messages = out.stdout.strip().split('\n')[-2:]
     assert name == 'PReLUNet'
@@ -114,8 +122,11 @@ def _readme_spans() -> dict:
 def test_tested_range_is_the_same_in_requirements_setup_and_readme():
     """compat.SUPPORTED, requirements/{mminstall,torch,runtime}.txt,
     setup.py's python_requires and the README state one range."""
-    reqs = {**_requirements('mminstall'), **_requirements('torch'),
-            **_requirements('runtime')}
+    reqs = {
+        **_requirements('mminstall'),
+        **_requirements('torch'),
+        **_requirements('runtime')
+    }
     setup = (ROOT / 'setup.py').read_text()
     reqs['python'] = re.search(r"python_requires='([^']+)'", setup)[1]
     readme = _readme_spans()
@@ -213,15 +224,19 @@ def private_getattr_uses(path):
 
 
 def test_no_private_torch_api_outside_guarded_fallbacks():
-    files = [p for d in ('mmprelu', 'tools', 'benchmarks')
-             for p in (ROOT / d).rglob('*.py')]
+    files = [
+        p for d in ('mmprelu', 'tools', 'benchmarks')
+        for p in (ROOT / d).rglob('*.py')
+    ]
     assert len(files) > 40
     found = [use for p in files for use in private_torch_uses(p)]
     assert found == [], ('use a public API, or add a guarded fallback to '
                          f'mmprelu/compat.py: {found}')
     # guarded lookups of private torch names live in compat.py only
-    guarded = [use for p in files if p != ROOT / 'mmprelu' / 'compat.py'
-               for use in private_getattr_uses(p)]
+    guarded = [
+        use for p in files if p != ROOT / 'mmprelu' / 'compat.py'
+        for use in private_getattr_uses(p)
+    ]
     assert guarded == [], f'move these lookups into mmprelu/compat.py: ' \
         f'{guarded}'
     assert private_getattr_uses(ROOT / 'mmprelu' / 'compat.py')

@@ -32,8 +32,7 @@ def links_and_prose(doc: Path):
     for token in MarkdownIt('commonmark').parse(doc.read_text()):
         for child in token.children or ():
             if child.type in ('link_open', 'image'):
-                targets.append(child.attrGet('href') or
-                               child.attrGet('src'))
+                targets.append(child.attrGet('href') or child.attrGet('src'))
             elif child.type in ('text', 'softbreak'):
                 prose.append(child.content or ' ')
         if token.type == 'paragraph_close':
@@ -54,8 +53,10 @@ def headings(page: Path) -> list:
 
 def test_readme_is_short():
     """Marker comments of the executed docs (invisible) do not count."""
-    lines = [line for line in (ROOT / 'README.md').read_text().splitlines()
-             if not MARKER.fullmatch(line.strip())]
+    lines = [
+        line for line in (ROOT / 'README.md').read_text().splitlines()
+        if not MARKER.fullmatch(line.strip())
+    ]
     assert 100 <= len(lines) <= 200, len(lines)
 
 
@@ -86,8 +87,9 @@ def test_named_sections_exist(doc):
     problems = []
     for match in SECTION_REF.finditer(links_and_prose(doc)[1]):
         title = match.group('a') or match.group('b') or match.group('c')
-        owner = (match.group('owner') or match.group('page_b') or
-                 match.group('page_c'))
+        owner = (
+            match.group('owner') or match.group('page_b')
+            or match.group('page_c'))
         page = doc if not owner else resolve(
             doc, 'README.md' if owner == 'README' else owner)
         names = [' '.join(h.split()).lower() for h in headings(page)] \

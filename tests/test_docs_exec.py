@@ -73,7 +73,8 @@ def test_usage_lines_become_commands():
             'python a.py --p whole|dense \\\n    --q "[1,2]" # "x"\n')
     assert commands(text) == [
         (0, 'python tools/test.py CONFIG CKPT [--out F [--x]]'),
-        (1, 'python a.py --p whole|dense --q "[1,2]"')]
+        (1, 'python a.py --p whole|dense --q "[1,2]"')
+    ]
     line = strip_optional(commands(text)[0][1])
     assert line == 'python tools/test.py CONFIG CKPT'
     assert leftover_placeholders(line) == ['CONFIG', 'CKPT']
@@ -82,7 +83,8 @@ def test_usage_lines_become_commands():
         'python tools/test.py c.py e.pth'
     assert expand_alternatives(commands(text)[1][1]) == [
         'python a.py --p whole --q "[1,2]"',
-        'python a.py --p dense --q "[1,2]"']
+        'python a.py --p dense --q "[1,2]"'
+    ]
 
 
 def test_output_blocks_match_loosely():
@@ -136,11 +138,10 @@ def test_python_of_the_walk_is_python(walk):
     ctx, probe = walk.checkout, ('import os, sys; print(sys.argv[1:], '
                                  'os.getcwd(), os.environ["X"], sys.path)')
     code, out, _ = walk.shell(ctx, f"X=1 python -c '{probe}' a b", '', 60)
-    fresh = walk.shell(ctx, f"X=1 {sys.executable} -c '{probe}' a b", '',
-                       60)
+    fresh = walk.shell(ctx, f"X=1 {sys.executable} -c '{probe}' a b", '', 60)
     assert (code, out) == fresh[:2] and "['a', 'b']" in out
-    for command, status in (('import os; os._exit(7)', 7),
-                            ('import sys; sys.exit(3)', 3),
+    for command, status in (('import os; os._exit(7)',
+                             7), ('import sys; sys.exit(3)', 3),
                             ('import os; os.kill(os.getpid(), 15)', 143)):
         assert walk.shell(ctx, f"python -c '{command}'", '', 60)[0] == status
 
@@ -167,16 +168,24 @@ def test_page_runs_as_written(page, walk, request, capsys):
 def test_walk_summary(walk, request, capsys):
     """One table for the whole walk (the pages not run yet run now)."""
     walk.installed = lambda: request.getfixturevalue('installed_wheel')
-    groups = {'run': ('ran',), 'checked': ('checked', 'compared', 'written'),
-              'skipped': ('skipped', 'provided'), 'shown': ('shown',),
-              'failed': ('failed',)}
-    lines = [f'{"page":<36}' + ''.join(f'{g:>9}' for g in groups) +
-             '   wall s   CPU s']
+    groups = {
+        'run': ('ran', ),
+        'checked': ('checked', 'compared', 'written'),
+        'skipped': ('skipped', 'provided'),
+        'shown': ('shown', ),
+        'failed': ('failed', )
+    }
+    lines = [
+        f'{"page":<36}' + ''.join(f'{g:>9}'
+                                  for g in groups) + '   wall s   CPU s'
+    ]
     for page in PAGES:
         outcomes = walk.run_page(page)
         assert len(outcomes) == len(read_page(page).blocks), page
-        counts = [sum(o.status in statuses for o in outcomes)
-                  for statuses in groups.values()]
+        counts = [
+            sum(o.status in statuses for o in outcomes)
+            for statuses in groups.values()
+        ]
         lines.append(f'{page:<36}' + ''.join(f'{c:>9}' for c in counts) +
                      f'{walk.seconds[page]:>9.0f}{walk.cpu[page]:>8.0f}')
     lines.append(f'{"total":<36}{"":>45}{sum(walk.seconds.values()):>9.0f}'

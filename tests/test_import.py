@@ -18,8 +18,9 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-NAMES = sorted(m['Name'] for m in yaml.safe_load(
-    (ROOT / 'configs' / 'metafile.yml').read_text())['Models'])
+NAMES = sorted(m['Name']
+               for m in yaml.safe_load((ROOT / 'configs' /
+                                        'metafile.yml').read_text())['Models'])
 
 SCRIPT = r'''
 import json, logging, multiprocessing, os, random, signal, sys, tempfile
@@ -129,16 +130,21 @@ def is_stdlib(name):
 
 @pytest.fixture(scope='module')
 def probe():
-    out = subprocess.run([sys.executable, '-c', SCRIPT, json.dumps(NAMES)],
-                         cwd=ROOT, capture_output=True, text=True,
+    out = subprocess.run([sys.executable, '-c', SCRIPT,
+                          json.dumps(NAMES)],
+                         cwd=ROOT,
+                         capture_output=True,
+                         text=True,
                          timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def test_import_adds_only_mmprelu_modules(probe):
-    others = [m for m in probe['new_modules']
-              if m != 'mmprelu' and not m.startswith('mmprelu.')]
+    others = [
+        m for m in probe['new_modules']
+        if m != 'mmprelu' and not m.startswith('mmprelu.')
+    ]
     # a stdlib module mmprelu uses may be new; no third-party package, no
     # torch extension build, no multiprocessing shared memory
     assert [m for m in others if not is_stdlib(m.split('.')[0])] == []
@@ -146,8 +152,9 @@ def test_import_adds_only_mmprelu_modules(probe):
 
 
 @pytest.mark.parametrize('key', [
-    'env', 'threads', 'children', 'start_method', 'fds', 'cwd', 'torch',
-    'rng', 'warnings', 'logging', 'signals', 'excepthook'])
+    'env', 'threads', 'children', 'start_method', 'fds', 'cwd', 'torch', 'rng',
+    'warnings', 'logging', 'signals', 'excepthook'
+])
 def test_import_leaves_process_state_alone(probe, key):
     assert probe['after'][key] == probe['before'][key]
 
@@ -177,8 +184,8 @@ def test_safe_loading_import_switches_checkpoint_loading(probe):
         'mmprelu.engine.checkpoint_loaders.load_url_safely'
     # nothing else changed
     for key in ('env', 'threads', 'torch', 'rng', 'warnings', 'hub'):
-        assert opted_in[key] == (probe['hub'] if key == 'hub'
-                                 else before[key]), key
+        assert opted_in[key] == (probe['hub']
+                                 if key == 'hub' else before[key]), key
 
 
 CONFIG_SCRIPT = r'''
@@ -194,14 +201,20 @@ print(mm_ckpt.load_url.__name__)
 
 @pytest.mark.parametrize('config', [
     'configs/prelu_net_tiny_1xb64_digits.py',
-    'mmprelu/configs/prelu_net_tiny_1xb64_digits.py'])
+    'mmprelu/configs/prelu_net_tiny_1xb64_digits.py'
+])
 def test_reading_an_mmprelu_config_switches_checkpoint_loading(config):
     """Text and new-style configs: reading one imports
     ``mmprelu.engine.safe_loading`` (its ``custom_imports`` / generated
     ``__import__``), as stock tools read it before anything else."""
-    out = subprocess.run([sys.executable, '-c', CONFIG_SCRIPT,
-                          str(ROOT / config)], cwd=ROOT, capture_output=True,
-                         text=True, timeout=600)
+    out = subprocess.run(
+        [sys.executable, '-c', CONFIG_SCRIPT,
+         str(ROOT / config)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
-    assert out.stdout.split()[-2:] == ['load_state_dict_from_url',
-                                       'load_url_safely']
+    assert out.stdout.split()[-2:] == [
+        'load_state_dict_from_url', 'load_url_safely'
+    ]

@@ -47,13 +47,17 @@ class Installed:
         on ``PYTHONPATH``, the repository off it (other entries stay: a
         developer's extra paths). ``hide_pkg_resources``: as with
         setuptools >= 82, ``import pkg_resources`` fails."""
-        paths = [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep)
-                 if p and Path(p).resolve() != ROOT]
+        paths = [
+            p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep)
+            if p and Path(p).resolve() != ROOT
+        ]
         paths.insert(0, str(self.site))
         if hide_pkg_resources:
             paths.insert(0, str(self._hider()))
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths),
-                   PYTHON=sys.executable)
+        env = dict(
+            os.environ,
+            PYTHONPATH=os.pathsep.join(paths),
+            PYTHON=sys.executable)
         env['PATH'] = os.path.dirname(sys.executable) + os.pathsep + \
             env['PATH']
         env.update(extra)
@@ -69,15 +73,23 @@ class Installed:
                 '(hidden by the test)", name="pkg_resources")\n')
         return folder
 
-    def run(self, args, cwd, timeout=300, hide_pkg_resources=False,
+    def run(self,
+            args,
+            cwd,
+            timeout=300,
+            hide_pkg_resources=False,
             **extra_env):
         env = self.env(hide_pkg_resources, **extra_env)
-        return subprocess.run([str(a) for a in args], cwd=cwd, env=env,
-                              capture_output=True, text=True,
+        return subprocess.run([str(a) for a in args],
+                              cwd=cwd,
+                              env=env,
+                              capture_output=True,
+                              text=True,
                               timeout=timeout)
 
     def has_pkg_resources(self, cwd, hide_pkg_resources=False) -> bool:
-        proc = self.run([sys.executable, '-c', 'import pkg_resources'], cwd,
+        proc = self.run([sys.executable, '-c', 'import pkg_resources'],
+                        cwd,
                         hide_pkg_resources=hide_pkg_resources)
         return proc.returncode == 0
 
@@ -85,8 +97,9 @@ class Installed:
 def doc_files(doc: Path) -> dict:
     """The files a doc gives as ``<!-- file: NAME -->`` + a code block:
     {NAME: text}."""
-    return dict(re.findall(r'<!-- file: (\S+) -->\s*```\w*\n(.*?)```',
-                           doc.read_text(encoding='utf-8'), re.S))
+    return dict(
+        re.findall(r'<!-- file: (\S+) -->\s*```\w*\n(.*?)```',
+                   doc.read_text(encoding='utf-8'), re.S))
 
 
 def check_run(proc) -> str:
@@ -112,15 +125,25 @@ def install_wheel(tmp: Path) -> Installed:
     src, dist = tmp / 'src', tmp / 'dist'
     copy_source(src)
     pip = [sys.executable, '-m', 'pip', '-q']
-    subprocess.run(pip + ['wheel', str(src), '--no-deps', '-w', str(dist),
-                          '--no-build-isolation'], check=True, timeout=300)
+    subprocess.run(
+        pip + [
+            'wheel',
+            str(src), '--no-deps', '-w',
+            str(dist), '--no-build-isolation'
+        ],
+        check=True,
+        timeout=300)
     (wheel, ) = dist.glob('mmprelu-*.whl')
     installed = Installed(tmp / 'site', wheel)
-    subprocess.run(pip + ['install', '--no-deps', '--target',
-                          str(installed.site), str(wheel)],
-                   check=True, timeout=300)
-    proc = installed.run([sys.executable, '-c',
-                          'import mmprelu; print(mmprelu.__file__)'], tmp)
+    subprocess.run(
+        pip +
+        ['install', '--no-deps', '--target',
+         str(installed.site),
+         str(wheel)],
+        check=True,
+        timeout=300)
+    proc = installed.run(
+        [sys.executable, '-c', 'import mmprelu; print(mmprelu.__file__)'], tmp)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert Path(proc.stdout.split()[-1]) == installed.package / '__init__.py'
     return installed

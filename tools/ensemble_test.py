@@ -27,9 +27,9 @@ import time
 from mmengine.config import DictAction
 
 import mmprelu  # noqa: F401  (registers modules and the safe loader)
-from mmprelu.apis.cli import (add_protocol_args, build_runner,
-                              check_out_arg, enable_tta, protocol_options,
-                              read_config, set_dataloader_defaults)
+from mmprelu.apis.cli import (add_protocol_args, build_runner, check_out_arg,
+                              enable_tta, protocol_options, read_config,
+                              set_dataloader_defaults)
 from mmprelu.apis.ensemble import (ScoreAverager, ScoreCollector,
                                    check_same_classes, member_classes,
                                    topk_accuracy)
@@ -42,18 +42,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description='Test an ensemble: average the softmax scores of '
         'several (config, checkpoint) members')
-    parser.add_argument('members', nargs='+', metavar='CONFIG CHECKPOINT',
-                        help='config and checkpoint of each member, in pairs')
+    parser.add_argument(
+        'members',
+        nargs='+',
+        metavar='CONFIG CHECKPOINT',
+        help='config and checkpoint of each member, in pairs')
     add_protocol_args(
-        parser, protocol_help='test protocol of every member (default: the '
+        parser,
+        protocol_help='test protocol of every member (default: the '
         'config\'s test pipeline)')
-    parser.add_argument('--out', help=f'per-image ensemble results '
-                        f'({OUT_SUFFIXES})')
-    parser.add_argument('--work-dir', default='work_dirs/ensemble',
-                        help='logs of the members (default: %(default)s)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        metavar='KEY=VALUE',
-                        help='override config entries of every member')
+    parser.add_argument(
+        '--out', help=f'per-image ensemble results '
+        f'({OUT_SUFFIXES})')
+    parser.add_argument(
+        '--work-dir',
+        default='work_dirs/ensemble',
+        help='logs of the members (default: %(default)s)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        metavar='KEY=VALUE',
+        help='override config entries of every member')
     return parser
 
 
@@ -98,10 +108,13 @@ def main(argv=None):
     os.environ.setdefault('LOCAL_RANK', '0')
     stamp = time.strftime('%Y%m%d_%H%M%S', time.localtime())
     try:
-        cfgs = [member_config(c, k, i, args, stamp, protocol_kwargs, parser)
-                for i, (c, k) in enumerate(pairs, 1)]
-        check_same_classes(pairs, [member_classes(cfg, ckpt) for cfg, (
-            _, ckpt) in zip(cfgs, pairs)])
+        cfgs = [
+            member_config(c, k, i, args, stamp, protocol_kwargs, parser)
+            for i, (c, k) in enumerate(pairs, 1)
+        ]
+        check_same_classes(
+            pairs,
+            [member_classes(cfg, ckpt) for cfg, (_, ckpt) in zip(cfgs, pairs)])
     except ValueError as err:
         parser.error(str(err))
 
@@ -117,8 +130,8 @@ def main(argv=None):
         except ValueError as err:
             parser.error(str(err))
         mine = topk_accuracy(results)
-        lines.append(f'member {i} ({path}, {ckpt}): ' + '  '.join(
-            f'{k}: {v:.4f}' for k, v in mine.items()))
+        lines.append(f'member {i} ({path}, {ckpt}): ' +
+                     '  '.join(f'{k}: {v:.4f}' for k, v in mine.items()))
 
     ensemble = averager.averaged()
     metrics = topk_accuracy(ensemble)

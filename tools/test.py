@@ -55,20 +55,33 @@ def build_parser() -> argparse.ArgumentParser:
         help='test-time augmentation with the config\'s tta_model and '
         'tta_pipeline (default: average of the image and its flip)')
     add_protocol_args(
-        parser, protocol_help='one of the paper\'s test protocols (implies '
+        parser,
+        protocol_help='one of the paper\'s test protocols (implies '
         '--tta); defaults from the config\'s test_protocol')
-    parser.add_argument('--amp', action='store_true',
-                        help='mixed-precision test; needs a CUDA GPU')
-    parser.add_argument('--show-dir',
-                        help='save images with their predictions here')
-    parser.add_argument('--show', action='store_true',
-                        help='show images with their predictions')
-    parser.add_argument('--interval', type=int, default=1,
-                        help='visualize every INTERVAL-th sample')
-    parser.add_argument('--wait-time', type=float, default=2.,
-                        help='seconds each shown image stays')
-    parser.add_argument('--no-pin-memory', action='store_true',
-                        help='pin_memory=False in every dataloader')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='mixed-precision test; needs a CUDA GPU')
+    parser.add_argument(
+        '--show-dir', help='save images with their predictions here')
+    parser.add_argument(
+        '--show',
+        action='store_true',
+        help='show images with their predictions')
+    parser.add_argument(
+        '--interval',
+        type=int,
+        default=1,
+        help='visualize every INTERVAL-th sample')
+    parser.add_argument(
+        '--wait-time',
+        type=float,
+        default=2.,
+        help='seconds each shown image stays')
+    parser.add_argument(
+        '--no-pin-memory',
+        action='store_true',
+        help='pin_memory=False in every dataloader')
     add_common_args(parser)
     return parser
 
@@ -119,8 +132,8 @@ def merge_args(cfg, args, parser: argparse.ArgumentParser):
     except ValueError as err:
         parser.error(f'{args.config}: {err}')
 
-    set_dataloader_defaults(cfg, no_pin_memory=args.no_pin_memory,
-                            loaders=['test_dataloader'])
+    set_dataloader_defaults(
+        cfg, no_pin_memory=args.no_pin_memory, loaders=['test_dataloader'])
     merge_cfg_options(parser, cfg, args.cfg_options)
     drop_persistent_workers_without_workers(cfg, ['test_dataloader'])
     return cfg

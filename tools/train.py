@@ -24,8 +24,8 @@ from torch.distributed.elastic.multiprocessing.errors import record
 import mmprelu  # noqa: F401  (registers modules and the safe loader)
 from mmprelu.apis import (close_distributed, exit_process,
                           explain_collective_failure)
-from mmprelu.apis.cli import (add_common_args, add_config_args,
-                              build_runner, check_common_args, check_config,
+from mmprelu.apis.cli import (add_common_args, add_config_args, build_runner,
+                              check_common_args, check_config,
                               drop_persistent_workers_without_workers,
                               is_remote, merge_cfg_options, read_config,
                               set_dataloader_defaults, set_work_dir)
@@ -97,8 +97,8 @@ def merge_args(cfg, args, parser: argparse.ArgumentParser):
         cfg.load_from = args.resume
 
     if args.auto_scale_lr:
-        cfg.auto_scale_lr = dict(cfg.get('auto_scale_lr', None) or {},
-                                 enable=True)
+        cfg.auto_scale_lr = dict(
+            cfg.get('auto_scale_lr', None) or {}, enable=True)
 
     set_dataloader_defaults(cfg, args.no_pin_memory,
                             args.no_persistent_workers)
@@ -121,8 +121,8 @@ def train(runner, cfg) -> None:
     try:
         runner.train()
     except Exception as err:
-        timeout = ((cfg.get('env_cfg') or {}).get('dist_cfg') or {}).get(
-            'timeout')
+        timeout = ((cfg.get('env_cfg') or {}).get('dist_cfg')
+                   or {}).get('timeout')
         message = explain_collective_failure(err, timeout)
         if message is None:
             raise

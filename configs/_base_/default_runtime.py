@@ -5,8 +5,9 @@
 # (resume, tools/test.py and Pretrained work on torch >= 2.6; files needing
 # arbitrary unpickling are refused): mmprelu/engine/checkpoint.py.
 default_scope = 'mmpretrain'
-custom_imports = dict(imports=['mmprelu', 'mmprelu.engine.safe_loading'],
-                      allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mmprelu', 'mmprelu.engine.safe_loading'],
+    allow_failed_imports=False)
 
 # Hooks are in `default_hooks` (a dict, merged key by key through `_base_`
 # inheritance) rather than `custom_hooks` (a list, replaced whole), so that a
@@ -27,8 +28,8 @@ default_hooks = dict(
     # arguments, by_epoch=False; interval=-1: never), e.g. interval=2000
     # for an ImageNet epoch on 8 GPUs (~10,000 iterations): a crash then
     # loses at most 2000 iterations
-    iter_checkpoint=dict(type='IterCheckpointHook', interval=-1,
-                         max_keep_ckpts=2),
+    iter_checkpoint=dict(
+        type='IterCheckpointHook', interval=-1, max_keep_ckpts=2),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='VisualizationHook', enable=False),
     # checkpoints loadable with torch.load(weights_only=True)

@@ -35,9 +35,13 @@ model = dict(
 
 train_cfg = dict(max_iters=200, val_interval=100)
 param_scheduler = [
-    dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=200,
-         by_epoch=False),
+    dict(
+        type='PolyLR',
+        eta_min=1e-4,
+        power=0.9,
+        begin=0,
+        end=200,
+        by_epoch=False),
 ]
-default_hooks = dict(
-    logger=dict(interval=20), checkpoint=dict(interval=200))
+default_hooks = dict(logger=dict(interval=20), checkpoint=dict(interval=200))
 randomness = dict(seed=0)

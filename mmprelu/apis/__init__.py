@@ -9,11 +9,10 @@ from .results import DumpPredictions
 from .validate import feature_map_size, validate_config
 
 __all__ = [
-    'init_distributed', 'close_distributed', 'exit_process',
-    'restart_reason', 'explain_collective_failure',
-    'DumpPredictions', 'validate_config', 'feature_map_size',
-    'register_models', 'find_model_index', 'ModelHubError', 'get_model',
-    'list_models', 'inference_model', 'load_config',
+    'init_distributed', 'close_distributed', 'exit_process', 'restart_reason',
+    'explain_collective_failure', 'DumpPredictions', 'validate_config',
+    'feature_map_size', 'register_models', 'find_model_index', 'ModelHubError',
+    'get_model', 'list_models', 'inference_model', 'load_config',
     'enable_package_configs', 'ConfigAdapterError', 'resolve_config',
     'ConfigNameError'
 ]

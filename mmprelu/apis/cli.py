@@ -59,18 +59,21 @@ def add_protocol_args(parser: argparse.ArgumentParser,
     parser.add_argument('--protocol', choices=PROTOCOLS, help=protocol_help)
     parser.add_argument(
         '--scales', type=int, nargs='+', help='--protocol: image scales')
-    parser.add_argument('--view-scale', type=int,
-                        help='--protocol center/ten-view: image scale')
-    parser.add_argument('--crop-size', type=int,
-                        help='--protocol center/ten-view: crop size')
-    parser.add_argument('--no-flip', action='store_true',
-                        help='--protocol: no flipped views')
-    parser.add_argument('--window', type=int,
-                        help='--protocol dense: window on the last map')
-    parser.add_argument('--stride', type=int,
-                        help='--protocol dense: window stride')
     parser.add_argument(
-        '--ten-view-corners', choices=TEN_VIEW_CORNERS,
+        '--view-scale',
+        type=int,
+        help='--protocol center/ten-view: image scale')
+    parser.add_argument(
+        '--crop-size', type=int, help='--protocol center/ten-view: crop size')
+    parser.add_argument(
+        '--no-flip', action='store_true', help='--protocol: no flipped views')
+    parser.add_argument(
+        '--window', type=int, help='--protocol dense: window on the last map')
+    parser.add_argument(
+        '--stride', type=int, help='--protocol dense: window stride')
+    parser.add_argument(
+        '--ten-view-corners',
+        choices=TEN_VIEW_CORNERS,
         help='--protocol ten-view: corners of the central view-scale square '
         '(square, AlexNet\'s, the default) or of the whole resized image '
         '(full)')
@@ -154,7 +157,8 @@ def own_scope(cfg) -> bool:
     return cfg.get('default_scope', None) in (None, 'mmpretrain')
 
 
-def set_dataloader_defaults(cfg, no_pin_memory: bool = False,
+def set_dataloader_defaults(cfg,
+                            no_pin_memory: bool = False,
                             no_persistent_workers: Optional[bool] = None,
                             loaders: Sequence[str] = DATALOADERS) -> None:
     """mmpretrain's dataloader defaults (its tools' ``merge_args``) for
@@ -224,8 +228,11 @@ def flip_tta_pipeline(test_pipeline: list) -> list:
             f'{types}')
     steps = copy.deepcopy(list(test_pipeline))
     pack = steps.pop()
-    return steps + [dict(type='TestTimeAug',
-                         transforms=[flip_views(flipped_first=True), [pack]])]
+    return steps + [
+        dict(
+            type='TestTimeAug',
+            transforms=[flip_views(flipped_first=True), [pack]])
+    ]
 
 
 def enable_tta(cfg) -> None:
@@ -236,8 +243,10 @@ def enable_tta(cfg) -> None:
     (:func:`own_scope`) must name both itself: its own tool's defaults
     differ (mmdet's: ``DetTTAModel``, ``PackDetInputs``).
     """
-    missing = [key for key in ('tta_model', 'tta_pipeline')
-               if cfg.get(key, None) is None]
+    missing = [
+        key for key in ('tta_model', 'tta_pipeline')
+        if cfg.get(key, None) is None
+    ]
     if missing and not own_scope(cfg):
         raise ValueError(
             f'--tta: a config of scope {cfg.default_scope!r} needs its own '

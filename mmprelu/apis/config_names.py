@@ -23,8 +23,10 @@ from typing import List
 
 from .model_hub import ModelHubError, find_model_index
 
-__all__ = ['PREFIX', 'ConfigNameError', 'config_root', 'config_names',
-           'module_name', 'resolve_config']
+__all__ = [
+    'PREFIX', 'ConfigNameError', 'config_root', 'config_names', 'module_name',
+    'resolve_config'
+]
 
 #: What a text config's ``_base_`` entry starts with to name our configs.
 PREFIX = 'mmprelu::'
@@ -48,8 +50,9 @@ def config_names(root=None) -> List[str]:
     """Paths (relative, ``/``-separated) of every text config under
     ``root`` (default :func:`config_root`), sorted."""
     root = Path(root or config_root())
-    return sorted(p.relative_to(root).as_posix() for p in root.rglob('*.py')
-                  if '__pycache__' not in p.parts)
+    return sorted(
+        p.relative_to(root).as_posix() for p in root.rglob('*.py')
+        if '__pycache__' not in p.parts)
 
 
 def module_name(path: str, package: str = 'mmprelu.configs') -> str:
@@ -62,8 +65,10 @@ def module_name(path: str, package: str = 'mmprelu.configs') -> str:
     """
     parts = list(PurePosixPath(path).with_suffix('').parts)
     names = [p.replace('-', '_') for p in parts]
-    bad = [p for p, n in zip(parts, names)
-           if not n.isidentifier() or keyword.iskeyword(n)]
+    bad = [
+        p for p, n in zip(parts, names)
+        if not n.isidentifier() or keyword.iskeyword(n)
+    ]
     if bad or not path.endswith('.py'):
         raise ValueError(
             f'config {path!r}: no new-style module name for it ({bad or path} '
@@ -92,12 +97,14 @@ def resolve_config(name: str, root=None) -> Path:
     near = difflib.get_close_matches(key, names, n=5, cutoff=0.5)
     if not near:  # compare file names when the folder is the problem
         files = difflib.get_close_matches(
-            PurePosixPath(key).name, {PurePosixPath(n).name for n in names},
-            n=5, cutoff=0.5)
+            PurePosixPath(key).name, {PurePosixPath(n).name
+                                      for n in names},
+            n=5,
+            cutoff=0.5)
         near = [n for f in files for n in names
                 if PurePosixPath(n).name == f][:5]
-    hint = (f'nearest: {", ".join(PREFIX + n for n in near)}' if near else
-            f'valid names are the files under {root}, e.g. '
+    hint = (f'nearest: {", ".join(PREFIX + n for n in near)}'
+            if near else f'valid names are the files under {root}, e.g. '
             f'{PREFIX}prelu_net_c_8xb16.py')
     raise ConfigNameError(
         f'{PREFIX}{rel}: no such mmprelu config ({len(names)} configs under '

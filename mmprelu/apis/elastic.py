@@ -77,11 +77,11 @@ def warn_shared_store() -> None:
             f'the previous round\'s addresses; launch with '
             f'--rdzv-backend=c10d and {FRESH_STORE_ENV}=1 '
             f'(tools/dist_train.sh does both when MAX_RESTARTS > 0)',
-            logger='current', level=30)
+            logger='current',
+            level=30)
 
 
-def unresponsive_ranks(rank: int, world_size: int,
-                       grace: float) -> List[int]:
+def unresponsive_ranks(rank: int, world_size: int, grace: float) -> List[int]:
     """Call the roll: count this rank's key up, wait up to ``grace``
     seconds for the others', return the ranks that did not answer. A store
     that cannot be reached counts as rank 0 not answering when rank 0 hosts
@@ -94,8 +94,9 @@ def unresponsive_ranks(rank: int, world_size: int,
     keys = [f'mmprelu/roll_call/{r}' for r in range(world_size)]
     try:
         # the job's store, from MASTER_ADDR/PORT as the group found it
-        store, _, _ = next(torch_dist.rendezvous(
-            'env://', rank=rank, world_size=world_size, timeout=timeout))
+        store, _, _ = next(
+            torch_dist.rendezvous(
+                'env://', rank=rank, world_size=world_size, timeout=timeout))
         store.set_timeout(timeout)
         store.add(keys[rank], 1)
         deadline = time.monotonic() + grace

@@ -17,8 +17,10 @@ from typing import List, Optional, Sequence, Tuple
 import torch
 from mmengine.evaluator import DumpResults
 
-__all__ = ['member_classes', 'check_same_classes', 'ScoreCollector',
-           'ScoreAverager', 'topk_accuracy']
+__all__ = [
+    'member_classes', 'check_same_classes', 'ScoreCollector', 'ScoreAverager',
+    'topk_accuracy'
+]
 
 
 def member_classes(cfg, checkpoint: str) -> Optional[Tuple[str, ...]]:
@@ -46,8 +48,7 @@ def check_same_classes(members: Sequence[Tuple[str, str]],
     def show(c):
         return f'{len(c)} classes {list(c[:5])}{"..." if len(c) > 5 else ""}'
 
-    lines = '; '.join(f'{cfg} + {ckpt}: {show(c)}'
-                      for (cfg, ckpt), c in known)
+    lines = '; '.join(f'{cfg} + {ckpt}: {show(c)}' for (cfg, ckpt), c in known)
     raise ValueError(f'ensemble members have different class lists, their '
                      f'scores cannot be averaged: {lines}')
 
@@ -87,8 +88,10 @@ class ScoreAverager:
     def add(self, name: str, results: List[dict]) -> None:
         if not self.count:
             self.results = [dict(r) for r in results]
-            self.sums = [torch.as_tensor(r['pred_score'], dtype=torch.float64)
-                         for r in results]
+            self.sums = [
+                torch.as_tensor(r['pred_score'], dtype=torch.float64)
+                for r in results
+            ]
             self.first_name, self.count = name, 1
             return
         if len(results) != len(self.results):
@@ -115,19 +118,21 @@ class ScoreAverager:
         out = []
         for result, total in zip(self.results, self.sums):
             score = (total / self.count).to(torch.float32)
-            out.append(dict(result, pred_score=score,
-                            pred_label=score.argmax(dim=-1, keepdim=True)))
+            out.append(
+                dict(
+                    result,
+                    pred_score=score,
+                    pred_label=score.argmax(dim=-1, keepdim=True)))
         return out
 
 
-def topk_accuracy(results: List[dict],
-                  topk: Sequence[int] = (1, 5)) -> dict:
+def topk_accuracy(results: List[dict], topk: Sequence[int] = (1, 5)) -> dict:
     """``accuracy/top{k}`` (percent) of result dicts, as mmpretrain's
     ``Accuracy`` metric reports them (k capped at the number of classes)."""
     from mmpretrain.evaluation import Accuracy
     scores = torch.stack([torch.as_tensor(r['pred_score']) for r in results])
-    target = torch.cat([torch.as_tensor(r['gt_label']).flatten()
-                        for r in results])
+    target = torch.cat(
+        [torch.as_tensor(r['gt_label']).flatten() for r in results])
     ks = tuple(sorted({min(k, scores.shape[1]) for k in topk}))
     values = Accuracy.calculate(scores, target, topk=ks)
     return {f'accuracy/top{k}': float(v[0]) for k, v in zip(ks, values)}

@@ -108,8 +108,9 @@ def init_distributed(cfg, launcher: str) -> bool:
     env_cfg = dict(cfg.get('env_cfg', None) or {})
     dist_cfg = dict(env_cfg.get('dist_cfg', None) or {})
     cuda = torch.cuda.is_available()
-    dist_cfg.update(backend=dist_cfg.get('backend', 'nccl') if cuda else
-                    'gloo', timeout=_timeout(dist_cfg))
+    dist_cfg.update(
+        backend=dist_cfg.get('backend', 'nccl') if cuda else 'gloo',
+        timeout=_timeout(dist_cfg))
     env_cfg['dist_cfg'] = dist_cfg
     cfg.env_cfg = env_cfg
     if not is_distributed():
@@ -123,8 +124,9 @@ def init_distributed(cfg, launcher: str) -> bool:
         os.environ.setdefault('LOCAL_RANK', '0')  # slurm: init_dist sets it
         warn_shared_store()
         if not cuda:  # mmengine's Runner does this with CUDA
-            set_multi_processing(**(env_cfg.get('mp_cfg') or {}),
-                                 distributed=True)  # as the Runner first
+            set_multi_processing(
+                **(env_cfg.get('mp_cfg') or {}),
+                distributed=True)  # as the Runner first
             with _no_cuda_device():
                 init_dist(launcher, **dist_cfg)
     if cuda:

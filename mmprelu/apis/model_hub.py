@@ -19,8 +19,10 @@ relative to the folder holding it (mmpretrain's ``config_prefix``).
 from pathlib import Path
 from typing import List, Optional, Tuple
 
-__all__ = ['register_models', 'find_model_index', 'ModelHubError',
-           'MODEL_INDEX', 'get_model', 'list_models', 'inference_model']
+__all__ = [
+    'register_models', 'find_model_index', 'ModelHubError', 'MODEL_INDEX',
+    'get_model', 'list_models', 'inference_model'
+]
 
 #: File name of the index, as in every OpenMMLab package.
 MODEL_INDEX = 'model-index.yml'

@@ -52,8 +52,12 @@ EDGE_RESIZES = ('ResizeEdge', 'RandomChoiceResize')
 #: Every resize that may start the views of a test pipeline.
 RESIZES = EDGE_RESIZES + ('Resize', 'RandomResize')
 TEN_VIEW_CORNERS = ('square', 'full')
-DEFAULTS = dict(scales=(256, 384, 480), view_scale=256, crop_size=224,
-                flip=True, ten_view_corners='square')
+DEFAULTS = dict(
+    scales=(256, 384, 480),
+    view_scale=256,
+    crop_size=224,
+    flip=True,
+    ten_view_corners='square')
 STACKING_COLLATES = ('default_collate', )
 
 
@@ -90,6 +94,7 @@ def protocol_views(name: str,
                    ten_view_corners: str = 'square') -> list:
     """The ``TestTimeAug.transforms`` lists (without packing) of a
     protocol."""
+
     def resize(s):
         return dict(type='ResizeEdge', scale=int(s), edge='short')
 
@@ -104,10 +109,16 @@ def protocol_views(name: str,
                              f'{TEN_VIEW_CORNERS}')
         views = [[resize(view_scale)]]
         if ten_view_corners == 'square':  # AlexNet: the central square
-            views.append([dict(type='PositionalCrop', crop_size=view_scale,
-                               position='center')])
-        return views + [[dict(type='PositionalCrop', crop_size=crop_size,
-                              position=p) for p in CORNERS], flips]
+            views.append([
+                dict(
+                    type='PositionalCrop',
+                    crop_size=view_scale,
+                    position='center')
+            ])
+        return views + [[
+            dict(type='PositionalCrop', crop_size=crop_size, position=p)
+            for p in CORNERS
+        ], flips]
     elif name in ('whole', 'dense'):
         if not scales or any(int(s) < 1 for s in scales):
             raise ValueError(f'test protocol {name!r}: scales must be '
@@ -138,8 +149,8 @@ def _collate_without_stacking(cfg) -> None:
     names a collate function of its own (see the module docstring)."""
     loader = copy.deepcopy(cfg.test_dataloader)
     collate = loader.get('collate_fn', None)
-    if collate is None or type_name(
-            collate.get('type', '')) in STACKING_COLLATES:
+    if collate is None or type_name(collate.get('type',
+                                                '')) in STACKING_COLLATES:
         loader['collate_fn'] = dict(type='pseudo_collate')
     cfg.test_dataloader = loader
 
@@ -162,9 +173,14 @@ def apply_test_protocol(cfg,
     if name not in PROTOCOLS:
         raise ValueError(f'unknown test protocol {name!r}; valid: '
                          f'{PROTOCOLS}')
-    settings = _settings(cfg, dict(scales=scales, view_scale=view_scale,
-                                   crop_size=crop_size, flip=flip,
-                                   ten_view_corners=ten_view_corners))
+    settings = _settings(
+        cfg,
+        dict(
+            scales=scales,
+            view_scale=view_scale,
+            crop_size=crop_size,
+            flip=flip,
+            ten_view_corners=ten_view_corners))
     if name == 'center' and flip is None:
         settings['flip'] = False
     loading, pack = _split_pipeline(cfg.test_dataloader.dataset.pipeline)

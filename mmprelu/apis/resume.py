@@ -30,8 +30,8 @@ def _find(work_dir: str):
     return found
 
 
-def resolve_resume(cfg, restart: Optional[str] = None
-                   ) -> List[Tuple[int, str]]:
+def resolve_resume(cfg,
+                   restart: Optional[str] = None) -> List[Tuple[int, str]]:
     """Set ``cfg.resume`` and ``cfg.load_from`` (see the module docstring).
 
     Args:
@@ -56,8 +56,8 @@ def resolve_resume(cfg, restart: Optional[str] = None
         cfg.resume, cfg.load_from = True, path
         return notes + [(logging.INFO, f'{why}: resuming from {path}')]
     cfg.resume = False
-    start = (f'from the weights of load_from={cfg.load_from}'
-             if cfg.get('load_from', None) else 'from scratch')
+    start = (f'from the weights of load_from={cfg.load_from}' if cfg.get(
+        'load_from', None) else 'from scratch')
     return notes + [(logging.WARNING if skipped else logging.INFO,
                      f'{why}: no usable checkpoint in {cfg.work_dir}: '
                      f'training starts {start}')]

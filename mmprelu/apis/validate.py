@@ -128,13 +128,11 @@ def _walk(where, steps, state) -> None:
                 state['crops'].append((here, crop))
         elif kind == 'TestTimeAug':
             for j, options in enumerate(step.get('transforms', [])):
-                resizes = [o for o in options
-                           if o.get('type') in EDGE_RESIZES]
+                resizes = [o for o in options if o.get('type') in EDGE_RESIZES]
                 if resizes:
                     sides = [_smallest_side(o) for o in resizes]
                     state['scales'].extend(s for s in sides if s is not None)
-                    state['smallest'] = (None if None in sides else
-                                         min(sides))
+                    state['smallest'] = (None if None in sides else min(sides))
                 for k, option in enumerate(options):
                     if option.get('type') in CROPS:
                         key = f'{here}.transforms[{j}][{k}]'
@@ -202,8 +200,8 @@ def _check_model(cfg, crops: Sequence[Tuple[str, Tuple[int, int]]],
                f'test_protocol.scales)', (s, s))
               for s in sorted(set(test_scales))]
     for what, (height, width) in sizes:
-        fh, fw = (feature_map_size(arch, height),
-                  feature_map_size(arch, width))
+        fh, fw = (feature_map_size(arch,
+                                   height), feature_map_size(arch, width))
         if min(fh, fw) < finest:
             raise ValueError(
                 f'{key}.neck.levels={tuple(levels)}: the finest level '
@@ -265,8 +263,9 @@ def _check_loops(cfg) -> None:
             continue
         loop_type = loop.get('type', default)
         if loop_type is None and 'by_epoch' in loop:
-            loop_type = (EpochBasedTrainLoop if loop['by_epoch'] else
-                         IterBasedTrainLoop)
+            loop_type = (
+                EpochBasedTrainLoop
+                if loop['by_epoch'] else IterBasedTrainLoop)
         # `_scope_`, which mmengine's Config adds to the dicts of a `pkg::`
         # base: the scope the registry builds the loop in (build_from_cfg)
         scope = loop.get('_scope_', cfg.get('default_scope', None))
@@ -277,8 +276,8 @@ def _check_loops(cfg) -> None:
         if valid is None:
             continue  # no type, or an unknown one: the Runner names it
         # a train_cfg has `type` or `by_epoch` (Runner.build_train_loop)
-        valid.add('by_epoch' if field == 'train_cfg' and 'type' not in loop
-                  else 'type')
+        valid.add('by_epoch'
+                  if field == 'train_cfg' and 'type' not in loop else 'type')
         for key in loop:
             if key not in valid and key != '_scope_':
                 raise ValueError(

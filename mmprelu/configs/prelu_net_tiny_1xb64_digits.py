@@ -79,8 +79,7 @@ param_scheduler.merge(dict(milestones=[16, 21]))
 train_cfg.merge(dict(max_epochs=24, val_interval=8))
 auto_scale_lr.merge(dict(base_batch_size=64))
 # save_last (mmengine's default) writes the last epoch whatever max_epochs
-default_hooks.merge(dict(
-    logger=dict(interval=10), checkpoint=dict(interval=24)))
+default_hooks.merge(dict(logger=dict(interval=10), checkpoint=dict(interval=24)))
 randomness.merge(dict(seed=0))
 
 # tools/test.py --protocol: dense windows at three scales spanning the
@@ -92,8 +91,10 @@ tta_pipeline = [
     dict(
         type='TestTimeAug',
         transforms=[
-            [dict(type='ResizeEdge', scale=s, edge='short')
-             for s in (64, 72, 80)],
+            [
+                dict(type='ResizeEdge', scale=s, edge='short')
+                for s in (64, 72, 80)
+            ],
             [dict(type='PackInputs')],
         ]),
 ]

@@ -50,8 +50,10 @@ from mmprelu.compat import HAS_WEIGHTS_ONLY_ALLOWLIST
 from .restricted_unpickler import restricted_pickle
 from .value_markers import OBJECT_KEY, decode
 
-__all__ = ['load_checkpoint_safely', 'restore_plain_types', 'map_structure',
-           'UnsafeCheckpointError', 'UNSAFE_LOAD_ENV', 'TORCH_UNSAFE_LOAD_ENV']
+__all__ = [
+    'load_checkpoint_safely', 'restore_plain_types', 'map_structure',
+    'UnsafeCheckpointError', 'UNSAFE_LOAD_ENV', 'TORCH_UNSAFE_LOAD_ENV'
+]
 
 UNSAFE_LOAD_ENV = 'MMPRELU_ALLOW_UNSAFE_LOAD'
 TORCH_UNSAFE_LOAD_ENV = 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'
@@ -83,8 +85,9 @@ def map_structure(obj, fn, path='checkpoint'):
         items = [(map_structure(k, fn, f'{path} key {k!r}'),
                   map_structure(v, fn, f'{path}[{k!r}]'))
                  for k, v in obj.items()]
-        if all(nk is k and nv is v
-               for (nk, nv), (k, v) in zip(items, obj.items())):
+        if all(
+                nk is k and nv is v
+                for (nk, nv), (k, v) in zip(items, obj.items())):
             return obj
         new = copy.copy(obj)
         new.clear()
@@ -127,8 +130,8 @@ def _safe_globals():
         from numpy.core import multiarray
     allowed = [(_PickledHistoryBuffer,
                 'mmengine.logging.history_buffer.HistoryBuffer'),
-               (_history_buffer_getattr, 'builtins.getattr'),
-               np.ndarray, np.dtype]
+               (_history_buffer_getattr, 'builtins.getattr'), np.ndarray,
+               np.dtype]
     for mod in ('numpy._core.multiarray', 'numpy.core.multiarray'):
         allowed += [(multiarray._reconstruct, f'{mod}._reconstruct'),
                     (multiarray.scalar, f'{mod}.scalar')]
@@ -143,19 +146,19 @@ def _history_buffer(log, count, max_length, path):
     try:
         if isinstance(log, torch.Tensor):  # our marker dict
             log, count = log.cpu().numpy(), count.cpu().numpy()
-        return HistoryBuffer(np.asarray(log), np.asarray(count),
-                             int(max_length))
+        return HistoryBuffer(
+            np.asarray(log), np.asarray(count), int(max_length))
     except Exception as err:
-        raise ValueError(f'{path}: malformed HistoryBuffer data: {err!r}'
-                         ) from None
+        raise ValueError(
+            f'{path}: malformed HistoryBuffer data: {err!r}') from None
 
 
 def _restore_node(obj, path):
     if isinstance(obj, _PickledHistoryBuffer):
         state = getattr(obj, 'state', {})
-        return _history_buffer(state.get('_log_history'),
-                               state.get('_count_history'),
-                               state.get('max_length', 1000000), path)
+        return _history_buffer(
+            state.get('_log_history'), state.get('_count_history'),
+            state.get('max_length', 1000000), path)
     if not isinstance(obj, dict):
         return obj
     for key in (HISTORY_BUFFER_KEY, NDARRAY_KEY):
@@ -163,11 +166,12 @@ def _restore_node(obj, path):
             raise ValueError(f'{path}: unknown {key} format version '
                              f'{obj[key]!r} (this mmprelu reads version 1)')
     if HISTORY_BUFFER_KEY in obj:
-        return _history_buffer(obj.get('log'), obj.get('count'),
-                               obj.get('max_length'), path)
+        return _history_buffer(
+            obj.get('log'), obj.get('count'), obj.get('max_length'), path)
     if OBJECT_KEY in obj:
-        return decode(obj, path, lambda data: map_structure(
-            data, _restore_node, f"{path}['data']"))
+        return decode(
+            obj, path,
+            lambda data: map_structure(data, _restore_node, f"{path}['data']"))
     if NDARRAY_KEY in obj:
         if not isinstance(obj.get('data'), torch.Tensor):
             raise ValueError(f'{path}: {NDARRAY_KEY} dict without tensor '
@@ -185,8 +189,8 @@ def restore_plain_types(checkpoint):
 
 def _env_true(name):
     # torch's spelling of true for its TORCH_FORCE_* variables
-    return os.environ.get(name, '').strip().lower() in ('1', 'y', 'yes',
-                                                        'true')
+    return os.environ.get(name,
+                          '').strip().lower() in ('1', 'y', 'yes', 'true')
 
 
 def _unsafe_load_switch():
@@ -202,12 +206,16 @@ def _refused(message, local_file):
     found = [a or b for a, b in found]
     if local_file is not None and HAS_WEIGHTS_ONLY_ALLOWLIST:
         try:
-            ours = {g[1] if isinstance(g, tuple) else
-                    f'{g.__module__}.{g.__qualname__}'
-                    for g in _safe_globals()}
-            found += [g for g in torch.serialization.
-                      get_unsafe_globals_in_checkpoint(local_file)
-                      if g not in ours]
+            ours = {
+                g[1]
+                if isinstance(g, tuple) else f'{g.__module__}.{g.__qualname__}'
+                for g in _safe_globals()
+            }
+            found += [
+                g
+                for g in torch.serialization.get_unsafe_globals_in_checkpoint(
+                    local_file) if g not in ours
+            ]
         except Exception:  # not a zip file, unreadable...: keep the message
             pass
     return list(dict.fromkeys(found))
@@ -229,22 +237,25 @@ def _weights_only_restricted(load):
     allows torch's tensor globals and ours and refuses everything else."""
     if _env_true(_TORCH_WEIGHTS_ONLY_ENV):  # torch refuses a pickle_module
         return load(weights_only=True)
-    return load(weights_only=False,
-                pickle_module=restricted_pickle(_safe_globals()))
+    return load(
+        weights_only=False, pickle_module=restricted_pickle(_safe_globals()))
 
 
 #: The weights-only load of this torch (decided once, at import).
-_weights_only_load = (_weights_only_allowlisted if HAS_WEIGHTS_ONLY_ALLOWLIST
-                      else _weights_only_restricted)
+_weights_only_load = (
+    _weights_only_allowlisted
+    if HAS_WEIGHTS_ONLY_ALLOWLIST else _weights_only_restricted)
 
 
 def _refusal(source, err, local_file):
     message = str(err)
     # drop torch's generic advice, keep its diagnosis
-    reason = [line.strip() for line in message.splitlines()
-              if line.strip() and not line.strip().startswith(
-                  ('Weights only load failed', '(1)', '(2)',
-                   'Please file an issue', 'Check the documentation'))]
+    reason = [
+        line.strip() for line in message.splitlines()
+        if line.strip() and not line.strip().startswith(
+            ('Weights only load failed', '(1)', '(2)', 'Please file an issue',
+             'Check the documentation'))
+    ]
     reason = (reason[0] if reason else message).replace(
         'WeightsUnpickler error: ', '')
     names = _refused(message, local_file)
@@ -274,7 +285,9 @@ def _load_with_policy(source, load, local_file=None):
         print_log(
             f'{switch} is set: loading {source!r} with weights_only=False. '
             'This runs arbitrary code from the file; do it only for files '
-            'you trust.', logger='current', level=30)
+            'you trust.',
+            logger='current',
+            level=30)
         checkpoint = load(weights_only=False)
     return restore_plain_types(checkpoint)
 
@@ -301,6 +314,6 @@ def load_checkpoint_safely(filename, map_location=None):
 def _load_file(filename, map_location, source):
     return _load_with_policy(
         source,
-        lambda **kwargs: torch.load(filename, map_location=map_location,
-                                    **kwargs),
+        lambda **kwargs: torch.load(
+            filename, map_location=map_location, **kwargs),
         local_file=filename)

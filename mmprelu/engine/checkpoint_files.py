@@ -32,8 +32,10 @@ from typing import List, Optional, Tuple
 
 from mmengine.runner import find_latest_checkpoint
 
-__all__ = ['PART_SUFFIX', 'checkpoint_problem', 'find_resume_checkpoint',
-           'publish', 'write_text_atomically']
+__all__ = [
+    'PART_SUFFIX', 'checkpoint_problem', 'find_resume_checkpoint', 'publish',
+    'write_text_atomically'
+]
 
 PART_SUFFIX = '.part'
 CHECKPOINT_NAME = re.compile(r'^(epoch|iter)_\d+\.pth$')

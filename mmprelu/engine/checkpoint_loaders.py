@@ -25,8 +25,10 @@ from mmengine.runner import CheckpointLoader
 
 from .checkpoint import _load_file, load_checkpoint_safely
 
-__all__ = ['load_from_local_safely', 'load_url_safely',
-           'enable_safe_checkpoint_loading']
+__all__ = [
+    'load_from_local_safely', 'load_url_safely',
+    'enable_safe_checkpoint_loading'
+]
 
 
 def load_from_local_safely(filename, map_location=None):
@@ -35,8 +37,12 @@ def load_from_local_safely(filename, map_location=None):
     return load_checkpoint_safely(filename, map_location)
 
 
-def load_url_safely(url, model_dir=None, map_location=None, progress=True,
-                    check_hash=False, file_name=None):
+def load_url_safely(url,
+                    model_dir=None,
+                    map_location=None,
+                    progress=True,
+                    check_hash=False,
+                    file_name=None):
     """Drop-in for ``mmengine.utils.dl_utils.load_url``: downloads into
     ``torch.hub``'s cache as ``torch.hub.load_state_dict_from_url`` does
     (same folder and file name, so the caches are shared; ``check_hash``
@@ -54,11 +60,10 @@ def load_url_safely(url, model_dir=None, map_location=None, progress=True,
         if check_hash:
             match = torch.hub.HASH_REGEX.search(name)
             digest = match.group(1) if match else None
-        torch.hub.download_url_to_file(url, cached, digest,
-                                       progress=progress)
+        torch.hub.download_url_to_file(url, cached, digest, progress=progress)
     source = f'{url} (cached as {cached})'
-    return _load_file(_unzip_legacy(cached, folder) or cached, map_location,
-                      source)
+    return _load_file(
+        _unzip_legacy(cached, folder) or cached, map_location, source)
 
 
 def _unzip_legacy(path, folder):

@@ -38,26 +38,36 @@ from typing import Dict, Iterable
 import numpy as np
 import torch
 
-__all__ = ['TORCH_GLOBALS', 'RestrictedUnpickler', 'restricted_pickle',
-           'numeric_dtype']
+__all__ = [
+    'TORCH_GLOBALS', 'RestrictedUnpickler', 'restricted_pickle',
+    'numeric_dtype'
+]
 
 #: ``module.name`` of the globals torch writes for tensors and their
 #: containers (the allowlist of torch's own weights-only unpickler), and
 #: the plain builtins a checkpoint may hold.
 TORCH_GLOBALS = frozenset([
-    'collections.OrderedDict', 'collections.Counter',
-    'builtins.set', 'builtins.frozenset', 'builtins.complex',
-    'builtins.bytearray', '_codecs.encode',
-    'torch.Size', 'torch.Tensor', 'torch.device',
+    'collections.OrderedDict',
+    'collections.Counter',
+    'builtins.set',
+    'builtins.frozenset',
+    'builtins.complex',
+    'builtins.bytearray',
+    '_codecs.encode',
+    'torch.Size',
+    'torch.Tensor',
+    'torch.device',
     'torch.nn.parameter.Parameter',
-    'torch._utils._rebuild_tensor', 'torch._utils._rebuild_tensor_v2',
+    'torch._utils._rebuild_tensor',
+    'torch._utils._rebuild_tensor_v2',
     'torch._utils._rebuild_parameter',
     'torch._utils._rebuild_parameter_with_state',
     'torch._utils._rebuild_sparse_tensor',
     'torch._utils._rebuild_meta_tensor_no_storage',
     'torch._tensor._rebuild_from_type_v2',
     'torch.serialization._get_layout',
-    'torch.UntypedStorage', 'torch.storage.UntypedStorage',
+    'torch.UntypedStorage',
+    'torch.storage.UntypedStorage',
 ])
 #: Python 2 module names that protocol-2 pickles (torch's default) use;
 #: pickle maps them the same way before importing.

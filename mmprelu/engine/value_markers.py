@@ -85,8 +85,8 @@ def encode(obj, path, convert):
         name = 'dict' if kind is dict else 'collections.OrderedDict'
         return _marker(name, _pairs(obj, path, convert, keys))
     if kind in (set, frozenset):
-        return _marker(kind.__name__, [convert(v, f'{path}[{i}]')
-                                       for i, v in enumerate(obj)])
+        return _marker(kind.__name__,
+                       [convert(v, f'{path}[{i}]') for i, v in enumerate(obj)])
     if kind is complex:
         return _marker('complex', [obj.real, obj.imag])
     if kind in (bytes, bytearray):
@@ -152,5 +152,4 @@ def decode(obj, path, restore):
     try:
         return _DECODERS[name](data)
     except Exception as err:
-        raise ValueError(f'{path}: malformed {name} marker: {err!r}'
-                         ) from None
+        raise ValueError(f'{path}: malformed {name} marker: {err!r}') from None

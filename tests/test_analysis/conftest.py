@@ -16,11 +16,14 @@ if str(ANALYSIS) not in sys.path:
 @pytest.fixture(scope='session')
 def digits_root(tmp_path_factory):
     root = tmp_path_factory.mktemp('analysis_digits')
-    proc = subprocess.run(
-        [sys.executable,
-         str(ROOT / 'tools' / 'dataset_converters' / 'digits2imagenet.py'),
-         str(root), '--size', '64'],
-        capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([
+        sys.executable,
+        str(ROOT / 'tools' / 'dataset_converters' / 'digits2imagenet.py'),
+        str(root), '--size', '64'
+    ],
+                          capture_output=True,
+                          text=True,
+                          timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return root
 

@@ -6,9 +6,9 @@ import json
 import math
 from pathlib import Path
 
+import compare_activations  # tools/analysis, on sys.path (conftest.py)
 import pytest
 
-import compare_activations  # tools/analysis, on sys.path (conftest.py)
 import prelu_slopes
 
 EXPERIMENTS = Path(__file__).resolve().parents[2] / 'configs' / 'experiments'
@@ -17,12 +17,19 @@ EXPERIMENTS = Path(__file__).resolve().parents[2] / 'configs' / 'experiments'
 @pytest.fixture(scope='module')
 def compared(tmp_path_factory, digits_root):
     tmp = tmp_path_factory.mktemp('compare')
-    configs = [EXPERIMENTS / 'prelu14_relu_digits.py',
-               EXPERIMENTS / 'prelu14_wise_digits.py']
+    configs = [
+        EXPERIMENTS / 'prelu14_relu_digits.py',
+        EXPERIMENTS / 'prelu14_wise_digits.py'
+    ]
     results, summary, md, png = compare_activations.run(
-        configs, ['ReLU', 'wise'], seeds=(0, 1), epochs=1,
-        work_dir=tmp / 'work', out_dir=tmp / 'out', data_root=digits_root,
-        train_indices=32, val_indices=16)
+        configs, ['ReLU', 'wise'],
+        seeds=(0, 1),
+        epochs=1,
+        work_dir=tmp / 'work',
+        out_dir=tmp / 'out',
+        data_root=digits_root,
+        train_indices=32,
+        val_indices=16)
     return results, summary, md, png, tmp
 
 
@@ -60,8 +67,11 @@ def test_slope_hook_reaches_the_visualizer(compared):
 def test_checkpoint_feeds_prelu_slopes(compared, tmp_path):
     run = compared[0]['wise'][0]
     scalars = next(Path(run['work_dir']).rglob('vis_data/scalars.json'))
-    slopes = prelu_slopes.main([run['checkpoint'], '--out-dir',
-                                str(tmp_path), '--history', str(scalars)])
+    slopes = prelu_slopes.main([
+        run['checkpoint'], '--out-dir',
+        str(tmp_path), '--history',
+        str(scalars)
+    ])
     assert len(slopes[0]) == 13
     assert (tmp_path / 'prelu_slopes_history.png').stat().st_size > 0
     # one SGD step moved the slopes off their 0.25 init

@@ -4,22 +4,26 @@ import json
 import math
 from pathlib import Path
 
+import convergence  # tools/analysis, on sys.path (conftest.py)
 import pytest
 
-import convergence  # tools/analysis, on sys.path (conftest.py)
-
 EXPERIMENTS = Path(__file__).resolve().parents[2] / 'configs' / 'experiments'
-CONFIGS = [EXPERIMENTS / 'plain30_relu_msra_digits.py',
-           EXPERIMENTS / 'plain30_relu_xavier_digits.py']
+CONFIGS = [
+    EXPERIMENTS / 'plain30_relu_msra_digits.py',
+    EXPERIMENTS / 'plain30_relu_xavier_digits.py'
+]
 
 
 def test_msra_vs_xavier_reduced(tmp_path, digits_root, capsys):
     out = tmp_path / 'out'
     runs = convergence.main([
         *map(str, CONFIGS), '--labels', 'MSRA', 'Xavier', '--epochs', '1',
-        '--data-root', str(digits_root), '--train-indices', '64',
-        '--val-indices', '16', '--work-dir', str(tmp_path / 'work'),
-        '--out-dir', str(out)])
+        '--data-root',
+        str(digits_root), '--train-indices', '64', '--val-indices', '16',
+        '--work-dir',
+        str(tmp_path / 'work'), '--out-dir',
+        str(out)
+    ])
     assert set(runs) == {'MSRA', 'Xavier'}
     for run in runs.values():
         log = run['log']

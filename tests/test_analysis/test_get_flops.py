@@ -12,12 +12,13 @@ ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ROOT / 'configs'
 
 
-@pytest.mark.parametrize('arch,config', [
-    ('A', 'prelu_net_a_8xb16.py'), ('B', 'prelu_net_b_8xb16.py'),
-    ('C', 'prelu_net_c_8xb16.py')])
+@pytest.mark.parametrize('arch,config', [('A', 'prelu_net_a_8xb16.py'),
+                                         ('B', 'prelu_net_b_8xb16.py'),
+                                         ('C', 'prelu_net_c_8xb16.py')])
 def test_table3_complexity(tmp_path, arch, config):
     summary, results, md = get_flops.run([CONFIGS / config], (224, 224),
-                                         tmp_path, plot=False)
+                                         tmp_path,
+                                         plot=False)
     row = summary[0]
     assert row['arch'] == arch
     assert row['paper_1e10'] == get_flops.PAPER_TABLE3[arch]
@@ -33,12 +34,11 @@ def test_table3_complexity(tmp_path, arch, config):
 
 def test_cli_small_config_writes_outputs(tmp_path, capsys):
     config = CONFIGS / 'experiments' / 'prelu14_wise_digits.py'
-    get_flops.main([str(config), '--shape', '56', '--out-dir',
-                    str(tmp_path)])
+    get_flops.main([str(config), '--shape', '56', '--out-dir', str(tmp_path)])
     out = capsys.readouterr().out
     assert 'backbone.stages.0.conv1.conv' in out
-    data = json.loads((tmp_path / 'flops_prelu14_wise_digits.json')
-                      .read_text())
+    data = json.loads(
+        (tmp_path / 'flops_prelu14_wise_digits.json').read_text())
     assert data['shape'] == [56, 56]
     conv1 = data['layers'][0]
     # 7x7/2 conv, 3 -> 16 channels, 28x28 output
@@ -49,9 +49,10 @@ def test_cli_small_config_writes_outputs(tmp_path, capsys):
     assert summary['rows'][0]['paper_1e10'] is None
 
 
-@pytest.mark.parametrize('args', [['missing.py'],
-                                  [str(CONFIGS / 'prelu_net_a_8xb16.py'),
-                                   '--shape', '1', '2', '3']])
+@pytest.mark.parametrize(
+    'args',
+    [['missing.py'],
+     [str(CONFIGS / 'prelu_net_a_8xb16.py'), '--shape', '1', '2', '3']])
 def test_cli_bad_input(args):
     with pytest.raises(SystemExit):
         get_flops.main(args)
@@ -59,11 +60,17 @@ def test_cli_bad_input(args):
 
 def test_runs_as_a_script(tmp_path):
     """The command line of the README: a progress bar and the summary."""
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / 'tools' / 'analysis' / 'get_flops.py'),
-         str(CONFIGS / 'experiments' / 'prelu14_relu_digits.py'), '--shape',
-         '56', '--no-plot', '--out-dir', str(tmp_path)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([
+        sys.executable,
+        str(ROOT / 'tools' / 'analysis' / 'get_flops.py'),
+        str(CONFIGS / 'experiments' / 'prelu14_relu_digits.py'), '--shape',
+        '56', '--no-plot', '--out-dir',
+        str(tmp_path)
+    ],
+                          cwd=ROOT,
+                          capture_output=True,
+                          text=True,
+                          timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert 'configs: 100%' in proc.stderr  # tqdm
     assert '| prelu14_relu_digits | - | 56x56 |' in proc.stdout

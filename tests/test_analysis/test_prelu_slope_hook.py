@@ -26,16 +26,16 @@ def _model(shared):
 
 def _runner(model, iteration):
     hub = MessageHub(f'slope_hook_{id(model)}_{iteration}')
-    return SimpleNamespace(model=model, message_hub=hub, iter=iteration,
-                           logger=MagicMock())
+    return SimpleNamespace(
+        model=model, message_hub=hub, iter=iteration, logger=MagicMock())
 
 
 @pytest.mark.parametrize('shared', [True, False])
 def test_logs_mean_slope_per_layer(shared):
     model = _model(shared)
     with torch.no_grad():
-        model.act.weight.copy_(torch.linspace(0.1, 0.5,
-                                              model.act.weight.numel()))
+        model.act.weight.copy_(
+            torch.linspace(0.1, 0.5, model.act.weight.numel()))
     runner = _runner(model, iteration=0)
     hook = HOOKS.build(dict(type='PReLUSlopeHook', interval=1))
     hook.after_train_iter(runner, 0)
@@ -73,8 +73,10 @@ def test_relu_model_warns_once():
     assert runner.logger.warning.call_count == 1
 
 
-@pytest.mark.parametrize('kwargs', [dict(interval=0), dict(interval=1.5),
-                                    dict(prefix='')])
+@pytest.mark.parametrize(
+    'kwargs',
+    [dict(interval=0), dict(interval=1.5),
+     dict(prefix='')])
 def test_bad_arguments(kwargs):
     with pytest.raises(ValueError, match='PReLUSlopeHook'):
         PReLUSlopeHook(**kwargs)

@@ -8,8 +8,8 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-import prelu_slopes  # tools/analysis, put on sys.path by conftest.py
 from mmprelu.registry import MODELS
+import prelu_slopes  # tools/analysis, put on sys.path by conftest.py
 
 EXPERIMENTS = Path(__file__).resolve().parents[2] / 'configs' / 'experiments'
 
@@ -20,8 +20,9 @@ def _checkpoint(tmp_path, config, name):
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     state = model.state_dict()
-    for i, key in enumerate(k for k in state if k.endswith('act.weight')
-                            or '.act' in k and k.startswith('head.')):
+    for i, key in enumerate(
+            k for k in state if k.endswith('act.weight')
+            or '.act' in k and k.startswith('head.')):
         state[key] = torch.full_like(state[key], 0.05 * (i + 1))
     path = tmp_path / name
     torch.save(dict(state_dict=state, meta=dict()), path)
@@ -32,8 +33,11 @@ def test_table_of_a_14_layer_checkpoint(tmp_path, capsys):
     wise = _checkpoint(tmp_path, 'prelu14_wise_digits.py', 'wise.pth')
     shared = _checkpoint(tmp_path, 'prelu14_shared_digits.py', 'shared.pth')
     out_dir = tmp_path / 'out'
-    slopes = prelu_slopes.main([str(wise), str(shared), '--labels', 'wise',
-                                'shared', '--out-dir', str(out_dir)])
+    slopes = prelu_slopes.main([
+        str(wise),
+        str(shared), '--labels', 'wise', 'shared', '--out-dir',
+        str(out_dir)
+    ])
     assert [len(s) for s in slopes] == [13, 13]
     assert slopes[0]['backbone.stages.0.conv1.act']['channels'] == 16
     assert slopes[1]['backbone.stages.0.conv1.act']['channels'] == 1

@@ -3,22 +3,25 @@
 import json
 
 import pytest
-
 import signal_propagation as sp  # tools/analysis, on sys.path (conftest)
 
 
 @pytest.fixture(scope='module')
 def results(tmp_path_factory):
     out = tmp_path_factory.mktemp('signal')
-    res, md, png = sp.run(models=('30', ), acts=('ReLU', 'PReLU'),
-                          width_div=8, size=160, batch=2, out_dir=out)
+    res, md, png = sp.run(
+        models=('30', ),
+        acts=('ReLU', 'PReLU'),
+        width_div=8,
+        size=160,
+        batch=2,
+        out_dir=out)
     return {(r['act'], r['init']): r for r in res}, md, png, out
 
 
 @pytest.mark.parametrize('act', ['ReLU', 'PReLU'])
 @pytest.mark.parametrize('direction', ['forward', 'backward'])
-def test_msra_keeps_and_xavier_halves_the_variance(results, act,
-                                                   direction):
+def test_msra_keeps_and_xavier_halves_the_variance(results, act, direction):
     by_key = results[0]
     key = f'{direction}_factor'
     for init in ('fan_in', 'fan_out'):
@@ -42,9 +45,11 @@ def test_outputs(results):
 
 
 def test_cli_and_bad_input(tmp_path, capsys):
-    sp.main(['--models', 'B', '--acts', 'ReLU', '--inits', 'xavier',
-             '--width-div', '16', '--size', '32', '--batch', '1',
-             '--out-dir', str(tmp_path)])
+    sp.main([
+        '--models', 'B', '--acts', 'ReLU', '--inits', 'xavier', '--width-div',
+        '16', '--size', '32', '--batch', '1', '--out-dir',
+        str(tmp_path)
+    ])
     assert '| B | ReLU | xavier | 19 |' in capsys.readouterr().out
     for args in (['--inits', 'glorot'], ['--size', '0']):
         with pytest.raises(SystemExit):

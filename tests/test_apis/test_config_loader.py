@@ -37,15 +37,15 @@ def no_pkg_resources(monkeypatch):
 def test_mmengine_has_the_name_the_adapter_replaces():
     """If this fails, mmengine changed a private name we rely on: update
     mmprelu/apis/config_loader.py (and its docs)."""
-    assert list(inspect.signature(Config._get_cfg_path).parameters) == [
-        'cfg_path', 'filename']
+    assert list(inspect.signature(
+        Config._get_cfg_path).parameters) == ['cfg_path', 'filename']
     assert config_loader._checked_get_cfg_path() is Config._get_cfg_path
 
 
 def test_changed_mmengine_is_a_clear_error(adapter):
     adapter.delattr(Config, '_get_cfg_path')
-    with pytest.raises(ConfigAdapterError,
-                       match=r'Config\._get_cfg_path.*read_base'):
+    with pytest.raises(
+            ConfigAdapterError, match=r'Config\._get_cfg_path.*read_base'):
         enable_package_configs()
 
 
@@ -65,8 +65,9 @@ def _write(folder, name, text):
 def test_stock_mmengine_refuses_our_names(adapter, tmp_path):
     """Why the adapter exists; if this fails, mmengine reads ``mmprelu::``
     itself and the adapter can go."""
-    path = _write(tmp_path, 'mine.py', "_base_ = ['mmprelu::zoo/resnet50-"
-                  "prelu_8xb32_in1k.py']\n")
+    path = _write(
+        tmp_path, 'mine.py', "_base_ = ['mmprelu::zoo/resnet50-"
+        "prelu_8xb32_in1k.py']\n")
     with pytest.raises(AssertionError, match='does not support to load'):
         Config.fromfile(path)
     path = _write(tmp_path, 'top.py', "_base_ = ['mmprelu::prelu_net_tiny_"
@@ -75,15 +76,16 @@ def test_stock_mmengine_refuses_our_names(adapter, tmp_path):
         Config.fromfile(path)  # a name outside a folder, for any package
 
 
-def test_text_base_without_pkg_resources(adapter, no_pkg_resources,
-                                         tmp_path):
+def test_text_base_without_pkg_resources(adapter, no_pkg_resources, tmp_path):
     """Two levels of downstream configs over ``mmprelu::`` (which needs no
     pkg_resources); the base is read as a local file (no ``_scope_`` tag,
     our choice)."""
-    _write(tmp_path, 'mine.py', "_base_ = ['mmprelu::prelu_net_tiny_1xb64_"
-           "digits.py']\nmodel = dict(head=dict(num_classes=3))\n")
-    path = _write(tmp_path, 'mine_longer.py', "_base_ = ['./mine.py']\n"
-                  "train_cfg = dict(max_epochs=2)\n")
+    _write(
+        tmp_path, 'mine.py', "_base_ = ['mmprelu::prelu_net_tiny_1xb64_"
+        "digits.py']\nmodel = dict(head=dict(num_classes=3))\n")
+    path = _write(
+        tmp_path, 'mine_longer.py', "_base_ = ['./mine.py']\n"
+        "train_cfg = dict(max_epochs=2)\n")
     cfg = load_config(path)
     reference = Config.fromfile(TINY)
     assert cfg.model.head.num_classes == 3
@@ -97,8 +99,9 @@ def test_text_base_without_pkg_resources(adapter, no_pkg_resources,
 def test_other_packages_bases_are_mmengines(adapter, tmp_path):
     """An ``mmprelu::`` base whose own bases come from mmpretrain (the zoo
     configs), and an ``mmpretrain::`` base, as mmengine reads them."""
-    path = _write(tmp_path, 'mine.py', "_base_ = ['mmprelu::zoo/resnet50-"
-                  "prelu_8xb32_in1k.py']\n")
+    path = _write(
+        tmp_path, 'mine.py', "_base_ = ['mmprelu::zoo/resnet50-"
+        "prelu_8xb32_in1k.py']\n")
     cfg = load_config(path)
     assert cfg.model.type == 'PReLUConverted'
     assert cfg.model.backbone.depth == 50

@@ -31,8 +31,8 @@ def env(monkeypatch):
 @pytest.mark.parametrize('values,expected', [
     (dict(), None),
     (dict(TORCHELASTIC_RESTART_COUNT=0, TORCHELASTIC_MAX_RESTARTS=3), None),
-    (dict(TORCHELASTIC_RESTART_COUNT=2, TORCHELASTIC_MAX_RESTARTS=3),
-     'torchrun restart 2 of at most 3'),
+    (dict(TORCHELASTIC_RESTART_COUNT=2,
+          TORCHELASTIC_MAX_RESTARTS=3), 'torchrun restart 2 of at most 3'),
     (dict(SLURM_RESTART_COUNT=1), 'Slurm requeue 1'),
 ])
 def test_restart_reason(env, values, expected):
@@ -48,14 +48,18 @@ def agent_key(key):
     return key
 
 
-@pytest.mark.parametrize('values,warned', [
-    (dict(), False),  # not torchrun
-    (dict(TORCHELASTIC_USE_AGENT_STORE='True'), False),  # no restarts
-    (dict(TORCHELASTIC_USE_AGENT_STORE='False',
-          TORCHELASTIC_MAX_RESTARTS=3), False),  # a fresh store per round
-    (dict(TORCHELASTIC_USE_AGENT_STORE='True',
-          TORCHELASTIC_MAX_RESTARTS=3), True),
-])
+@pytest.mark.parametrize(
+    'values,warned',
+    [
+        (dict(), False),  # not torchrun
+        (dict(TORCHELASTIC_USE_AGENT_STORE='True'), False),  # no restarts
+        (dict(
+            TORCHELASTIC_USE_AGENT_STORE='False',
+            TORCHELASTIC_MAX_RESTARTS=3), False),  # a fresh store per round
+        (dict(
+            TORCHELASTIC_USE_AGENT_STORE='True',
+            TORCHELASTIC_MAX_RESTARTS=3), True),
+    ])
 def test_warn_shared_store(env, values, warned, monkeypatch):
     env(**values)
     logged = []
@@ -80,11 +84,16 @@ def agent_store(env):
     """A store server like torchrun's agent hosts, and the environment the
     agent gives its workers on one node."""
     port = free_port()
-    server = torch_dist.TCPStore('127.0.0.1', port, is_master=True,
-                                 wait_for_workers=False,
-                                 timeout=datetime.timedelta(seconds=10))
-    env(MASTER_ADDR='127.0.0.1', MASTER_PORT=port,
-        TORCHELASTIC_USE_AGENT_STORE='True', GROUP_WORLD_SIZE=1,
+    server = torch_dist.TCPStore(
+        '127.0.0.1',
+        port,
+        is_master=True,
+        wait_for_workers=False,
+        timeout=datetime.timedelta(seconds=10))
+    env(MASTER_ADDR='127.0.0.1',
+        MASTER_PORT=port,
+        TORCHELASTIC_USE_AGENT_STORE='True',
+        GROUP_WORLD_SIZE=1,
         TORCHELASTIC_RESTART_COUNT=0)
     return server
 
@@ -93,9 +102,12 @@ def test_restart_round_switch_matches_torch(agent_store):
     """compat's feature test (``RendezvousHandler.use_agent_store``) says
     what torch's own env:// rendezvous does with the agent's store: key
     restart rounds apart (torch 2.1) or not (newer torch)."""
-    store, _, _ = next(torch_dist.rendezvous(
-        'env://', rank=0, world_size=1,
-        timeout=datetime.timedelta(seconds=10)))
+    store, _, _ = next(
+        torch_dist.rendezvous(
+            'env://',
+            rank=0,
+            world_size=1,
+            timeout=datetime.timedelta(seconds=10)))
     store.set('key', 'value')
     # delete_key: True if the key was there (torch 2.1's Store has no check)
     assert compat.torch_keys_restart_rounds_apart() is \
@@ -126,8 +138,8 @@ def test_explain_collective_failure(monkeypatch):
     assert elastic.explain_collective_failure(
         torch_dist.DistBackendError('operation timed out'), 5) is not None
     # the rank's own errors are left alone, without a roll call
-    assert elastic.explain_collective_failure(
-        ValueError('loss is NaN'), 5) is None
+    assert elastic.explain_collective_failure(ValueError('loss is NaN'),
+                                              5) is None
     assert elastic.explain_collective_failure(
         RuntimeError('DataLoader timed out after 5 seconds'), 5) is None
     assert len(calls) == 2

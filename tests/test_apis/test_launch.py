@@ -11,9 +11,9 @@ from mmengine.config import Config
 
 from mmprelu.apis.launch import DEFAULT_TIMEOUT, init_distributed
 
-DIST_VARS = ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR',
-             'MASTER_PORT', 'SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_LOCALID',
-             'SLURM_NODELIST', 'OMPI_COMM_WORLD_RANK', 'OMPI_COMM_WORLD_SIZE',
+DIST_VARS = ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT',
+             'SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_LOCALID', 'SLURM_NODELIST',
+             'OMPI_COMM_WORLD_RANK', 'OMPI_COMM_WORLD_SIZE',
              'OMPI_COMM_WORLD_LOCAL_RANK', 'OMPI_COMM_WORLD_LOCAL_SIZE',
              'TORCHELASTIC_USE_AGENT_STORE', 'TORCHELASTIC_RESTART_COUNT',
              'TORCHELASTIC_MAX_RESTARTS', 'GROUP_WORLD_SIZE')
@@ -50,13 +50,16 @@ def free_port():
 @pytest.mark.parametrize('launcher,values,missing', [
     ('pytorch', dict(WORLD_SIZE=2, MASTER_ADDR='a', MASTER_PORT=1), 'RANK'),
     ('slurm', dict(SLURM_PROCID=0, SLURM_NTASKS=2), 'SLURM_NODELIST'),
-    ('mpi', dict(OMPI_COMM_WORLD_RANK=0, OMPI_COMM_WORLD_SIZE=4,
-                 OMPI_COMM_WORLD_LOCAL_RANK=0, OMPI_COMM_WORLD_LOCAL_SIZE=2),
-     'MASTER_ADDR'),
+    ('mpi',
+     dict(
+         OMPI_COMM_WORLD_RANK=0,
+         OMPI_COMM_WORLD_SIZE=4,
+         OMPI_COMM_WORLD_LOCAL_RANK=0,
+         OMPI_COMM_WORLD_LOCAL_SIZE=2), 'MASTER_ADDR'),
 ])
 @pytest.mark.parametrize('cuda', [False, True])
-def test_missing_launcher_variable_is_named(env, monkeypatch, launcher,
-                                            values, missing, cuda):
+def test_missing_launcher_variable_is_named(env, monkeypatch, launcher, values,
+                                            missing, cuda):
     env(**values)
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: cuda)
     with pytest.raises(KeyError, match=f"launcher '{launcher}'.*{missing}"):
@@ -65,8 +68,7 @@ def test_missing_launcher_variable_is_named(env, monkeypatch, launcher,
 
 
 def make_cfg(**kwargs):
-    return Config(dict(env_cfg=dict(dist_cfg=dict(backend='nccl')),
-                       **kwargs))
+    return Config(dict(env_cfg=dict(dist_cfg=dict(backend='nccl')), **kwargs))
 
 
 def test_nothing_without_launcher(no_cuda):
@@ -76,17 +78,33 @@ def test_nothing_without_launcher(no_cuda):
     assert 'model_wrapper_cfg' not in cfg
 
 
-@pytest.mark.parametrize('launcher,values,local_rank', [
-    ('pytorch', dict(RANK=5, WORLD_SIZE=8, LOCAL_RANK=1,
-                     MASTER_ADDR='10.0.0.1', MASTER_PORT=1234), 1),
-    ('slurm', dict(SLURM_PROCID=6, SLURM_NTASKS=8, SLURM_LOCALID=2,
-                   SLURM_NODELIST='node[7-8]', MASTER_ADDR='node7'), 2),
-    # mmengine's own MPI path never sets LOCAL_RANK: every rank of a node
-    # then wrapped DDP with device_ids=[0]
-    ('mpi', dict(OMPI_COMM_WORLD_RANK=7, OMPI_COMM_WORLD_SIZE=8,
-                 OMPI_COMM_WORLD_LOCAL_RANK=3, OMPI_COMM_WORLD_LOCAL_SIZE=4,
-                 MASTER_ADDR='10.0.0.1'), 3),
-])
+@pytest.mark.parametrize(
+    'launcher,values,local_rank',
+    [
+        ('pytorch',
+         dict(
+             RANK=5,
+             WORLD_SIZE=8,
+             LOCAL_RANK=1,
+             MASTER_ADDR='10.0.0.1',
+             MASTER_PORT=1234), 1),
+        ('slurm',
+         dict(
+             SLURM_PROCID=6,
+             SLURM_NTASKS=8,
+             SLURM_LOCALID=2,
+             SLURM_NODELIST='node[7-8]',
+             MASTER_ADDR='node7'), 2),
+        # mmengine's own MPI path never sets LOCAL_RANK: every rank of a node
+        # then wrapped DDP with device_ids=[0]
+        ('mpi',
+         dict(
+             OMPI_COMM_WORLD_RANK=7,
+             OMPI_COMM_WORLD_SIZE=8,
+             OMPI_COMM_WORLD_LOCAL_RANK=3,
+             OMPI_COMM_WORLD_LOCAL_SIZE=4,
+             MASTER_ADDR='10.0.0.1'), 3),
+    ])
 def test_cuda_group_on_the_local_rank(env, monkeypatch, launcher, values,
                                       local_rank):
     """With CUDA (mocked) the Runner's init_dist creates the group with the
@@ -103,8 +121,8 @@ def test_cuda_group_on_the_local_rank(env, monkeypatch, launcher, values,
     cfg = make_cfg()
     assert init_distributed(cfg, launcher) is True
     assert calls == {}  # left to the Runner
-    assert cfg.env_cfg.dist_cfg == dict(backend='nccl',
-                                        timeout=DEFAULT_TIMEOUT)
+    assert cfg.env_cfg.dist_cfg == dict(
+        backend='nccl', timeout=DEFAULT_TIMEOUT)
     assert 'model_wrapper_cfg' not in cfg  # mmengine's: device_ids=[LOCAL]
     torch.multiprocessing.get_start_method()  # init_dist would set spawn
     init_dist(launcher, **cfg.env_cfg.dist_cfg)  # what Runner.setup_env does
@@ -113,8 +131,10 @@ def test_cuda_group_on_the_local_rank(env, monkeypatch, launcher, values,
     assert calls['group']['timeout'] == datetime.timedelta(
         seconds=DEFAULT_TIMEOUT)
     assert os.environ['LOCAL_RANK'] == str(local_rank)
-    assert os.environ['RANK'] == str(values.get('RANK', values.get(
-        'SLURM_PROCID', values.get('OMPI_COMM_WORLD_RANK'))))
+    assert os.environ['RANK'] == str(
+        values.get(
+            'RANK',
+            values.get('SLURM_PROCID', values.get('OMPI_COMM_WORLD_RANK'))))
     assert os.environ['WORLD_SIZE'] == '8'
 
 
@@ -124,15 +144,20 @@ def test_unknown_launcher():
 
 
 @pytest.mark.parametrize('user_wrapper,expected', [
-    (None, dict(type='MMDistributedDataParallel', broadcast_buffers=False,
-                find_unused_parameters=True, device_ids=None)),
+    (None,
+     dict(
+         type='MMDistributedDataParallel',
+         broadcast_buffers=False,
+         find_unused_parameters=True,
+         device_ids=None)),
     (dict(find_unused_parameters=False, device_ids=[0]),
-     dict(type='MMDistributedDataParallel', find_unused_parameters=False,
-          device_ids=None)),
+     dict(
+         type='MMDistributedDataParallel',
+         find_unused_parameters=False,
+         device_ids=None)),
 ])
 def test_gloo_group_and_cfg(env, no_cuda, user_wrapper, expected):
-    env(RANK=0, WORLD_SIZE=1, MASTER_ADDR='127.0.0.1',
-        MASTER_PORT=free_port())
+    env(RANK=0, WORLD_SIZE=1, MASTER_ADDR='127.0.0.1', MASTER_PORT=free_port())
     cfg = make_cfg(find_unused_parameters=True)
     cfg.env_cfg.dist_cfg.timeout = 60
     if user_wrapper is not None:
@@ -153,10 +178,19 @@ def test_gloo_group_and_cfg(env, no_cuda, user_wrapper, expected):
 
 
 @pytest.mark.parametrize('launcher,values', [
-    ('slurm', dict(SLURM_PROCID=0, SLURM_NTASKS=1, SLURM_LOCALID=0,
-                   SLURM_NODELIST='localhost', MASTER_ADDR='127.0.0.1')),
-    ('mpi', dict(OMPI_COMM_WORLD_RANK=0, OMPI_COMM_WORLD_SIZE=1,
-                 OMPI_COMM_WORLD_LOCAL_RANK=0, MASTER_ADDR='127.0.0.1')),
+    ('slurm',
+     dict(
+         SLURM_PROCID=0,
+         SLURM_NTASKS=1,
+         SLURM_LOCALID=0,
+         SLURM_NODELIST='localhost',
+         MASTER_ADDR='127.0.0.1')),
+    ('mpi',
+     dict(
+         OMPI_COMM_WORLD_RANK=0,
+         OMPI_COMM_WORLD_SIZE=1,
+         OMPI_COMM_WORLD_LOCAL_RANK=0,
+         MASTER_ADDR='127.0.0.1')),
 ])
 def test_gloo_group_of_slurm_and_mpi(env, no_cuda, launcher, values):
     """mmengine's init_dist reads each launcher's variables; without CUDA
@@ -197,14 +231,17 @@ def test_runner_skips_its_own_init_dist(env, no_cuda, tmp_path):
         def forward(self, inputs, data_samples=None, mode='tensor'):
             return self.fc(inputs)
 
-    env(RANK=0, WORLD_SIZE=1, MASTER_ADDR='127.0.0.1',
-        MASTER_PORT=free_port())
+    env(RANK=0, WORLD_SIZE=1, MASTER_ADDR='127.0.0.1', MASTER_PORT=free_port())
     cfg = make_cfg()
     try:
         init_distributed(cfg, 'pytorch')
-        runner = Runner(model=Toy(), work_dir=str(tmp_path),
-                        launcher='pytorch', env_cfg=cfg.env_cfg,
-                        default_scope='mmpretrain', cfg=cfg)
+        runner = Runner(
+            model=Toy(),
+            work_dir=str(tmp_path),
+            launcher='pytorch',
+            env_cfg=cfg.env_cfg,
+            default_scope='mmpretrain',
+            cfg=cfg)
         assert runner.distributed and runner.world_size == 1
         assert isinstance(runner.model, MMDistributedDataParallel)
         assert runner.model.device_ids is None
@@ -234,8 +271,10 @@ assert not dist.is_initialized()
 exit_process(3)
 print('never printed')
 """
-    proc = subprocess.run([sys.executable, '-c', script], capture_output=True,
-                          text=True, timeout=120)
+    proc = subprocess.run([sys.executable, '-c', script],
+                          capture_output=True,
+                          text=True,
+                          timeout=120)
     assert proc.returncode == 3, proc.stderr
     assert proc.stdout == 'unflushed stdout'
     assert 'unflushed stderr' in proc.stderr

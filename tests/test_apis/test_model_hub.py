@@ -6,28 +6,33 @@ import sys
 import zipfile
 from pathlib import Path
 
+import mmpretrain
 import numpy as np
 import pytest
 import torch
 import yaml
+from mmpretrain.apis.utils import init_empty_weights
+from mmpretrain.models import ImageClassifier
 
 import mmprelu
-import mmpretrain
 from mmprelu.apis import model_hub
 from mmprelu.apis.model_hub import (ModelHubError, find_model_index,
                                     register_models)
-from mmpretrain.apis.utils import init_empty_weights
-from mmpretrain.models import ImageClassifier
 from mmprelu.models import PReLU, PReLUNetClassifier
 
 ROOT = Path(__file__).resolve().parents[2]
 METAFILE = yaml.safe_load((ROOT / 'configs' / 'metafile.yml').read_text())
 MODELS = {m['Name']: m for m in METAFILE['Models']}
 TINY = 'prelu-net-tiny_1xb64_digits'
-ARCHS = {'prelu-net-a_8xb16_in1k': 'A', 'prelu-net-b_8xb16_in1k': 'B',
-         'prelu-net-c_8xb16_in1k': 'C', 'relu-net-a_8xb16_in1k': 'A',
-         'prelu-net-14_8xb16_in1k': '14', 'relu-net-14_8xb16_in1k': '14',
-         'prelu-net-14-shared_8xb16_in1k': '14'}
+ARCHS = {
+    'prelu-net-a_8xb16_in1k': 'A',
+    'prelu-net-b_8xb16_in1k': 'B',
+    'prelu-net-c_8xb16_in1k': 'C',
+    'relu-net-a_8xb16_in1k': 'A',
+    'prelu-net-14_8xb16_in1k': '14',
+    'relu-net-14_8xb16_in1k': '14',
+    'prelu-net-14-shared_8xb16_in1k': '14'
+}
 
 
 @pytest.fixture(scope='module', autouse=True)
@@ -39,10 +44,12 @@ def registered():
 
 def test_list_models_finds_ours():
     assert set(mmpretrain.list_models('prelu')) == {
-        n for n in MODELS if n.startswith('prelu')}
+        n
+        for n in MODELS if n.startswith('prelu')
+    }
     assert set(MODELS) <= set(mmpretrain.list_models('*relu'))
-    assert {'resnet50-prelu_8xb32_in1k', 'vgg16-prelu_8xb32_in1k'} <= set(
-        mmpretrain.list_models('*-prelu'))
+    assert {'resnet50-prelu_8xb32_in1k', 'vgg16-prelu_8xb32_in1k'
+            } <= set(mmpretrain.list_models('*-prelu'))
     assert 'prelu-net-c_8xb16_in1k' in mmpretrain.list_models('prelu-net-c')
 
 
@@ -60,8 +67,8 @@ def test_get_model_builds_the_indexed_config(name):
     zoo = MODELS[name]['Config'].startswith('configs/zoo/')
     assert isinstance(model, ImageClassifier)
     assert isinstance(model, PReLUNetClassifier) != zoo
-    assert any(isinstance(m, PReLU) for m in model.modules()) == (
-        not name.startswith('relu'))
+    assert any(isinstance(m, PReLU)
+               for m in model.modules()) == (not name.startswith('relu'))
     cfg_file = Path(model._config.filename).resolve()
     assert cfg_file == (ROOT / MODELS[name]['Config']).resolve()
     if name in ARCHS:
@@ -105,7 +112,8 @@ def test_find_model_index_in_checkout_and_errors(tmp_path):
 def test_wrappers_register_and_call_mmpretrain(tmp_path):
     assert mmprelu.list_models('prelu') == mmpretrain.list_models('prelu')
     assert mmprelu.apis.list_models('prelu-net-c') == [
-        'prelu-net-c_8xb16_in1k']
+        'prelu-net-c_8xb16_in1k'
+    ]
     with init_empty_weights(include_buffers=True):
         model = mmprelu.get_model('prelu-net-a_8xb16_in1k')
     assert str(model._config.model.backbone.arch).upper() == 'A'
@@ -119,7 +127,8 @@ def test_wrappers_register_and_call_mmpretrain(tmp_path):
 @pytest.mark.parametrize('call', [
     register_models, lambda: model_hub.get_model(TINY),
     lambda: model_hub.list_models('prelu'),
-    lambda: model_hub.inference_model(TINY, 'x.png')])
+    lambda: model_hub.inference_model(TINY, 'x.png')
+])
 def test_changed_hub_api_gives_a_clear_error(monkeypatch, call):
     import mmpretrain.apis as mm_apis
     monkeypatch.setattr(model_hub, '_registered', None)
@@ -157,8 +166,10 @@ def test_wheel_ships_mim_folder(installed_wheel, tmp_path):
                  'configs/_base_/default_runtime.py', 'tools/train.py'):
         assert f'mmprelu/.mim/{name}' in names, name
     # nothing of a developer's clone (venvs, data, work dirs) is packed
-    assert not [n for n in names if n.split('/')[0] not in
-                ('mmprelu', ) and '.dist-info/' not in n], names
+    assert not [
+        n for n in names
+        if n.split('/')[0] not in ('mmprelu', ) and '.dist-info/' not in n
+    ], names
     code = ('import mmprelu, mmpretrain; from mmprelu.apis import '
             'find_model_index, register_models; register_models(); '
             'print(mmprelu.__file__); print(find_model_index()[1]); '

@@ -27,18 +27,21 @@ def make_cfg(**protocol):
         dict(
             model=dict(type='PReLUNetClassifier'),
             tta_model=dict(type='DenseWindowTTA', window=7),
-            test_dataloader=dict(batch_size=16,
-                                 dataset=dict(pipeline=TEST_PIPELINE)),
-            test_protocol=dict(scales=(64, 96, 120), view_scale=64,
-                               crop_size=56, **protocol)))
+            test_dataloader=dict(
+                batch_size=16, dataset=dict(pipeline=TEST_PIPELINE)),
+            test_protocol=dict(
+                scales=(64, 96, 120), view_scale=64, crop_size=56,
+                **protocol)))
 
 
-@pytest.mark.parametrize('name,views,tta', [
-    ('center', 1, dict(type='AverageClsScoreTTA')),
-    ('whole', 6, dict(type='AverageClsScoreTTA')),
-    ('ten-view', 10, dict(type='AverageClsScoreTTA')),
-    ('dense', 6, dict(type='DenseWindowTTA', window=7)),  # the config's
-])
+@pytest.mark.parametrize(
+    'name,views,tta',
+    [
+        ('center', 1, dict(type='AverageClsScoreTTA')),
+        ('whole', 6, dict(type='AverageClsScoreTTA')),
+        ('ten-view', 10, dict(type='AverageClsScoreTTA')),
+        ('dense', 6, dict(type='DenseWindowTTA', window=7)),  # the config's
+    ])
 def test_views_and_tta_model(name, views, tta):
     cfg = apply_test_protocol(make_cfg(), name)
     assert num_views(cfg) == views
@@ -47,8 +50,8 @@ def test_views_and_tta_model(name, views, tta):
 
 
 def test_overrides():
-    cfg = apply_test_protocol(make_cfg(), 'dense', scales=(64, ), flip=False,
-                              window=5, stride=2)
+    cfg = apply_test_protocol(
+        make_cfg(), 'dense', scales=(64, ), flip=False, window=5, stride=2)
     assert num_views(cfg) == 1
     assert cfg.tta_model == dict(type='DenseWindowTTA', window=5, stride=2)
 
@@ -56,11 +59,12 @@ def test_overrides():
 def test_dense_without_a_dense_tta_model_in_the_config():
     cfg = make_cfg()
     cfg.tta_model = dict(type='AverageClsScoreTTA')
-    assert apply_test_protocol(cfg, 'dense').tta_model == dict(
-        type='DenseWindowTTA')
+    assert apply_test_protocol(
+        cfg, 'dense').tta_model == dict(type='DenseWindowTTA')
     cfg.tta_model = dict(type='mmprelu.DenseWindowTTA', chunk=8)
-    assert apply_test_protocol(cfg, 'dense', window=9).tta_model == dict(
-        type='mmprelu.DenseWindowTTA', chunk=8, window=9)
+    assert apply_test_protocol(
+        cfg, 'dense', window=9).tta_model == dict(
+            type='mmprelu.DenseWindowTTA', chunk=8, window=9)
 
 
 def test_ten_view_pipeline_produces_ten_distinct_views(tmp_path):
@@ -96,8 +100,8 @@ def test_any_classifier(name):
     cfg.model.type = 'ImageClassifier'
     cfg = apply_test_protocol(cfg, name)
     assert cfg.model.type == 'ImageClassifier'
-    assert cfg.tta_model.type == ('DenseWindowTTA' if name == 'dense' else
-                                  'AverageClsScoreTTA')
+    assert cfg.tta_model.type == ('DenseWindowTTA'
+                                  if name == 'dense' else 'AverageClsScoreTTA')
 
 
 def test_protocol_names():
@@ -123,10 +127,9 @@ def ten_views(img, **protocol):
         view = view.numpy()  # (3, h, w): channel 0 = y, channel 1 = x
         if sample.flip:
             view = view[:, :, ::-1]
-        assert np.array_equal(view[0], view[0][:, :1].repeat(view.shape[2],
-                                                              1))
-        views.append((int(view[0, 0, 0]), int(view[1, 0, 0]),
-                      *view.shape[1:], bool(sample.flip)))
+        assert np.array_equal(view[0], view[0][:, :1].repeat(view.shape[2], 1))
+        views.append((int(view[0, 0, 0]), int(view[1, 0, 0]), *view.shape[1:],
+                      bool(sample.flip)))
     return views
 
 
@@ -135,11 +138,11 @@ def test_ten_view_is_alexnets(height, width):
     """Shorter side 64 (view_scale), the central 64x64 square, its four
     corners and centre at 56, each unflipped and flipped."""
     y0, x0 = (height - 64) // 2, (width - 64) // 2  # the central square
-    expected = [(y0 + dy, x0 + dx, 56, 56) for dy, dx in
-                [(0, 0), (0, 8), (8, 0), (8, 8), (4, 4)]]
+    expected = [(y0 + dy, x0 + dx, 56, 56)
+                for dy, dx in [(0, 0), (0, 8), (8, 0), (8, 8), (4, 4)]]
     views = ten_views(coordinate_image(height, width))
-    assert sorted(views) == sorted([v + (f, ) for v in expected
-                                    for f in (False, True)])
+    assert sorted(views) == sorted(
+        [v + (f, ) for v in expected for f in (False, True)])
 
 
 @pytest.mark.parametrize('height,width', [(64, 96), (96, 64)])
@@ -147,18 +150,20 @@ def test_ten_view_full_corners(height, width):
     """ten_view_corners='full': the corners of the whole resized image."""
     dy, dx = height - 56, width - 56
     expected = [(0, 0), (0, dx), (dy, 0), (dy, dx), (dy // 2, dx // 2)]
-    views = ten_views(coordinate_image(height, width),
-                      ten_view_corners='full')
+    views = ten_views(coordinate_image(height, width), ten_view_corners='full')
     assert sorted(views) == sorted([(y, x, 56, 56, f) for y, x in expected
                                     for f in (False, True)])
 
 
 def test_ten_view_corners_override_and_check():
-    cfg = apply_test_protocol(make_cfg(ten_view_corners='full'), 'ten-view',
-                              ten_view_corners='square')
+    cfg = apply_test_protocol(
+        make_cfg(ten_view_corners='full'),
+        'ten-view',
+        ten_view_corners='square')
     steps = cfg.tta_pipeline[1].transforms
-    assert steps[1] == [dict(type='PositionalCrop', crop_size=64,
-                             position='center')]
+    assert steps[1] == [
+        dict(type='PositionalCrop', crop_size=64, position='center')
+    ]
     with pytest.raises(ValueError, match=r"ten_view_corners.*'square'"):
         apply_test_protocol(make_cfg(), 'ten-view', ten_view_corners='edge')
 

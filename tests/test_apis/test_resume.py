@@ -37,15 +37,19 @@ def work(tmp_path):
 
 
 def config(work_dir, **kwargs):
-    return Config(dict(dict(work_dir=str(work_dir), resume=False,
-                            load_from=None), **kwargs))
+    return Config(
+        dict(
+            dict(work_dir=str(work_dir), resume=False, load_from=None),
+            **kwargs))
 
 
-@pytest.mark.parametrize('resume,load_from,restart', [
-    (True, None, None),  # --resume
-    (False, None, RESTART),  # a restarted job
-    (True, '/elsewhere.pth', RESTART),  # --resume CKPT, restarted
-])
+@pytest.mark.parametrize(
+    'resume,load_from,restart',
+    [
+        (True, None, None),  # --resume
+        (False, None, RESTART),  # a restarted job
+        (True, '/elsewhere.pth', RESTART),  # --resume CKPT, restarted
+    ])
 def test_newest_complete_checkpoint(work, resume, load_from, restart):
     cfg = config(work, resume=resume, load_from=load_from)
     notes = resolve_resume(cfg, restart)
@@ -70,9 +74,10 @@ def test_no_request_no_change(work):
     assert (cfg.resume, cfg.load_from) == (False, 'pretrained.pth')
 
 
-@pytest.mark.parametrize('load_from,start', [
-    (None, 'from scratch'),
-    ('pretrained.pth', 'from the weights of load_from=pretrained.pth')])
+@pytest.mark.parametrize(
+    'load_from,start',
+    [(None, 'from scratch'),
+     ('pretrained.pth', 'from the weights of load_from=pretrained.pth')])
 def test_nothing_usable_starts_over_and_says_so(tmp_path, load_from, start):
     cfg = config(tmp_path / 'empty', load_from=load_from)
     notes = resolve_resume(cfg, RESTART)

@@ -8,8 +8,10 @@ from benchmarks.batch_size import DEMO, main, parse_args
 
 def test_reports_every_batch_size(tmp_path):
     out = tmp_path / 'batch.json'
-    result = main(['--batches', '2,4', '--size', '56', '--repeats', '1',
-                   '--out', str(out)])
+    result = main([
+        '--batches', '2,4', '--size', '56', '--repeats', '1', '--out',
+        str(out)
+    ])
     assert result['config'] == DEMO and result['threads'] == 1
     assert set(result['seconds_per_step']) == {'2', '4'}
     assert result['ratio_to_first']['2'] == pytest.approx(1.0)

@@ -8,10 +8,12 @@ from benchmarks.prelu_overhead import VARIANTS, main
 
 def test_runs_and_reports_every_variant(tmp_path):
     out = tmp_path / 'prelu.json'
-    result = main(['--arch', 'C', '--width', '0.05', '--hidden', '16',
-                   '--classes', '10', '--size', '64', '--batch', '2',
-                   '--act-shape', '2,8,4,4', '--repeats', '1',
-                   '--variants', *VARIANTS, '--out', str(out)])
+    result = main([
+        '--arch', 'C', '--width', '0.05', '--hidden', '16', '--classes', '10',
+        '--size', '64', '--batch', '2', '--act-shape', '2,8,4,4', '--repeats',
+        '1', '--variants', *VARIANTS, '--out',
+        str(out)
+    ])
     # 64 input, model C: 32 -> 16 -> 8 -> 4, so SPP keeps levels 3, 2, 1
     assert result['feature_map'] == 4 and result['spp_levels'] == [3, 2, 1]
     for part in ('step', 'act'):
@@ -27,15 +29,17 @@ def test_runs_and_reports_every_variant(tmp_path):
 
 
 def test_relu_always_in_and_cpu_clock():
-    result = main(['--width', '0.05', '--hidden', '16', '--classes', '10',
-                   '--size', '64', '--batch', '1', '--act-shape', '2,4',
-                   '--repeats', '1', '--variants', 'lean', '--clock', 'cpu'])
+    result = main([
+        '--width', '0.05', '--hidden', '16', '--classes', '10', '--size', '64',
+        '--batch', '1', '--act-shape', '2,4', '--repeats', '1', '--variants',
+        'lean', '--clock', 'cpu'
+    ])
     assert set(result['step']['seconds']) == {'relu', 'lean'}
     assert result['clock'] == 'cpu'
 
 
-@pytest.mark.parametrize('argv', [['--act-shape', '8'],
-                                  ['--variants', 'fast']])
+@pytest.mark.parametrize('argv',
+                         [['--act-shape', '8'], ['--variants', 'fast']])
 def test_bad_arguments(argv):
     with pytest.raises(SystemExit):
         main(argv)

@@ -40,6 +40,7 @@ def meta_model(cfg):
         if 'meta' not in str(err).lower():  # torch 2.1: 'Meta' backend
             raise
     from mmpretrain.apis.utils import init_empty_weights
+
     from mmprelu.registry import MODELS as REGISTRY
     with init_empty_weights(include_buffers=True):
         return REGISTRY.build(cfg.model).eval()

@@ -22,8 +22,10 @@ def new_style_file(rel: str) -> Path:
 
 
 def test_generated_configs_are_up_to_date():
-    pytest.importorskip('mmdet', reason='the mmdet:: bases of the det '
-                        'configs are generated from the installed mmdet')
+    pytest.importorskip(
+        'mmdet',
+        reason='the mmdet:: bases of the det '
+        'configs are generated from the installed mmdet')
     spec = importlib.util.spec_from_file_location('generate', SCRIPT)
     gen = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(gen)
@@ -64,11 +66,15 @@ def _build(registry, model, scope):
 
 @pytest.mark.parametrize('rel', NAMES)
 def test_both_forms_are_the_same_config(rel):
-    scope = {'det': 'mmdet', 'seg': 'mmseg'}.get(rel.split('/')[0],
-                                                 'mmpretrain')
+    scope = {
+        'det': 'mmdet',
+        'seg': 'mmseg'
+    }.get(rel.split('/')[0], 'mmpretrain')
     if scope == 'mmdet':
-        pytest.importorskip('mmdet', reason='the det configs inherit mmdet:: '
-                            'bases: mmdet is not installed')
+        pytest.importorskip(
+            'mmdet',
+            reason='the det configs inherit mmdet:: '
+            'bases: mmdet is not installed')
     text = Config.fromfile(ROOT / 'configs' / rel)
     new = Config.fromfile(new_style_file(rel))
     assert new.to_dict() == text.to_dict()
@@ -77,8 +83,10 @@ def test_both_forms_are_the_same_config(rel):
     if scope == 'mmdet':
         from mmdet.registry import MODELS
     elif scope == 'mmseg':
-        pytest.importorskip('mmseg', reason='mmseg is not installed: the '
-                            'segmentors are compared as dicts only')
+        pytest.importorskip(
+            'mmseg',
+            reason='mmseg is not installed: the '
+            'segmentors are compared as dicts only')
         from mmseg.registry import MODELS
     else:
         from mmprelu.registry import MODELS

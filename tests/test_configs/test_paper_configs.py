@@ -17,8 +17,8 @@ from mmprelu.registry import DATA_SAMPLERS, DATASETS, MODELS, TRANSFORMS
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = sorted(
     p for p in (ROOT / 'configs').rglob('*.py')
-    if not {'_base_', 'zoo', 'det', 'seg'} & set(
-        p.relative_to(ROOT / 'configs').parts))
+    if not {'_base_', 'zoo', 'det', 'seg'}
+    & set(p.relative_to(ROOT / 'configs').parts))
 CONFIG_IDS = [str(p.relative_to(ROOT / 'configs')) for p in CONFIGS]
 
 
@@ -91,8 +91,8 @@ def test_paper_protocol_is_the_tta_setting(cfg):
         assert views == (6 if flip else 3)
         # the window is the last map of a training crop (14 for 224)
         from mmprelu.apis import feature_map_size
-        crop = next(step['crop_size'] for step in
-                    cfg.train_dataloader.dataset.pipeline
+        crop = next(step['crop_size']
+                    for step in cfg.train_dataloader.dataset.pipeline
                     if step['type'] == 'RandomCrop')
         assert cfg.tta_model.get('window', 14) == feature_map_size(
             cfg.model.backbone.arch, crop)
@@ -101,9 +101,12 @@ def test_paper_protocol_is_the_tta_setting(cfg):
         assert views == 10  # 10-view (Table 2), AlexNet's: corners of the
         # central square of the resized image
         resize, square = cfg.tta_pipeline[-1].transforms[:2]
-        assert square == [dict(type='PositionalCrop',
-                               crop_size=resize[0]['scale'],
-                               position='center')]
+        assert square == [
+            dict(
+                type='PositionalCrop',
+                crop_size=resize[0]['scale'],
+                position='center')
+        ]
     steps = TRANSFORMS.build(cfg.tta_pipeline[-1])
     assert steps is not None
 
@@ -111,15 +114,13 @@ def test_paper_protocol_is_the_tta_setting(cfg):
 # §4: the compared ReLU/PReLU models are trained for the same number of
 # epochs with the lr switched at the same epochs.
 COMPARED = {
-    'table2_14_layer': ('relu_net_14_8xb16.py',
-                        'prelu_net_14_shared_8xb16.py',
+    'table2_14_layer': ('relu_net_14_8xb16.py', 'prelu_net_14_shared_8xb16.py',
                         'prelu_net_14_8xb16.py'),
     'table4_model_a': ('relu_net_a_8xb16.py', 'prelu_net_a_8xb16.py'),
 }
 
 
-@pytest.mark.parametrize('names', list(COMPARED.values()),
-                         ids=list(COMPARED))
+@pytest.mark.parametrize('names', list(COMPARED.values()), ids=list(COMPARED))
 def test_compared_pairs_share_a_fixed_schedule(names):
     cfgs = [Config.fromfile(ROOT / 'configs' / n) for n in names]
     first = cfgs[0]

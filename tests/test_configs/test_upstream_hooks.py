@@ -32,21 +32,20 @@ import mmprelu  # noqa: F401  (registers our types)
 
 ROOT = Path(__file__).resolve().parents[2]
 HAS_MMDET = importlib.util.find_spec('mmdet') is not None
-CONFIGS = sorted(
-    [p for p in (ROOT / 'configs').glob('*.py')] +
-    [p for sub in ('zoo', 'experiments') for p in
-     (ROOT / 'configs' / sub).glob('*.py')] +
-    ([p for p in (ROOT / 'configs' / 'det').glob('*.py')]
-     if HAS_MMDET else []))
+CONFIGS = sorted([p for p in (ROOT / 'configs').glob('*.py')] + [
+    p for sub in ('zoo', 'experiments')
+    for p in (ROOT / 'configs' / sub).glob('*.py')
+] + ([p
+      for p in (ROOT / 'configs' / 'det').glob('*.py')] if HAS_MMDET else []))
 IDS = [str(p.relative_to(ROOT / 'configs')) for p in CONFIGS]
 UPSTREAM = ('mmengine.', 'mmpretrain.', 'mmdet.')
 
 # derived-config bodies, the way mmpretrain's and mmdet's docs write them
 OVERRIDES = {
     'checkpoint': "default_hooks = dict(checkpoint=dict("
-                  "type='CheckpointHook', interval=1))",
+    "type='CheckpointHook', interval=1))",
     'logger': "default_hooks = dict(logger=dict(type='LoggerHook', "
-              "interval=7))",
+    "interval=7))",
     'sampler': "train_dataloader = dict(sampler=dict(type='DefaultSampler'))",
     'ema': "custom_hooks = [dict(type='EMAHook')]",
 }
@@ -71,15 +70,17 @@ def upstream_of(cls):
     upstream's, else its nearest upstream base (None: only ``Hook`` /
     ``object``)."""
     for base in cls.__mro__:
-        if base.__module__.startswith(UPSTREAM) and base not in (Hook,
-                                                                 object):
+        if base.__module__.startswith(UPSTREAM) and base not in (Hook, object):
             return base
     return None
 
 
 def named_args(cls):
-    return {name for name, p in inspect.signature(cls).parameters.items()
-            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+    return {
+        name
+        for name, p in inspect.signature(cls).parameters.items()
+        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    }
 
 
 def stand_ins(cfg):
@@ -107,8 +108,9 @@ def test_stand_ins_take_upstream_arguments(config, tmp_path):
         assert not extra, (f'{ours.__name__} takes {sorted(extra)}, which '
                            f'{upstream.__name__} does not')
     if cfg.default_scope == 'mmpretrain':  # ours: the two stand-ins
-        assert {key for key, *_ in found} >= {'default_hooks.checkpoint',
-                                              'train_dataloader.sampler'}
+        assert {key
+                for key, *_ in found
+                } >= {'default_hooks.checkpoint', 'train_dataloader.sampler'}
 
 
 class FakeRunner(SimpleNamespace):
@@ -121,13 +123,15 @@ class FakeRunner(SimpleNamespace):
         bound.apply_defaults()
         out_dir, filename = bound.arguments['out_dir'], bound.arguments[
             'filename']
-        torch.save({'meta': bound.arguments['meta']},
-                   f'{out_dir}/{filename}')
+        torch.save({'meta': bound.arguments['meta']}, f'{out_dir}/{filename}')
 
 
 def fake_runner(work_dir):
     return FakeRunner(
-        work_dir=str(work_dir), epoch=0, iter=4, max_epochs=2,
+        work_dir=str(work_dir),
+        epoch=0,
+        iter=4,
+        max_epochs=2,
         logger=MMLogger.get_current_instance(),
         message_hub=MessageHub.get_instance(f'hub_{uuid.uuid4().hex}'))
 
@@ -135,11 +139,13 @@ def fake_runner(work_dir):
 def build_hooks(cfg, work_dir):
     """The hooks of ``cfg`` built as Runner.register_hooks does (after its
     visualizer, which visualization hooks look up)."""
-    registry(cfg).VISUALIZERS.build(dict(
-        cfg.visualizer, name=uuid.uuid4().hex, save_dir=str(work_dir)))
+    registry(cfg).VISUALIZERS.build(
+        dict(cfg.visualizer, name=uuid.uuid4().hex, save_dir=str(work_dir)))
     hooks = registry(cfg).HOOKS
-    return {k: hooks.build(v) for k, v in cfg.default_hooks.items()}, [
-        hooks.build(hook) for hook in cfg.get('custom_hooks', None) or []]
+    return {
+        k: hooks.build(v)
+        for k, v in cfg.default_hooks.items()
+    }, [hooks.build(hook) for hook in cfg.get('custom_hooks', None) or []]
 
 
 @pytest.mark.parametrize('override', sorted(OVERRIDES))
@@ -168,8 +174,8 @@ def test_upstream_override(config, override, tmp_path):
         hook.after_train_epoch(runner)  # epoch 1 of 2, interval 1: saves
         saved = torch.load(tmp_path / 'epoch_1.pth', weights_only=True)
         assert saved['meta'] == {'epoch': 1, 'iter': 4}
-        assert (tmp_path / 'last_checkpoint').read_text() == str(
-            tmp_path / 'epoch_1.pth')
+        assert (tmp_path / 'last_checkpoint').read_text() == str(tmp_path /
+                                                                 'epoch_1.pth')
 
 
 class Toy(BaseModel):
@@ -192,21 +198,28 @@ def test_tiny_runner_trains_past_a_save_and_resumes(tmp_path):
     checkpoint save (where the override used to crash) and resumes."""
     digits = ROOT / 'configs' / 'prelu_net_tiny_1xb64_digits.py'
     cfg = derived(tmp_path, digits, '\n'.join(OVERRIDES.values()))
-    data = [dict(inputs=torch.randn(3), labels=torch.tensor(i % 2))
-            for i in range(8)]
+    data = [
+        dict(inputs=torch.randn(3), labels=torch.tensor(i % 2))
+        for i in range(8)
+    ]
 
     def runner(max_epochs, resume):
         return Runner(
-            model=Toy(), work_dir=str(tmp_path / 'work'),
+            model=Toy(),
+            work_dir=str(tmp_path / 'work'),
             experiment_name=f'upstream_{uuid.uuid4().hex}',
             train_dataloader=dict(
-                dataset=data, batch_size=4, num_workers=0,
+                dataset=data,
+                batch_size=4,
+                num_workers=0,
                 sampler=cfg.train_dataloader.sampler,
                 collate_fn=dict(type='default_collate')),
             optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
             train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
-            default_hooks=cfg.default_hooks, custom_hooks=cfg.custom_hooks,
-            default_scope=cfg.default_scope, randomness=dict(seed=0),
+            default_hooks=cfg.default_hooks,
+            custom_hooks=cfg.custom_hooks,
+            default_scope=cfg.default_scope,
+            randomness=dict(seed=0),
             resume=resume)
 
     runner(1, False).train()

@@ -51,8 +51,8 @@ def test_every_config_uses_our_head_or_an_upstream_one():
             assert issubclass(cls, StackedLinearClsHead), path
 
 
-@pytest.mark.parametrize('classifier', [False, True],
-                         ids=['head', 'head+classifier'])
+@pytest.mark.parametrize(
+    'classifier', [False, True], ids=['head', 'head+classifier'])
 @pytest.mark.parametrize('path', CONFIGS, ids=IDS)
 def test_upstream_types_build_train_and_predict(tmp_path, path, classifier):
     init_default_scope('mmpretrain')
@@ -77,8 +77,10 @@ def test_upstream_types_build_train_and_predict(tmp_path, path, classifier):
     model = MODELS.build(cfg.model)
     model.init_weights()
     data = dict(
-        inputs=[torch.randint(0, 256, (3, crop, crop), dtype=torch.uint8)
-                for _ in range(2)],
+        inputs=[
+            torch.randint(0, 256, (3, crop, crop), dtype=torch.uint8)
+            for _ in range(2)
+        ],
         data_samples=[DataSample().set_gt_label(i) for i in range(2)])
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     losses = model.train_step(data, optim_wrapper)

@@ -15,8 +15,8 @@ import mmprelu  # noqa: F401  (registers our transforms)
 from mmprelu.registry import TRANSFORMS
 
 ROOT = Path(__file__).resolve().parents[2]
-CONFIGS = sorted(p for p in (ROOT / 'configs').rglob('*.py')
-                 if '_base_' not in p.parts)
+CONFIGS = sorted(
+    p for p in (ROOT / 'configs').rglob('*.py') if '_base_' not in p.parts)
 #: our step -> the upstream type it stands in for (same arguments)
 STAND_INS = {'LoadImageSafely': 'LoadImageFromFile'}
 #: our steps with no upstream counterpart (their own arguments): the
@@ -64,8 +64,9 @@ def cases():
         for where, pipeline in pipelines(cfg):
             for key, step in steps(pipeline, where):
                 if step['type'] in STAND_INS:
-                    yield pytest.param(path, where, key, id=f'{path.name}:'
-                                       f'{key}')
+                    yield pytest.param(
+                        path, where, key, id=f'{path.name}:'
+                        f'{key}')
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: p.name)
@@ -77,8 +78,11 @@ def test_every_step_of_ours_is_known(path):
     cfg = Config.fromfile(path)
     scope = cfg.get('default_scope', 'mmpretrain')
     with DefaultScope.overwrite_default_scope(scope):
-        found = {step['type'] for where, pipeline in pipelines(cfg)
-                 for _, step in steps(pipeline, where) if ours(step['type'])}
+        found = {
+            step['type']
+            for where, pipeline in pipelines(cfg)
+            for _, step in steps(pipeline, where) if ours(step['type'])
+        }
     assert found <= set(STAND_INS) | OWN
 
 
@@ -86,15 +90,15 @@ def test_every_step_of_ours_is_known(path):
 def test_switching_to_the_upstream_type_builds_and_runs(
         photos, path, where, key):
     cfg = Config.fromfile(path)
-    cfg.merge_from_dict({f'{key}.type': STAND_INS[
-        cfg_get(cfg, key)['type']]})
+    cfg.merge_from_dict({f'{key}.type': STAND_INS[cfg_get(cfg, key)['type']]})
     switched = cfg_get(cfg, key)
     assert switched['type'] in STAND_INS.values()
     pipeline = dict(pipelines(cfg))[where]
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         run = Compose([TRANSFORMS.build(step) for step in pipeline])
-    assert not any(ours(type(t).__name__) and type(t).__name__ in STAND_INS
-                   for t in run.transforms)
+    assert not any(
+        ours(type(t).__name__) and type(t).__name__ in STAND_INS
+        for t in run.transforms)
     for name in PHOTOS:
         out = run(dict(img_path=str(photos / 'val' / name), gt_label=0))
         inputs = out['inputs']

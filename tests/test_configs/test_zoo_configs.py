@@ -26,7 +26,8 @@ EXPECTED = {
 # VGG's fc layers need 224x224 inputs (138M parameters): the train step
 # runs its conv part with a small head instead
 SMALL = {
-    'vgg16-prelu_8xb32_in1k.py': dict(
+    'vgg16-prelu_8xb32_in1k.py':
+    dict(
         backbone=dict(num_classes=-1),
         neck=dict(type='GlobalAveragePooling'),
         head=dict(type='LinearClsHead', num_classes=1000, in_channels=512)),
@@ -87,8 +88,10 @@ def test_forward_and_train_step(cfg):
     model.init_weights()
     wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     data = dict(
-        inputs=[torch.randint(0, 256, (3, 64, 64), dtype=torch.uint8)
-                for _ in range(2)],
+        inputs=[
+            torch.randint(0, 256, (3, 64, 64), dtype=torch.uint8)
+            for _ in range(2)
+        ],
         data_samples=[DataSample().set_gt_label(i) for i in (3, 7)])
     slopes = [m.weight for m in model.modules() if isinstance(m, nn.PReLU)]
     before = [s.detach().clone() for s in slopes]
@@ -96,8 +99,11 @@ def test_forward_and_train_step(cfg):
     losses = model.train_step(data, wrapper)
     assert torch.isfinite(losses['loss'])
     assert any(not torch.equal(a, s) for a, s in zip(before, slopes))
-    decay = {id(p): g['weight_decay']
-             for g in wrapper.optimizer.param_groups for p in g['params']}
+    decay = {
+        id(p): g['weight_decay']
+        for g in wrapper.optimizer.param_groups
+        for p in g['params']
+    }
     assert {decay[id(s)] for s in slopes} == {0}
     model.eval()
     with torch.no_grad():

@@ -33,29 +33,32 @@ def good_files(root):
         'rgb_jpeg': (_save(root / 'rgb.JPEG', Image.new('RGB', (40, 30), RGB),
                            'JPEG'), (30, 40), BGR),
         'png_named_jpeg': (_save(root / 'png.JPEG',
-                                 Image.new('RGB', (33, 21), RGB), 'PNG'),
-                           (21, 33), BGR),
+                                 Image.new('RGB', (33, 21), RGB),
+                                 'PNG'), (21, 33), BGR),
         'gray_jpeg': (_save(root / 'gray.JPEG', Image.new('L', (20, 20), 77),
                             'JPEG'), (20, 20), (77, 77, 77)),
         'cmyk_jpeg': (_save(root / 'cmyk.JPEG',
                             Image.new('CMYK', (24, 16), (0, 0, 0, 0)),
                             'JPEG'), (16, 24), (255, 255, 255)),
-        'exif_rotated_jpeg': (_save(root / 'exif.jpg', rotated, 'JPEG',
-                                    exif=exif.tobytes()), (30, 20), None),
+        'exif_rotated_jpeg':
+        (_save(root / 'exif.jpg', rotated, 'JPEG',
+               exif=exif.tobytes()), (30, 20), None),
         'rgba_png': (_save(root / 'rgba.png',
-                           Image.new('RGBA', (12, 18), RGB + (0, )), 'PNG'),
-                     (18, 12), BGR),
-        'palette_png': (_save(root / 'pal.png', Image.new(
-            'RGB', (9, 9), RGB).convert('P', palette=Image.ADAPTIVE), 'PNG'),
-            (9, 9), BGR),
-        'gray16_png': (_save(root / 'g16.png', Image.fromarray(
-            np.full((10, 15), 40000, np.uint16)), 'PNG'), (10, 15),
-            (156, 156, 156)),  # 40000 >> 8: the high byte
+                           Image.new('RGBA', (12, 18), RGB + (0, )),
+                           'PNG'), (18, 12), BGR),
+        'palette_png': (_save(
+            root / 'pal.png',
+            Image.new('RGB', (9, 9), RGB).convert('P', palette=Image.ADAPTIVE),
+            'PNG'), (9, 9), BGR),
+        'gray16_png':
+        (_save(root / 'g16.png',
+               Image.fromarray(np.full((10, 15), 40000, np.uint16)),
+               'PNG'), (10, 15), (156, 156, 156)),  # 40000 >> 8: the high byte
         'tiny': (_save(root / 'tiny.png', Image.new('RGB', (3, 2), RGB),
                        'PNG'), (2, 3), BGR),
         'extreme_aspect': (_save(root / 'line.png',
-                                 Image.new('RGB', (4000, 1), RGB), 'PNG'),
-                           (1, 4000), BGR),
+                                 Image.new('RGB', (4000, 1), RGB),
+                                 'PNG'), (1, 4000), BGR),
     }
     return files
 
@@ -67,15 +70,19 @@ def bad_files(root):
     _save(root / 'full.png', Image.new('RGB', (64, 64), RGB), 'PNG')
     data = (root / 'full.png').read_bytes()
     (root / 'cut.png').write_bytes(data[:len(data) - 30])
-    return {'zero_byte': root / 'empty.JPEG', 'not_image': root / 'text.JPEG',
-            'truncated_png': root / 'cut.png',
-            'missing': root / 'missing.JPEG'}
+    return {
+        'zero_byte': root / 'empty.JPEG',
+        'not_image': root / 'text.JPEG',
+        'truncated_png': root / 'cut.png',
+        'missing': root / 'missing.JPEG'
+    }
 
 
 def truncated_jpeg(root):
     rng = np.random.RandomState(0)
-    path = _save(root / 'full.jpg', Image.fromarray(
-        rng.randint(0, 255, (64, 64, 3), np.uint8)), 'JPEG')
+    path = _save(root / 'full.jpg',
+                 Image.fromarray(rng.randint(0, 255, (64, 64, 3), np.uint8)),
+                 'JPEG')
     data = path.read_bytes()
     (root / 'cut.JPEG').write_bytes(data[:len(data) // 2])
     return root / 'cut.JPEG'
@@ -87,17 +94,22 @@ def images(tmp_path_factory):
     return good_files(root), bad_files(root), truncated_jpeg(root)
 
 
-GOOD = ['rgb_jpeg', 'png_named_jpeg', 'gray_jpeg', 'cmyk_jpeg',
-        'exif_rotated_jpeg', 'rgba_png', 'palette_png', 'gray16_png', 'tiny',
-        'extreme_aspect']
+GOOD = [
+    'rgb_jpeg', 'png_named_jpeg', 'gray_jpeg', 'cmyk_jpeg',
+    'exif_rotated_jpeg', 'rgba_png', 'palette_png', 'gray16_png', 'tiny',
+    'extreme_aspect'
+]
 BAD = ['zero_byte', 'not_image', 'truncated_png', 'missing']
 
 
 def test_takes_exactly_load_image_from_files_arguments():
     upstream = inspect.signature(LoadImageFromFile.__init__).parameters
-    kwargs = dict(to_float32=True, color_type='color_ignore_orientation',
-                  imdecode_backend='pillow', ignore_empty=True,
-                  backend_args=dict(backend='local'))
+    kwargs = dict(
+        to_float32=True,
+        color_type='color_ignore_orientation',
+        imdecode_backend='pillow',
+        ignore_empty=True,
+        backend_args=dict(backend='local'))
     assert set(kwargs) <= set(upstream)
     ours, theirs = LoadImageSafely(**kwargs), LoadImageFromFile(**kwargs)
     assert isinstance(ours, LoadImageFromFile)
@@ -133,8 +145,9 @@ def test_good_images_decode(images, name, backend):
 
 def test_both_backends_agree_on_16_bit(images):
     path = str(images[0]['gray16_png'][0])
-    cv2_img, pil_img = (LoadImageSafely(imdecode_backend=b)(
-        dict(img_path=path))['img'] for b in BACKENDS)
+    cv2_img, pil_img = (
+        LoadImageSafely(imdecode_backend=b)(dict(img_path=path))['img']
+        for b in BACKENDS)
     assert np.array_equal(cv2_img, pil_img)
     white = LoadImageFromFile(imdecode_backend='pillow')(
         dict(img_path=path))['img']
@@ -176,12 +189,14 @@ def test_backends_agree_on_the_photos(photos):
     RGBA PNG, mixed sizes): the same pixels from both decoders (both
     libjpeg-turbo and libpng), so the configs' choice of decoder is one of
     speed only."""
-    files = sorted(p for p in photos.rglob('*') if p.is_file()
-                   and p.suffix.lower() in ('.jpeg', '.jpg', '.png'))
+    files = sorted(
+        p for p in photos.rglob('*')
+        if p.is_file() and p.suffix.lower() in ('.jpeg', '.jpg', '.png'))
     assert len(files) > 40
     for path in files:
-        cv2_img, pil_img = (LoadImageSafely(imdecode_backend=b)(
-            dict(img_path=str(path)))['img'] for b in BACKENDS)
+        cv2_img, pil_img = (
+            LoadImageSafely(imdecode_backend=b)(
+                dict(img_path=str(path)))['img'] for b in BACKENDS)
         assert cv2_img.shape[2] == 3 and np.array_equal(cv2_img, pil_img)
 
 
@@ -201,8 +216,9 @@ def test_ignore_empty_returns_none_and_counts(images, backend):
                 dict(img_path=str(images[1]['not_image'])))
 
 
-@pytest.mark.skipif('fork' not in multiprocessing.get_all_start_methods(),
-                    reason='needs the fork start method')
+@pytest.mark.skipif(
+    'fork' not in multiprocessing.get_all_start_methods(),
+    reason='needs the fork start method')
 def test_bad_image_count_is_shared_with_forked_workers(images):
     """The shared counter exists once an ignore_empty loader is built
     (before the dataloader forks), so a forked worker's skip counts here
@@ -219,19 +235,29 @@ def test_bad_image_count_is_shared_with_forked_workers(images):
     assert after['skipped'] == before['skipped']  # this process only
 
 
-TRAIN = [dict(type='LoadImageSafely', imdecode_backend='cv2'),
-         dict(type='LimitAspectRatio', max_ratio=10),
-         dict(type='RandomChoiceResize', scales=list(range(64, 129)),
-              resize_type='mmpretrain.ResizeEdge', edge='short'),
-         dict(type='RandomCrop', crop_size=56),
-         dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-         dict(type='PCALighting', eigval=[55.46, 4.79, 1.15],
-              eigvec=np.eye(3).tolist(), alphastd=0.1),
-         dict(type='PackInputs')]
-TEST = [dict(type='LoadImageSafely', imdecode_backend='cv2'),
-        dict(type='ResizeEdge', scale=64, edge='short'),
-        dict(type='CenterCrop', crop_size=56),
-        dict(type='PackInputs')]
+TRAIN = [
+    dict(type='LoadImageSafely', imdecode_backend='cv2'),
+    dict(type='LimitAspectRatio', max_ratio=10),
+    dict(
+        type='RandomChoiceResize',
+        scales=list(range(64, 129)),
+        resize_type='mmpretrain.ResizeEdge',
+        edge='short'),
+    dict(type='RandomCrop', crop_size=56),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(
+        type='PCALighting',
+        eigval=[55.46, 4.79, 1.15],
+        eigvec=np.eye(3).tolist(),
+        alphastd=0.1),
+    dict(type='PackInputs')
+]
+TEST = [
+    dict(type='LoadImageSafely', imdecode_backend='cv2'),
+    dict(type='ResizeEdge', scale=64, edge='short'),
+    dict(type='CenterCrop', crop_size=56),
+    dict(type='PackInputs')
+]
 
 
 @pytest.mark.parametrize('name', GOOD)
@@ -255,13 +281,15 @@ def test_an_already_loaded_image_is_kept(to_float32):
     assert np.array_equal(out['img'], img)
 
 
-@pytest.mark.parametrize('shape, dtype, value, expected', [
-    ((6, 5), np.uint8, 77, (77, 77, 77)),          # grey (H, W)
-    ((6, 5, 1), np.uint8, 77, (77, 77, 77)),       # grey (H, W, 1)
-    ((6, 5, 4), np.uint8, 9, (9, 9, 9)),           # BGRA: alpha dropped
-    ((6, 5), np.uint16, 40000, (156, 156, 156)),   # 16-bit: the high byte
-    ((6, 5, 3), np.uint8, 5, (5, 5, 5)),           # BGR kept
-])
+@pytest.mark.parametrize(
+    'shape, dtype, value, expected',
+    [
+        ((6, 5), np.uint8, 77, (77, 77, 77)),  # grey (H, W)
+        ((6, 5, 1), np.uint8, 77, (77, 77, 77)),  # grey (H, W, 1)
+        ((6, 5, 4), np.uint8, 9, (9, 9, 9)),  # BGRA: alpha dropped
+        ((6, 5), np.uint16, 40000, (156, 156, 156)),  # 16-bit: the high byte
+        ((6, 5, 3), np.uint8, 5, (5, 5, 5)),  # BGR kept
+    ])
 def test_a_given_array_becomes_3_channel_bgr(shape, dtype, value, expected):
     """An array from ImageClassificationInferencer (which reads images
     itself and strips only steps named LoadImageFromFile) gets the same
@@ -271,6 +299,7 @@ def test_a_given_array_becomes_3_channel_bgr(shape, dtype, value, expected):
     assert out['img'].shape == (6, 5, 3) and out['img'].dtype == np.uint8
     assert tuple(out['img'][0, 0]) == expected
     assert out['img_shape'] == (6, 5)
-    with pytest.raises(ValueError, match=r'results\["img"\].*shape '
-                       r'\(6, 5, 2\)'):
+    with pytest.raises(
+            ValueError, match=r'results\["img"\].*shape '
+            r'\(6, 5, 2\)'):
         LoadImageSafely()(dict(img=np.zeros((6, 5, 2), np.uint8)))

@@ -24,8 +24,12 @@ def cfg():
 
 
 def dataset(cfg, photos, split, pipeline):
-    return DATASETS.build(dict(type='ImageNet', data_root=str(photos),
-                               split=split, pipeline=pipeline))
+    return DATASETS.build(
+        dict(
+            type='ImageNet',
+            data_root=str(photos),
+            split=split,
+            pipeline=pipeline))
 
 
 def test_training_pipeline(cfg, photos):
@@ -42,8 +46,9 @@ def test_training_pipeline(cfg, photos):
 
 def test_test_pipeline(cfg, photos):
     data = dataset(cfg, photos, 'val', cfg.val_dataloader.dataset.pipeline)
-    assert all(tuple(data[i]['inputs'].shape) == (3, 224, 224)
-               for i in range(len(data)))
+    assert all(
+        tuple(data[i]['inputs'].shape) == (3, 224, 224)
+        for i in range(len(data)))
 
 
 def test_tta_views_keep_each_photo_shape(cfg, photos):
@@ -67,10 +72,11 @@ def test_a_mixed_batch_through_the_preprocessor(cfg, photos):
     (what PReLUNetClassifier crops back to)."""
     data = dataset(cfg, photos, 'val', cfg.tta_pipeline)
     batch = pseudo_collate([data[i] for i in range(4)])
-    view = dict(inputs=batch['inputs'][4],  # shorter side 480, no flip
-                data_samples=batch['data_samples'][4])
-    preprocessor = MODELS.build(dict(type='ClsDataPreprocessor',
-                                     **cfg.data_preprocessor))
+    view = dict(
+        inputs=batch['inputs'][4],  # shorter side 480, no flip
+        data_samples=batch['data_samples'][4])
+    preprocessor = MODELS.build(
+        dict(type='ClsDataPreprocessor', **cfg.data_preprocessor))
     out = preprocessor(view)
     shapes = [tuple(s.img_shape) for s in out['data_samples']]
     assert len(set(shapes)) > 1

@@ -5,14 +5,16 @@ from mmprelu.datasets.transforms.crop import POSITIONS, PositionalCrop
 
 
 def image(h=6, w=8):
-    return np.arange(h * w, dtype=np.uint8).reshape(h, w)[..., None].repeat(
-        3, axis=2)
+    return np.arange(
+        h * w, dtype=np.uint8).reshape(h, w)[..., None].repeat(
+            3, axis=2)
 
 
-@pytest.mark.parametrize('position,corner', [
-    ('top_left', (0, 0)), ('top_right', (0, 4)), ('bottom_left', (2, 0)),
-    ('bottom_right', (2, 4)), ('center', (1, 2))
-])
+@pytest.mark.parametrize('position,corner', [('top_left', (0, 0)),
+                                             ('top_right', (0, 4)),
+                                             ('bottom_left', (2, 0)),
+                                             ('bottom_right', (2, 4)),
+                                             ('center', (1, 2))])
 def test_crop_positions(position, corner):
     img = image()
     out = PositionalCrop(4, position)(dict(img=img))

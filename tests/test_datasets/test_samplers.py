@@ -15,8 +15,9 @@ from mmprelu.datasets.samplers import EpochIndex, ExactResumeSampler
 
 
 def on_rank(rank, world_size, cls, *args, **kwargs):
-    with mock.patch('mmengine.dataset.sampler.get_dist_info',
-                    return_value=(rank, world_size)):
+    with mock.patch(
+            'mmengine.dataset.sampler.get_dist_info',
+            return_value=(rank, world_size)):
         return cls(*args, **kwargs)
 
 
@@ -28,18 +29,30 @@ def test_same_order_as_default_sampler_on_every_rank(world_size, shuffle,
     """Each rank's shard, epoch by epoch (set_epoch, as DistSamplerSeedHook
     calls it), equals DefaultSampler's; each index carries its epoch."""
     for rank in range(world_size):
-        ours = on_rank(rank, world_size, ExactResumeSampler, range(10),
-                       shuffle=shuffle, seed=7, round_up=round_up)
-        theirs = on_rank(rank, world_size, DefaultSampler, range(10),
-                         shuffle=shuffle, seed=7, round_up=round_up)
+        ours = on_rank(
+            rank,
+            world_size,
+            ExactResumeSampler,
+            range(10),
+            shuffle=shuffle,
+            seed=7,
+            round_up=round_up)
+        theirs = on_rank(
+            rank,
+            world_size,
+            DefaultSampler,
+            range(10),
+            shuffle=shuffle,
+            seed=7,
+            round_up=round_up)
         assert (ours.rank, ours.world_size) == (rank, world_size)
         assert len(ours) == len(theirs)
         for epoch in (0, 1, 4):
             ours.set_epoch(epoch), theirs.set_epoch(epoch)
             got = list(ours)
             assert got == list(theirs)
-            assert all(isinstance(i, EpochIndex) and i.epoch == epoch
-                       for i in got)
+            assert all(
+                isinstance(i, EpochIndex) and i.epoch == epoch for i in got)
 
 
 @pytest.mark.parametrize('skip,first', [(0, [0, 1, 2]), (1, [3, 4, 5]),
@@ -64,16 +77,17 @@ def test_plan_calls_before_each_batch_is_drawn():
     sampler = ExactResumeSampler(range(7), shuffle=False, seed=0)
     batches = BatchSampler(sampler, 2, drop_last=False)
     events = []
-    sampler.plan_next_epoch(2, skip_batches=1,
-                            before_batch=lambda j: events.append(('call', j)))
+    sampler.plan_next_epoch(
+        2, skip_batches=1, before_batch=lambda j: events.append(('call', j)))
     for batch in batches:
         events.append(('batch', list(batch)))
     assert events == [('call', 0), ('batch', [2, 3]), ('call', 1),
                       ('batch', [4, 5]), ('call', 2), ('batch', [6])]
 
 
-@pytest.mark.parametrize('kwargs', [dict(batch_size=0),
-                                    dict(batch_size=2, skip_batches=-1)])
+@pytest.mark.parametrize(
+    'kwargs', [dict(batch_size=0),
+               dict(batch_size=2, skip_batches=-1)])
 def test_bad_plan_names_the_values(kwargs):
     sampler = ExactResumeSampler(range(4), seed=0)
     with pytest.raises(ValueError, match='batch_size must be >= 1'):
@@ -94,8 +108,11 @@ def test_built_from_a_config_by_the_runner():
     default scope, with the Runner's seed."""
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         loader = Runner.build_dataloader(
-            dict(dataset=list(range(6)), batch_size=2, num_workers=0,
-                 sampler=dict(type='ExactResumeSampler', shuffle=True)),
+            dict(
+                dataset=list(range(6)),
+                batch_size=2,
+                num_workers=0,
+                sampler=dict(type='ExactResumeSampler', shuffle=True)),
             seed=5)
     assert isinstance(loader.sampler, ExactResumeSampler)
     assert loader.sampler.seed == 5

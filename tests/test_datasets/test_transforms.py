@@ -11,8 +11,7 @@ from mmengine.registry import DefaultScope
 from mmpretrain.datasets.transforms import ResizeEdge
 
 from mmprelu.datasets.transforms import LimitAspectRatio, PCALighting
-from mmprelu.datasets.transforms.colour import (IMAGENET_EIGVAL,
-                                                IMAGENET_EIGVEC)
+from mmprelu.datasets.transforms.colour import IMAGENET_EIGVAL, IMAGENET_EIGVEC
 from mmprelu.registry import TRANSFORMS
 
 
@@ -22,9 +21,13 @@ def image(h, w, value=0, dtype=np.uint8):
 
 def jitter(low, high, edge='short', **kwargs):
     """The configs' scale jitter: s uniform over the integers [low, high]."""
-    return TRANSFORMS.build(dict(
-        type='RandomChoiceResize', scales=list(range(low, high + 1)),
-        resize_type='mmpretrain.ResizeEdge', edge=edge, **kwargs))
+    return TRANSFORMS.build(
+        dict(
+            type='RandomChoiceResize',
+            scales=list(range(low, high + 1)),
+            resize_type='mmpretrain.ResizeEdge',
+            edge=edge,
+            **kwargs))
 
 
 def resized(transform, h, w):
@@ -41,8 +44,9 @@ def test_jitter_covers_the_range_uniformly():
 
 
 def test_paper_config_draws_every_integer_in_256_512():
-    from mmengine.config import Config
     from pathlib import Path
+
+    from mmengine.config import Config
     root = Path(__file__).resolve().parents[2]
     cfg = Config.fromfile(root / 'configs/_base_/datasets/'
                           'imagenet_bs16_scale_jitter.py')
@@ -64,8 +68,11 @@ def test_fixed_scale_equals_resize_edge_exactly(edge):
         assert np.array_equal(out['img'], expected['img'])
         assert out['scale_factor'] == expected['scale_factor']
     # 256 * 500 / 333 = 384.38...: truncated to 384, never rounded up
-    assert resized(t, 333, 500)['img'].shape[:2] == (
-        (256, 384) if edge in ('short', 'height') else (170, 256))
+    assert resized(t, 333,
+                   500)['img'].shape[:2] == ((256,
+                                              384) if edge in ('short',
+                                                               'height') else
+                                             (170, 256))
 
 
 def test_seeded_draws_repeat():
@@ -102,25 +109,28 @@ def test_content_is_resized_not_cropped():
 # ------------------------------------------------------- aspect-ratio limit
 
 
-@pytest.mark.parametrize('shape,expected', [
-    ((1, 4000), (1, 10)), ((500, 3), (30, 3)), ((30, 40), (30, 40)),
-    ((10, 100), (10, 100)), ((10, 101), (10, 100))])
+@pytest.mark.parametrize('shape,expected', [((1, 4000), (1, 10)),
+                                            ((500, 3), (30, 3)),
+                                            ((30, 40), (30, 40)),
+                                            ((10, 100), (10, 100)),
+                                            ((10, 101), (10, 100))])
 @pytest.mark.parametrize('max_ratio', [10, float('inf')])
 def test_limit_aspect_ratio_crops_the_centre(shape, expected, max_ratio):
     if max_ratio == float('inf'):
         expected = shape  # never crops
     img = np.arange(shape[0] * shape[1], dtype=np.int32).reshape(shape)
-    out = LimitAspectRatio(max_ratio)(dict(img=img, img_shape=shape,
-                                           ori_shape=shape))
+    out = LimitAspectRatio(max_ratio)(
+        dict(img=img, img_shape=shape, ori_shape=shape))
     assert out['img'].shape == expected == out['img_shape']
     assert out['ori_shape'] == shape
     if expected != shape:
         y, x = (shape[0] - expected[0]) // 2, (shape[1] - expected[1]) // 2
-        assert np.array_equal(out['img'],
-                              img[y:y + expected[0], x:x + expected[1]])
+        assert np.array_equal(out['img'], img[y:y + expected[0],
+                                              x:x + expected[1]])
 
 
 class Records(logging.Handler):
+
     def __init__(self):
         super().__init__(logging.INFO)
         self.messages = []
@@ -197,8 +207,7 @@ def test_lighting_keeps_float_dtype_and_clips():
 
 
 def test_lighting_zero_std_is_identity():
-    img = np.random.RandomState(0).randint(0, 256, (6, 7, 3)).astype(
-        np.uint8)
+    img = np.random.RandomState(0).randint(0, 256, (6, 7, 3)).astype(np.uint8)
     out = PCALighting(alphastd=0.)(dict(img=img.copy()))['img']
     assert np.array_equal(out, img)
 

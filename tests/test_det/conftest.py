@@ -24,14 +24,22 @@ def coco_root(tmp_path_factory):
             x, y = rng.integers(0, 96 - w), rng.integers(0, 96 - h)
             label = (i + k) % 2
             img[y:y + h, x:x + w] = (0, 0, 220) if label == 0 else (0, 200, 0)
-            annotations.append(dict(
-                id=len(annotations) + 1, image_id=i + 1, category_id=label + 1,
-                bbox=[int(x), int(y), int(w), int(h)], area=int(w * h),
-                iscrowd=0))
+            annotations.append(
+                dict(
+                    id=len(annotations) + 1,
+                    image_id=i + 1,
+                    category_id=label + 1,
+                    bbox=[int(x), int(y), int(w),
+                          int(h)],
+                    area=int(w * h),
+                    iscrowd=0))
         cv2.imwrite(str(root / 'images' / f'{i}.png'), img)
-        images.append(dict(id=i + 1, file_name=f'{i}.png', width=96,
-                           height=96))
+        images.append(
+            dict(id=i + 1, file_name=f'{i}.png', width=96, height=96))
     categories = [dict(id=i + 1, name=n) for i, n in enumerate(CLASSES)]
-    (root / 'train.json').write_text(json.dumps(dict(
-        images=images, annotations=annotations, categories=categories)))
+    (root / 'train.json').write_text(
+        json.dumps(
+            dict(
+                images=images, annotations=annotations,
+                categories=categories)))
     return root

@@ -9,22 +9,23 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import HOOKS as ROOT_HOOKS
 from mmengine.registry import MODELS as ROOT_MODELS
-from mmengine.registry import \
-    OPTIM_WRAPPER_CONSTRUCTORS as ROOT_CONSTRUCTORS
+from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS as ROOT_CONSTRUCTORS
 from mmengine.registry import Registry
 
 import mmprelu
 
-pytest.importorskip('mmdet', reason='the det configs inherit mmdet:: bases: '
-                    'mmdet is not installed')
+pytest.importorskip(
+    'mmdet',
+    reason='the det configs inherit mmdet:: bases: '
+    'mmdet is not installed')
 ROOT = Path(__file__).resolve().parents[2]
 DET = ROOT / 'configs' / 'det'
 CONFIGS = sorted(DET.glob('*.py'))
 CLS_DATA = ROOT / 'configs/_base_/datasets/imagenet_bs16_scale_jitter.py'
 # stand-ins for mmdet's registries: children of mmengine's roots
 MMDET_LIKE = Registry('model', parent=ROOT_MODELS, scope='mmdet_like')
-CONSTRUCTORS = Registry('optim wrapper constructor', parent=ROOT_CONSTRUCTORS,
-                        scope='mmdet_like')
+CONSTRUCTORS = Registry(
+    'optim wrapper constructor', parent=ROOT_CONSTRUCTORS, scope='mmdet_like')
 HOOKS = Registry('hook', parent=ROOT_HOOKS, scope='mmdet_like')
 
 
@@ -35,8 +36,10 @@ def cfg(request):
 
 def test_there_are_det_configs():
     names = {p.name for p in CONFIGS}
-    assert {'faster-rcnn_prelu-net-c_fpn_1x_coco.py',
-            'retinanet_prelu-net-c_fpn_1x_coco.py'} <= names
+    assert {
+        'faster-rcnn_prelu-net-c_fpn_1x_coco.py',
+        'retinanet_prelu-net-c_fpn_1x_coco.py'
+    } <= names
     # mmdet's own bases are inherited (mmdet::), not copied
     texts = ''.join(path.read_text() for path in DET.rglob('*.py'))
     for base in ('datasets/coco_detection.py', 'schedules/schedule_1x.py',
@@ -51,15 +54,17 @@ def test_runtime_is_mmdet_with_mmprelu_imported(cfg):
         imports=['mmprelu', 'mmprelu.engine.safe_loading'],
         allow_failed_imports=False)
     assert cfg.train_cfg.max_epochs == 12
-    assert [s['type'] for s in cfg.param_scheduler] == ['LinearLR',
-                                                        'MultiStepLR']
+    assert [s['type']
+            for s in cfg.param_scheduler] == ['LinearLR', 'MultiStepLR']
 
 
 def test_backbone_is_pretrained_plain_prelu_net(cfg):
     backbone = cfg.model.backbone
     assert backbone.type == 'mmpretrain.PReLUNet'
-    assert backbone.init_cfg == dict(type='Pretrained', prefix='backbone.',
-                                     checkpoint=backbone.init_cfg.checkpoint)
+    assert backbone.init_cfg == dict(
+        type='Pretrained',
+        prefix='backbone.',
+        checkpoint=backbone.init_cfg.checkpoint)
     assert backbone.init_cfg.checkpoint.endswith('.pth')
     arch = backbone.arch.lower()
     # the example checkpoint name says which arch it must be
@@ -84,12 +89,12 @@ def fpn_strides(in_strides, neck):
     return strides
 
 
-@pytest.mark.parametrize('type_name', ['mmpretrain.PReLUNet',
-                                       'mmprelu.PReLUNet'])
+@pytest.mark.parametrize('type_name',
+                         ['mmpretrain.PReLUNet', 'mmprelu.PReLUNet'])
 def test_features_match_neck_and_heads(cfg, type_name):
     # the real widths, a 32x32 input (2x2 at stride 16): ~1 GMAC
-    backbone = MMDET_LIKE.build(dict(cfg.model.backbone, type=type_name,
-                                     init_cfg=None))
+    backbone = MMDET_LIKE.build(
+        dict(cfg.model.backbone, type=type_name, init_cfg=None))
     with torch.no_grad():
         feats = backbone(torch.zeros(1, 3, 32, 32))
     assert isinstance(backbone, mmprelu.PReLUNet)

@@ -10,10 +10,14 @@ import numpy as np
 import pytest
 import torch
 
-pytest.importorskip('mmdet', reason='mmdet is not installed (mmcv-lite '
-                    'path, see DEVELOPERS.md): detection transfer untested')
-pytest.importorskip('mmcv.ops', reason='mmcv has no compiled ops (mmcv-lite):'
-                    ' mmdet needs nms/RoIAlign')
+pytest.importorskip(
+    'mmdet',
+    reason='mmdet is not installed (mmcv-lite '
+    'path, see DEVELOPERS.md): detection transfer untested')
+pytest.importorskip(
+    'mmcv.ops',
+    reason='mmcv has no compiled ops (mmcv-lite):'
+    ' mmdet needs nms/RoIAlign')
 
 from mmengine.config import Config  # noqa: E402
 from mmengine.logging import HistoryBuffer  # noqa: E402
@@ -32,9 +36,12 @@ CONFIGS = {
 }
 # arch C's layout (7x7/2 conv1, pool before each 3x3 stage, strides
 # 2/4/8/16) at a few channels
-TINY = dict(channels=(8, 16, 24, 32), depths=(1, 1, 1, 1),
-            kernel_sizes=(7, 3, 3, 3), strides=(2, 1, 1, 1),
-            pools=(None, (2, 2), (2, 2), (2, 2)))
+TINY = dict(
+    channels=(8, 16, 24, 32),
+    depths=(1, 1, 1, 1),
+    kernel_sizes=(7, 3, 3, 3),
+    strides=(2, 1, 1, 1),
+    pools=(None, (2, 2), (2, 2), (2, 2)))
 FPN_WIDTH = 16
 CLASSES = ('red', 'green')  # of conftest.py's coco_root
 ITERS = 24
@@ -46,26 +53,36 @@ def cls_checkpoint(tmp_path_factory):
     """A tiny PReLUNetClassifier checkpoint as tools/train.py saves it
     (WeightsOnlyCheckpointHook: plain types, marker dicts for buffers)."""
     torch.manual_seed(0)
-    model = PRETRAIN_MODELS.build(dict(
-        type='PReLUNetClassifier',
-        backbone=dict(type='PReLUNet', arch=TINY),
-        neck=dict(type='SpatialPyramidPooling', levels=(2, 1)),
-        head=dict(type='PReLUNetHead', num_classes=3, in_channels=32 * 5,
-                  mid_channels=(8, 8))))
+    model = PRETRAIN_MODELS.build(
+        dict(
+            type='PReLUNetClassifier',
+            backbone=dict(type='PReLUNet', arch=TINY),
+            neck=dict(type='SpatialPyramidPooling', levels=(2, 1)),
+            head=dict(
+                type='PReLUNetHead',
+                num_classes=3,
+                in_channels=32 * 5,
+                mid_channels=(8, 8))))
     model.init_weights()
     with torch.no_grad():  # slopes as after training, not the 0.25 init
         for p in model.backbone.parameters():
             p.add_(torch.rand_like(p) * 0.1)
-    checkpoint = to_plain_types(dict(
-        meta=dict(epoch=1, iter=10, mmpretrain_version='1.2.0'),
-        state_dict=model.state_dict(),
-        message_hub=dict(log_scalars={'train/loss': HistoryBuffer(
-            np.array([2.0, 1.5]), np.array([1, 1]))})))
+    checkpoint = to_plain_types(
+        dict(
+            meta=dict(epoch=1, iter=10, mmpretrain_version='1.2.0'),
+            state_dict=model.state_dict(),
+            message_hub=dict(
+                log_scalars={
+                    'train/loss':
+                    HistoryBuffer(np.array([2.0, 1.5]), np.array([1, 1]))
+                })))
     path = tmp_path_factory.mktemp('cls') / 'epoch_1.pth'
     torch.save(checkpoint, path)
     torch.load(path, weights_only=True)  # what torch >= 2.6 does by default
-    return path, {k[len('backbone.'):]: v for k, v in
-                  model.state_dict().items() if k.startswith('backbone.')}
+    return path, {
+        k[len('backbone.'):]: v
+        for k, v in model.state_dict().items() if k.startswith('backbone.')
+    }
 
 
 def tiny_cfg(name, checkpoint, data_root, work_dir):
@@ -76,21 +93,25 @@ def tiny_cfg(name, checkpoint, data_root, work_dir):
     backbone = mmprelu.PReLUNet(TINY)
     model.backbone.arch = TINY
     model.backbone.init_cfg.checkpoint = str(checkpoint)
-    model.neck.in_channels = [backbone.out_channels[i]
-                              for i in model.backbone.out_indices]
+    model.neck.in_channels = [
+        backbone.out_channels[i] for i in model.backbone.out_indices
+    ]
     model.neck.out_channels = FPN_WIDTH
     model.neck.norm_cfg.num_groups = 4
     if name == 'faster_rcnn':
         model.rpn_head.update(in_channels=FPN_WIDTH, feat_channels=FPN_WIDTH)
         model.roi_head.bbox_roi_extractor.out_channels = FPN_WIDTH
-        model.roi_head.bbox_head.update(in_channels=FPN_WIDTH,
-                                        fc_out_channels=32, num_classes=2)
+        model.roi_head.bbox_head.update(
+            in_channels=FPN_WIDTH, fc_out_channels=32, num_classes=2)
         model.train_cfg.rpn_proposal.update(nms_pre=200, max_per_img=50)
         model.train_cfg.rcnn.sampler.num = 64
         model.test_cfg.rpn.update(nms_pre=200, max_per_img=50)
     else:
-        model.bbox_head.update(in_channels=FPN_WIDTH, feat_channels=FPN_WIDTH,
-                               stacked_convs=1, num_classes=2)
+        model.bbox_head.update(
+            in_channels=FPN_WIDTH,
+            feat_channels=FPN_WIDTH,
+            stacked_convs=1,
+            num_classes=2)
     pipeline = [
         dict(type='LoadImageFromFile'),
         dict(type='LoadAnnotations', with_bbox=True),
@@ -98,19 +119,25 @@ def tiny_cfg(name, checkpoint, data_root, work_dir):
         dict(type='PackDetInputs'),
     ]
     cfg.train_dataloader = dict(
-        batch_size=4, num_workers=0, persistent_workers=False,
+        batch_size=4,
+        num_workers=0,
+        persistent_workers=False,
         # infinite: the iteration loop sleeps 2 s whenever a loader restarts
         sampler=dict(type='InfiniteSampler', shuffle=False),
-        dataset=dict(type='CocoDataset', data_root=str(data_root),
-                     ann_file='train.json', data_prefix=dict(img='images/'),
-                     metainfo=dict(classes=CLASSES), pipeline=pipeline))
+        dataset=dict(
+            type='CocoDataset',
+            data_root=str(data_root),
+            ann_file='train.json',
+            data_prefix=dict(img='images/'),
+            metainfo=dict(classes=CLASSES),
+            pipeline=pipeline))
     cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None
     cfg.test_dataloader = cfg.test_evaluator = cfg.test_cfg = None
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=ITERS)
     cfg.param_scheduler = []
     cfg.optim_wrapper.optimizer.lr = LR[name]
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook',
-                                        interval=ITERS, by_epoch=False)
+    cfg.default_hooks.checkpoint = dict(
+        type='CheckpointHook', interval=ITERS, by_epoch=False)
     cfg.default_hooks.logger.interval = ITERS
     cfg.log_processor = dict(by_epoch=False)
     cfg.visualizer.name = f'det_transfer_{name}'
@@ -145,8 +172,8 @@ def trained(request, cls_checkpoint, coco_root, tmp_path_factory):
     return name, cfg, runner
 
 
-def test_pretrained_init_loads_every_backbone_weight(cls_checkpoint,
-                                                     coco_root, tmp_path):
+def test_pretrained_init_loads_every_backbone_weight(cls_checkpoint, coco_root,
+                                                     tmp_path):
     """Pretrained + prefix='backbone.' under mmdet's scope, through
     mmprelu's weights-only loader: every key, every value (slopes too)."""
     from mmdet.registry import MODELS
@@ -241,8 +268,10 @@ def test_frozen_stages_stay_frozen(trained, cls_checkpoint):
 def test_slopes_have_no_weight_decay(trained):
     """PReLUOptimWrapperConstructor resolved from mmdet's scope (§2.1)."""
     _, cfg, runner = trained
-    slopes = {id(m.weight) for m in runner.model.modules()
-              if isinstance(m, torch.nn.PReLU)}
+    slopes = {
+        id(m.weight)
+        for m in runner.model.modules() if isinstance(m, torch.nn.PReLU)
+    }
     groups = runner.optim_wrapper.optimizer.param_groups
     decays = {id(p): g['weight_decay'] for g in groups for p in g['params']}
     assert slopes and all(decays[s] == 0 for s in slopes if s in decays)
@@ -287,8 +316,10 @@ def test_predict_on_non_square_photos(trained, photos):
     from mmcv.transforms import Compose
     from mmengine.dataset import pseudo_collate
     _, cfg, runner = trained
-    steps = [dict(step) for step in cfg.test_pipeline
-             if step['type'] != 'LoadAnnotations']
+    steps = [
+        dict(step) for step in cfg.test_pipeline
+        if step['type'] != 'LoadAnnotations'
+    ]
     for step in steps:
         if step['type'] == 'Resize':
             # keep_ratio: longer side <= 160, shorter side <= 96
@@ -298,7 +329,8 @@ def test_predict_on_non_square_photos(trained, photos):
         pipeline = Compose(steps)
         batch = pseudo_collate([
             pipeline(dict(img_path=str(photos / 'val' / name), img_id=i))
-            for i, name in enumerate(names)])
+            for i, name in enumerate(names)
+        ])
     runner.model.eval()
     with torch.no_grad():
         data = runner.model.data_preprocessor(batch, False)

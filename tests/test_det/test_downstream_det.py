@@ -16,10 +16,14 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip('mmdet', reason='mmdet is not installed (mmcv-lite '
-                    'path, see DEVELOPERS.md): downstream detection untested')
-pytest.importorskip('mmcv.ops', reason='mmcv has no compiled ops (mmcv-lite):'
-                    ' mmdet needs nms/RoIAlign')
+pytest.importorskip(
+    'mmdet',
+    reason='mmdet is not installed (mmcv-lite '
+    'path, see DEVELOPERS.md): downstream detection untested')
+pytest.importorskip(
+    'mmcv.ops',
+    reason='mmcv has no compiled ops (mmcv-lite):'
+    ' mmdet needs nms/RoIAlign')
 
 import mmdet  # noqa: E402
 import torch  # noqa: E402
@@ -31,8 +35,9 @@ DOC = ROOT / 'docs' / 'downstream.md'
 STOCK = Path(mmdet.__file__).parent / '.mim' / 'tools'
 #: the doc's classes; landscape photographs (one batch of 2 per split)
 CLASSES = ('red', 'green')
-SPLITS = dict(train=('coffee_orig.JPEG', 'horse_orig.png'),
-              val=('clock_flip.JPEG', 'coins_flip.JPEG'))
+SPLITS = dict(
+    train=('coffee_orig.JPEG', 'horse_orig.png'),
+    val=('clock_flip.JPEG', 'coins_flip.JPEG'))
 ARCH = ('dict(channels=(8, 16, 24, 32), depths=(1, 1, 1, 1), '
         'kernel_sizes=(7, 3, 3, 3), strides=(2, 1, 1, 1), '
         'pools=(None, (2, 2), (2, 2), (2, 2)))')
@@ -96,17 +101,18 @@ def project(tmp_path_factory, photos, installed_wheel):
         (data / split).mkdir()
         for name in names:
             shutil.copy(photos / 'val' / name, data / split / name)
-        (data / 'annotations' / f'{split}.json').write_text(json.dumps(
-            coco_json(photos, names, CLASSES)))
+        (data / 'annotations' / f'{split}.json').write_text(
+            json.dumps(coco_json(photos, names, CLASSES)))
     if not installed_wheel.has_pkg_resources(folder):
         pytest.fail(PIN_MISSING)
     return folder
 
 
 def stock(installed, project, tool, work, *args):
-    return check_run(installed.run(
-        [sys.executable, STOCK / tool, 'tiny.py', *args, '--work-dir', work],
-        project))
+    return check_run(
+        installed.run([
+            sys.executable, STOCK / tool, 'tiny.py', *args, '--work-dir', work
+        ], project))
 
 
 def checkpoint(path: Path) -> dict:
@@ -124,7 +130,8 @@ def trained(installed_wheel, project, tmp_path_factory):
 def test_stock_train_past_a_checkpoint_save(trained):
     work, out = trained
     assert sorted(p.name for p in work.glob('epoch_*.pth')) == [
-        'epoch_1.pth', 'epoch_2.pth'], out[-3000:]
+        'epoch_1.pth', 'epoch_2.pth'
+    ], out[-3000:]
     assert 'Epoch(train) [2][1/1]' in out and 'loss_rpn_cls' in out
     assert re.search(r'Epoch\(val\) \[2\]\[1/1\]\s+' + MAP, out)
     for hook in ('CheckpointHook', 'LoggerHook', 'EMAHook'):
@@ -142,8 +149,8 @@ def test_stock_resume(installed_wheel, project, trained, tmp_path):
                 work / 'epoch_1.pth')
     assert 'resumed epoch: 1, iter: 1' in out
     assert 'Epoch(train) [1]' not in out and 'Epoch(train) [2][1/1]' in out
-    assert sorted(p.name for p in tmp_path.glob('epoch_*.pth')) == [
-        'epoch_2.pth']
+    assert sorted(p.name
+                  for p in tmp_path.glob('epoch_*.pth')) == ['epoch_2.pth']
     resumed = checkpoint(tmp_path / 'epoch_2.pth')
     assert (resumed['meta']['epoch'], resumed['meta']['iter']) == (2, 2)
     assert int(resumed['ema_state_dict']['steps']) == 2
@@ -156,11 +163,12 @@ def test_stock_test(installed_wheel, project, trained, tmp_path):
     assert re.search(r'Epoch\(test\) \[1/1\]\s+' + MAP, out)
 
 
-def test_text_style_with_our_test(installed_wheel, project, trained,
-                                  tmp_path):
+def test_text_style_with_our_test(installed_wheel, project, trained, tmp_path):
     work, _ = trained
-    out = check_run(installed_wheel.run(
-        [sys.executable, installed_wheel.tools / 'test.py', 'tiny_text.py',
-         work / 'epoch_2.pth', '--work-dir', tmp_path], project))
+    out = check_run(
+        installed_wheel.run([
+            sys.executable, installed_wheel.tools / 'test.py', 'tiny_text.py',
+            work / 'epoch_2.pth', '--work-dir', tmp_path
+        ], project))
     assert re.search(r'Epoch\(test\) \[1/1\]\s+' + MAP, out)
     assert 'num_classes=2' in (tmp_path / 'tiny_text.py').read_text()

@@ -11,10 +11,14 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip('mmdet', reason='mmdet is not installed (mmcv-lite '
-                    'path, see DEVELOPERS.md): detection untested')
-pytest.importorskip('mmcv.ops', reason='mmcv has no compiled ops (mmcv-lite):'
-                    ' mmdet needs nms/RoIAlign')
+pytest.importorskip(
+    'mmdet',
+    reason='mmdet is not installed (mmcv-lite '
+    'path, see DEVELOPERS.md): detection untested')
+pytest.importorskip(
+    'mmcv.ops',
+    reason='mmcv has no compiled ops (mmcv-lite):'
+    ' mmdet needs nms/RoIAlign')
 
 from mmengine.config import Config  # noqa: E402
 
@@ -65,13 +69,21 @@ def test_train_tool_on_mixed_size_photos(photos, tmp_path):
     ann_file = tmp_path / 'photos.json'
     ann_file.write_text(json.dumps(data))
     config = tmp_path / 'tiny_retinanet.py'
-    config.write_text(TINY.replace('{root}', str(photos)).replace(
-        '{ann_file}', str(ann_file)))
+    config.write_text(
+        TINY.replace('{root}', str(photos)).replace('{ann_file}',
+                                                    str(ann_file)))
     work = tmp_path / 'work'
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / 'tools' / 'train.py'), str(config),
-         '--work-dir', str(work)], cwd=ROOT, capture_output=True, text=True,
-        timeout=600, env=dict(os.environ, OMP_NUM_THREADS='1'))
+    proc = subprocess.run([
+        sys.executable,
+        str(ROOT / 'tools' / 'train.py'),
+        str(config), '--work-dir',
+        str(work)
+    ],
+                          cwd=ROOT,
+                          capture_output=True,
+                          text=True,
+                          timeout=600,
+                          env=dict(os.environ, OMP_NUM_THREADS='1'))
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert 'Iter(train) [2/2]' in proc.stdout + proc.stderr
     assert (work / 'iter_2.pth').is_file()

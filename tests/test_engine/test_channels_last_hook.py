@@ -25,8 +25,12 @@ from mmprelu.registry import HOOKS
 
 def tiny_backbone():
     torch.manual_seed(0)
-    arch = dict(channels=(8, 16), depths=(1, 2), kernel_sizes=(7, 3),
-                strides=(2, 1), pools=(None, (2, 2)))
+    arch = dict(
+        channels=(8, 16),
+        depths=(1, 2),
+        kernel_sizes=(7, 3),
+        strides=(2, 1),
+        pools=(None, (2, 2)))
     model = PReLUNet(arch)
     model.init_weights()
     return model.eval()
@@ -36,8 +40,8 @@ def fake_runner(model):
     return SimpleNamespace(model=model, logger=logging.getLogger('test'))
 
 
-@pytest.mark.parametrize('stage', ['before_train', 'before_val',
-                                   'before_test'])
+@pytest.mark.parametrize('stage',
+                         ['before_train', 'before_val', 'before_test'])
 def test_weights_become_channels_last(stage):
     model = tiny_backbone()
     convs = [p for p in model.parameters() if p.dim() == 4]
@@ -45,8 +49,10 @@ def test_weights_become_channels_last(stage):
     params_before = list(model.parameters())
     getattr(ChannelsLastHook(), stage)(fake_runner(model))
     assert is_channels_last(model)
-    assert all(p.is_contiguous(memory_format=torch.channels_last)
-               and not p.is_contiguous() for p in convs)
+    assert all(
+        p.is_contiguous(
+            memory_format=torch.channels_last) and not p.is_contiguous()
+        for p in convs)
     # the same Parameter objects (an optimizer built before still holds
     # them); the 1-D PReLU slopes are untouched
     assert all(a is b for a, b in zip(params_before, model.parameters()))
@@ -57,8 +63,7 @@ def test_forward_equals_contiguous_model():
     model = tiny_backbone()
     reference = copy.deepcopy(model)
     init_default_scope('mmpretrain')  # configs' scope (a test may leave mmdet)
-    HOOKS.build(dict(type='ChannelsLastHook')).before_train(
-        fake_runner(model))
+    HOOKS.build(dict(type='ChannelsLastHook')).before_train(fake_runner(model))
     x = torch.randn(2, 3, 40, 48)
     with torch.no_grad():
         out, ref = model(x)[-1], reference(x)[-1]
@@ -82,9 +87,9 @@ class ConvToy(BaseModel):
 
     def __init__(self):
         super().__init__()
-        self.convs = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3),
-                                         torch.nn.ReLU(),
-                                         torch.nn.Conv2d(8, 4, 3))
+        self.convs = torch.nn.Sequential(
+            torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU(),
+            torch.nn.Conv2d(8, 4, 3))
 
     def forward(self, inputs, data_samples=None, mode='tensor'):
         out = self.convs(inputs)
@@ -101,9 +106,12 @@ def one_process_group(monkeypatch, tmp_path):
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
         port = sock.getsockname()[1]
-    for name, value in dict(RANK=0, WORLD_SIZE=1, LOCAL_RANK=0,
-                            MASTER_ADDR='127.0.0.1',
-                            MASTER_PORT=port).items():
+    for name, value in dict(
+            RANK=0,
+            WORLD_SIZE=1,
+            LOCAL_RANK=0,
+            MASTER_ADDR='127.0.0.1',
+            MASTER_PORT=port).items():
         monkeypatch.setenv(name, str(value))
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
     cfg = Config(dict(env_cfg=dict(dist_cfg=dict(backend='gloo'))))
@@ -124,10 +132,14 @@ def test_ddp_training_converts_before_buckets(one_process_group, tmp_path):
     cfg = one_process_group
     data = [dict(inputs=torch.randn(3, 12, 12)) for _ in range(4)]
     runner = Runner(
-        model=ConvToy(), work_dir=str(tmp_path), launcher='pytorch',
-        env_cfg=cfg.env_cfg, cfg=cfg, default_scope='mmpretrain',
-        train_dataloader=DataLoader(data, batch_size=2,
-                                    collate_fn=default_collate),
+        model=ConvToy(),
+        work_dir=str(tmp_path),
+        launcher='pytorch',
+        env_cfg=cfg.env_cfg,
+        cfg=cfg,
+        default_scope='mmpretrain',
+        train_dataloader=DataLoader(
+            data, batch_size=2, collate_fn=default_collate),
         train_cfg=dict(by_epoch=False, max_iters=2),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
         default_hooks=dict(checkpoint=None, logger=None),
@@ -145,8 +157,11 @@ def test_ddp_training_converts_before_buckets(one_process_group, tmp_path):
     assert first() is None  # the old wrapper (and its reducer) is gone
     assert is_channels_last(model)
     # the optimizer still updates the model's parameters
-    params = {id(p) for g in runner.optim_wrapper.param_groups
-              for p in g['params']}
+    params = {
+        id(p)
+        for g in runner.optim_wrapper.param_groups
+        for p in g['params']
+    }
     assert params == {id(p) for p in model.parameters()}
 
 
@@ -154,7 +169,7 @@ def test_ddp_test_run_is_not_wrapped_again():
     """No optimizer wrapper built (a test / val run): nothing to do in
     before_run; the test stage converts in before_test."""
     model = tiny_backbone()
-    runner = SimpleNamespace(model=model, optim_wrapper=None,
-                             logger=logging.getLogger('test'))
+    runner = SimpleNamespace(
+        model=model, optim_wrapper=None, logger=logging.getLogger('test'))
     ChannelsLastHook().before_run(runner)
     assert runner.model is model and not is_channels_last(model)

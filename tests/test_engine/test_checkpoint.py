@@ -49,24 +49,28 @@ class Capture(Hook):
 
 
 def make_runner(work_dir, with_hook=True, max_epochs=2, **kwargs):
-    data = [dict(inputs=torch.randn(1, 5, 5), labels=torch.tensor(i % 2))
-            for i in range(8)]
+    data = [
+        dict(inputs=torch.randn(1, 5, 5), labels=torch.tensor(i % 2))
+        for i in range(8)
+    ]
     hooks = [dict(type='WeightsOnlyCheckpointHook')] if with_hook else []
     return Runner(
-        model=Toy(), work_dir=str(work_dir),
+        model=Toy(),
+        work_dir=str(work_dir),
         experiment_name=f'ckpt_{uuid.uuid4().hex}',
         train_dataloader=dict(
-            dataset=data, batch_size=4, num_workers=0,
+            dataset=data,
+            batch_size=4,
+            num_workers=0,
             sampler=dict(type='DefaultSampler', shuffle=True),
             collate_fn=dict(type='default_collate')),
-        optim_wrapper=dict(
-            optimizer=dict(type='SGD', lr=0.1, momentum=0.9)),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9)),
         param_scheduler=dict(type='MultiStepLR', milestones=[1]),
         train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
-        default_hooks=dict(checkpoint=dict(type='CheckpointHook',
-                                           interval=1)),
+        default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=1)),
         custom_hooks=hooks + kwargs.pop('extra_hooks', []),
-        default_scope='mmpretrain', **kwargs)
+        default_scope='mmpretrain',
+        **kwargs)
 
 
 @pytest.fixture(scope='module')
@@ -100,8 +104,11 @@ def test_our_checkpoint_loads_with_plain_weights_only(trained):
     assert isinstance(ckpt['message_hub']['runtime_info']['eta'], float)
     # MultiStepLR keeps its milestones in a Counter, which torch 2.1 refuses
     milestones = ckpt['param_schedulers'][0]['milestones']
-    assert milestones == {'__mmprelu_object__': 1,
-                          'type': 'collections.Counter', 'data': [[1, 1]]}
+    assert milestones == {
+        '__mmprelu_object__': 1,
+        'type': 'collections.Counter',
+        'data': [[1, 1]]
+    }
     restored = load_checkpoint_safely(trained['ours'])
     assert restored['param_schedulers'][0]['milestones'] == Counter({1: 1})
     assert type(restored['param_schedulers'][0]['milestones']) is Counter
@@ -129,8 +136,11 @@ def test_load_checkpoint_safely_restores_history_buffers(trained, source):
 @pytest.mark.parametrize('resume', [True, False])
 def test_runner_resume_and_load_from(trained, tmp_path, source, resume):
     capture = Capture()
-    runner = make_runner(tmp_path, load_from=trained[source], resume=resume,
-                         extra_hooks=[capture])
+    runner = make_runner(
+        tmp_path,
+        load_from=trained[source],
+        resume=resume,
+        extra_hooks=[capture])
     runner.train()
     weights = load_checkpoint_safely(trained[source])['state_dict']
     if not resume:  # weights only, loop starts afresh
@@ -152,8 +162,14 @@ def test_runner_resume_and_load_from(trained, tmp_path, source, resume):
 
 def stripped(tmp_path, model):
     path = tmp_path / 'stripped.pth'
-    torch.save({'meta': {'epoch': 90, 'mmpretrain_version': '1.2.0'},
-                'state_dict': model.state_dict()}, path)
+    torch.save(
+        {
+            'meta': {
+                'epoch': 90,
+                'mmpretrain_version': '1.2.0'
+            },
+            'state_dict': model.state_dict()
+        }, path)
     return str(path)
 
 
@@ -192,8 +208,10 @@ class Payload:
 def evil(tmp_path):
     marker = tmp_path / 'pwned'
     path = tmp_path / 'evil_epoch_1.pth'
-    torch.save({'state_dict': Toy().state_dict(), 'meta': Payload(marker)},
-               path)
+    torch.save({
+        'state_dict': Toy().state_dict(),
+        'meta': Payload(marker)
+    }, path)
     return str(path), marker
 
 
@@ -259,9 +277,9 @@ def test_http_loader_obeys_policy(evil, tmp_path, monkeypatch, name):
     os.rename(served / 'stripped.pth', served / 'good.pth')
     shutil.copy(evil[0], served / 'evil_epoch_1.pth')
     monkeypatch.setattr(
-        torch.hub, 'download_url_to_file',
-        lambda url, dst, *a, **k: shutil.copy(served / url.split('/')[-1],
-                                              dst))
+        torch.hub,
+        'download_url_to_file', lambda url, dst, *a, **k: shutil.copy(
+            served / url.split('/')[-1], dst))
     url = f'https://example.com/{name}'
     if name == 'good.pth':
         assert _load_checkpoint(url)['meta']['epoch'] == 90
@@ -273,9 +291,17 @@ def test_http_loader_obeys_policy(evil, tmp_path, monkeypatch, name):
 
 def test_hook_converts_everywhere_without_mutating():
     live = [np.float32(0.5)]
-    ckpt = {'meta': {'arr': np.arange(3, dtype=np.int16), 'n': np.int64(7),
-                     np.int64(3): 'key', 'nested': (live, {1, 2})},
-            'sched': [{'base_values': live}]}
+    ckpt = {
+        'meta': {
+            'arr': np.arange(3, dtype=np.int16),
+            'n': np.int64(7),
+            np.int64(3): 'key',
+            'nested': (live, {1, 2})
+        },
+        'sched': [{
+            'base_values': live
+        }]
+    }
     WeightsOnlyCheckpointHook().before_save_checkpoint(None, ckpt)
     assert type(live[0]) is np.float32  # the live list is untouched
     meta = ckpt['meta']
@@ -287,13 +313,16 @@ def test_hook_converts_everywhere_without_mutating():
 
 
 @pytest.mark.parametrize('bad,match', [
-    ({'x': [object()]}, r"checkpoint\['meta'\]\['x'\]\[0\] is a builtins"),
-    ({'x': np.array(['a'])}, r"checkpoint\['meta'\]\['x'\]: numpy array"),
+    ({
+        'x': [object()]
+    }, r"checkpoint\['meta'\]\['x'\]\[0\] is a builtins"),
+    ({
+        'x': np.array(['a'])
+    }, r"checkpoint\['meta'\]\['x'\]: numpy array"),
 ])
 def test_hook_names_key_path_of_unsupported_value(bad, match):
     with pytest.raises(TypeError, match=match):
-        WeightsOnlyCheckpointHook().before_save_checkpoint(
-            None, {'meta': bad})
+        WeightsOnlyCheckpointHook().before_save_checkpoint(None, {'meta': bad})
     kept = to_plain_types({'x': [Ellipsis]}, strict=False)
     assert kept['x'][0] is Ellipsis
     with pytest.raises(TypeError, match='strict'):

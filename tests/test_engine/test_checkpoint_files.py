@@ -13,8 +13,15 @@ from mmprelu.engine.checkpoint_files import (checkpoint_problem,
 
 
 def save(path, value=0, mtime=None):
-    torch.save({'meta': {'iter': value},
-                'state_dict': {'w': torch.full((256, ), float(value))}}, path)
+    torch.save(
+        {
+            'meta': {
+                'iter': value
+            },
+            'state_dict': {
+                'w': torch.full((256, ), float(value))
+            }
+        }, path)
     if mtime is not None:
         os.utime(path, (mtime, mtime))
     return str(path)
@@ -63,8 +70,8 @@ def test_newest_complete_checkpoint_wins(tmp_path):
     save(tmp_path / 'pretrained.pth', 9, mtime=500)  # never
     damage(tmp_path / 'iter_7.pth')
     os.utime(tmp_path / 'iter_7.pth', (300, 300))
-    write_text_atomically(str(tmp_path / 'last_checkpoint'),
-                          str(tmp_path / 'iter_7.pth'))
+    write_text_atomically(
+        str(tmp_path / 'last_checkpoint'), str(tmp_path / 'iter_7.pth'))
     path, skipped = find_resume_checkpoint(str(tmp_path))
     assert path == str(tmp_path / 'iter_6.pth')
     assert [p for p, _ in skipped] == [str(tmp_path / 'iter_7.pth')]

@@ -35,8 +35,12 @@ def logged(monkeypatch):
 
 
 def save(path, meta, **kwargs):
-    torch.save({'meta': meta, 'state_dict': {'w': torch.arange(3.)}}, path,
-               **kwargs)
+    torch.save({
+        'meta': meta,
+        'state_dict': {
+            'w': torch.arange(3.)
+        }
+    }, path, **kwargs)
     return str(path)
 
 
@@ -81,8 +85,8 @@ def test_refusal_names_what_and_how_to_allow(tmp_path, monkeypatch, array,
     assert TORCHS in message and path in message
     assert 'see below' not in message
     monkeypatch.setenv(OURS, '1')
-    np.testing.assert_array_equal(_load_checkpoint(path)['meta']['classes'],
-                                  array)
+    np.testing.assert_array_equal(
+        _load_checkpoint(path)['meta']['classes'], array)
 
 
 class Quiet(http.server.SimpleHTTPRequestHandler):
@@ -110,8 +114,8 @@ def served(tmp_path, monkeypatch):
 
 def legacy_zip(folder, name, meta):
     """torch < 1.6's published format: one legacy-serialized file, zipped."""
-    inner = save(folder / f'{name}.pth', meta,
-                 _use_new_zipfile_serialization=False)
+    inner = save(
+        folder / f'{name}.pth', meta, _use_new_zipfile_serialization=False)
     with zipfile.ZipFile(folder / f'{name}.zip', 'w') as archive:
         archive.write(inner, f'{name}.pth')
     return f'{name}.zip'

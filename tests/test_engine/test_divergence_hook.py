@@ -16,13 +16,20 @@ def runner(iteration=4, epoch=1, last_ckpt=None, params=(1., )):
     model = torch.nn.Linear(1, len(params), bias=False)
     with torch.no_grad():
         model.weight.copy_(torch.tensor(params)[:, None])
-    return SimpleNamespace(iter=iteration, epoch=epoch, message_hub=hub,
-                           model=model, logger=logging.getLogger('test'))
+    return SimpleNamespace(
+        iter=iteration,
+        epoch=epoch,
+        message_hub=hub,
+        model=model,
+        logger=logging.getLogger('test'))
 
 
-@pytest.mark.parametrize('loss', [float('nan'), float('inf'),
-                                  torch.tensor(float('-inf')),
-                                  torch.tensor([1., float('nan')])])
+@pytest.mark.parametrize('loss', [
+    float('nan'),
+    float('inf'),
+    torch.tensor(float('-inf')),
+    torch.tensor([1., float('nan')])
+])
 def test_non_finite_loss_raises(loss):
     with pytest.raises(TrainingDiverged) as err:
         DivergenceHook().after_train_iter(
@@ -32,12 +39,15 @@ def test_non_finite_loss_raises(loss):
     assert 'w/epoch_1.pth, is kept' in message
 
 
-@pytest.mark.parametrize('outputs', [{'loss': torch.tensor(2.3)},
-                                     {'loss': 0.5, 'acc': float('nan')},
-                                     {}, None])
+@pytest.mark.parametrize('outputs', [{
+    'loss': torch.tensor(2.3)
+}, {
+    'loss': 0.5,
+    'acc': float('nan')
+}, {}, None])
 def test_finite_or_missing_loss_passes(outputs):
-    assert DivergenceHook().after_train_iter(runner(), 0,
-                                             outputs=outputs) is None
+    assert DivergenceHook().after_train_iter(
+        runner(), 0, outputs=outputs) is None
 
 
 def test_other_keys_interval_and_params():
@@ -51,8 +61,9 @@ def test_other_keys_interval_and_params():
             runner(params=(1., float('nan'))), 0, outputs={'loss': 1.})
 
 
-@pytest.mark.parametrize('kwargs', [dict(keys=()), dict(keys=[3]),
-                                    dict(interval=0)])
+@pytest.mark.parametrize(
+    'kwargs', [dict(keys=()), dict(keys=[3]),
+               dict(interval=0)])
 def test_invalid_arguments(kwargs):
     with pytest.raises(ValueError, match='DivergenceHook'):
         DivergenceHook(**kwargs)

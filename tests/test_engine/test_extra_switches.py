@@ -31,8 +31,11 @@ ROW = re.compile(
 
 def documented():
     """{entry: option} of the table in docs/reliability.md."""
-    return {m.group(2): m.group(1) for m in map(ROW.match, DOC.read_text(
-        ).splitlines()) if m}
+    return {
+        m.group(2): m.group(1)
+        for m in map(ROW.match,
+                     DOC.read_text().splitlines()) if m
+    }
 
 
 @HOOKS.register_module(force=True)
@@ -54,8 +57,9 @@ def digits(tmp_path_factory):
         for i in range(count):
             name = f'{i % 10}/{i}.png'
             (root / split / name).parent.mkdir(parents=True, exist_ok=True)
-            cv2.imwrite(str(root / split / name),
-                        rng.integers(0, 256, (64, 64, 3), dtype=np.uint8))
+            cv2.imwrite(
+                str(root / split / name),
+                rng.integers(0, 256, (64, 64, 3), dtype=np.uint8))
             lines.append(f'{name} {i % 10}\n')
         (root / 'meta').mkdir(exist_ok=True)
         (root / 'meta' / f'{split}.txt').write_text(''.join(lines))
@@ -67,14 +71,18 @@ def build(digits, work_dir, options, edit=None):
     ``options`` parsed as tools/train.py's --cfg-options are."""
     parser = argparse.ArgumentParser()
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    base = [f'{loader}_dataloader.{key}' for loader in ('train', 'val')
-            for key in (f'dataset.data_root={digits}', 'num_workers=0',
-                        'persistent_workers=False')]
-    base += ['train_dataloader.batch_size=16', 'train_cfg.max_epochs=1',
-             'train_cfg.val_interval=10', 'randomness.seed=0']
+    base = [
+        f'{loader}_dataloader.{key}' for loader in ('train', 'val')
+        for key in (f'dataset.data_root={digits}', 'num_workers=0',
+                    'persistent_workers=False')
+    ]
+    base += [
+        'train_dataloader.batch_size=16', 'train_cfg.max_epochs=1',
+        'train_cfg.val_interval=10', 'randomness.seed=0'
+    ]
     cfg = Config.fromfile(CONFIG)
-    cfg.merge_from_dict(parser.parse_args(
-        ['--cfg-options', *base, *options]).cfg_options)
+    cfg.merge_from_dict(
+        parser.parse_args(['--cfg-options', *base, *options]).cfg_options)
     if edit is not None:
         edit(cfg)
     cfg.work_dir, cfg.experiment_name = str(work_dir), uuid.uuid4().hex
@@ -83,8 +91,11 @@ def build(digits, work_dir, options, edit=None):
 
 
 def no_plateau_monitor(cfg):
-    cfg.param_scheduler = dict(type='ReduceOnPlateauLR', by_epoch=True,
-                               monitor='accuracy/top1', rule='greater')
+    cfg.param_scheduler = dict(
+        type='ReduceOnPlateauLR',
+        by_epoch=True,
+        monitor='accuracy/top1',
+        rule='greater')
     cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
 
 
@@ -108,8 +119,10 @@ def check_exact_resume(runner, work_dir):
 
 
 def check_checkpoint(runner, work_dir):
-    assert [type(h) for h in runner.hooks if isinstance(
-        h, CheckpointHook) and h.by_epoch] == [CheckpointHook]
+    assert [
+        type(h) for h in runner.hooks
+        if isinstance(h, CheckpointHook) and h.by_epoch
+    ] == [CheckpointHook]
     assert not list(work_dir.glob('*.part'))
 
 
@@ -123,8 +136,8 @@ def check_weights_only_checkpoint(runner, work_dir):
 
 
 def check_divergence(runner, work_dir):
-    assert torch.isnan(torch.tensor(
-        runner.message_hub.get_scalar('train/loss').current()))
+    assert torch.isnan(
+        torch.tensor(runner.message_hub.get_scalar('train/loss').current()))
 
 
 def check_bad_images(runner, work_dir):
@@ -155,15 +168,20 @@ def test_the_table_lists_every_extra():
 def test_one_line_switches_it_off(digits, tmp_path, monkeypatch, entry):
     provoke, edit, check = CHECKS[entry]
     if entry == 'bad_images':
-        monkeypatch.setattr(loading, 'bad_image_stats',
-                            lambda: {'total': 3, 'skipped': 3, 'files': []})
+        monkeypatch.setattr(loading, 'bad_image_stats', lambda: {
+            'total': 3,
+            'skipped': 3,
+            'files': []
+        })
     line = documented()[entry]
     runner = build(digits, tmp_path, provoke + [line], edit)
     runner.train()
     assert runner.iter == 2 and (tmp_path / 'epoch_1.pth').is_file()
     if line.endswith('.enable=False'):
-        hook, = [h for h in runner.hooks if type(h).__name__ ==
-                 runner.cfg.default_hooks[entry]['type']]
+        hook, = [
+            h for h in runner.hooks
+            if type(h).__name__ == runner.cfg.default_hooks[entry]['type']
+        ]
         assert isinstance(hook, SwitchableHook) and hook.enable is False
         assert hook.get_triggered_stages() == []
     if check is not None:

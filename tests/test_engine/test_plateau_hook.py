@@ -34,27 +34,36 @@ class ConstantMetric(BaseMetric):
 
 
 def make_runner(tmp_path, monitor, with_val=True, val_interval=1):
-    data = [dict(inputs=torch.randn(2), labels=torch.randn(1))
-            for _ in range(8)]
-    loader = dict(dataset=data, batch_size=4, num_workers=0,
-                  sampler=dict(type='DefaultSampler', shuffle=False),
-                  collate_fn=dict(type='default_collate'))
+    data = [
+        dict(inputs=torch.randn(2), labels=torch.randn(1)) for _ in range(8)
+    ]
+    loader = dict(
+        dataset=data,
+        batch_size=4,
+        num_workers=0,
+        sampler=dict(type='DefaultSampler', shuffle=False),
+        collate_fn=dict(type='default_collate'))
     cfg = dict(
         model=Toy(),
         work_dir=str(tmp_path),
         train_dataloader=loader,
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
-        param_scheduler=dict(type='ReduceOnPlateauLR', monitor=monitor,
-                             rule='greater', patience=0, factor=0.1),
-        train_cfg=dict(by_epoch=True, max_epochs=3,
-                       val_interval=val_interval),
-        default_hooks=dict(checkpoint=dict(type='CheckpointHook',
-                                           interval=100)),
+        param_scheduler=dict(
+            type='ReduceOnPlateauLR',
+            monitor=monitor,
+            rule='greater',
+            patience=0,
+            factor=0.1),
+        train_cfg=dict(by_epoch=True, max_epochs=3, val_interval=val_interval),
+        default_hooks=dict(
+            checkpoint=dict(type='CheckpointHook', interval=100)),
         custom_hooks=[dict(type='CheckPlateauMonitorHook')],
         default_scope='mmpretrain')
     if with_val:
-        cfg.update(val_dataloader=loader, val_cfg=dict(),
-                   val_evaluator=dict(type='ConstantMetric'))
+        cfg.update(
+            val_dataloader=loader,
+            val_cfg=dict(),
+            val_evaluator=dict(type='ConstantMetric'))
     return Runner(**cfg)
 
 

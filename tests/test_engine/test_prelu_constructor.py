@@ -12,8 +12,12 @@ from mmprelu.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-TINY = dict(channels=(4, 8), depths=(1, 2), kernel_sizes=(3, 3),
-            strides=(1, 1), pools=(None, (2, 2)))
+TINY = dict(
+    channels=(4, 8),
+    depths=(1, 2),
+    kernel_sizes=(3, 3),
+    strides=(1, 1),
+    pools=(None, (2, 2)))
 
 
 def build(model, paramwise_cfg=None, wd=5e-4):
@@ -22,8 +26,8 @@ def build(model, paramwise_cfg=None, wd=5e-4):
         dict(
             type='PReLUOptimWrapperConstructor',
             optim_wrapper_cfg=dict(
-                optimizer=dict(type='SGD', lr=0.01, momentum=0.9,
-                               weight_decay=wd)),
+                optimizer=dict(
+                    type='SGD', lr=0.01, momentum=0.9, weight_decay=wd)),
             paramwise_cfg=paramwise_cfg))
     return constructor(model).optimizer
 
@@ -31,7 +35,8 @@ def build(model, paramwise_cfg=None, wd=5e-4):
 def decay_by_param(optimizer):
     return {
         id(p): group['weight_decay']
-        for group in optimizer.param_groups for p in group['params']
+        for group in optimizer.param_groups
+        for p in group['params']
     }
 
 
@@ -54,8 +59,11 @@ def test_no_decay_on_slopes(model_fn):
     model = model_fn()
     optimizer = build(model)
     decays = decay_by_param(optimizer)
-    slopes = {id(p) for m in model.modules() if isinstance(m, nn.PReLU)
-              for p in m.parameters()}
+    slopes = {
+        id(p)
+        for m in model.modules() if isinstance(m, nn.PReLU)
+        for p in m.parameters()
+    }
     assert slopes
     assert len(decays) == len(list(model.parameters()))
     for p in model.parameters():
@@ -74,10 +82,10 @@ def test_slope_decay_mult_and_other_rules_kept():
     model = ZooLike()
     optimizer = build(
         model,
-        dict(slope_decay_mult=0.5, custom_keys={'classifier': dict(
-            lr_mult=10.)}))
-    lrs = {id(p): g['lr'] for g in optimizer.param_groups
-           for p in g['params']}
+        dict(
+            slope_decay_mult=0.5,
+            custom_keys={'classifier': dict(lr_mult=10.)}))
+    lrs = {id(p): g['lr'] for g in optimizer.param_groups for p in g['params']}
     decays = decay_by_param(optimizer)
     assert decays[id(model.gate.weight)] == pytest.approx(2.5e-4)
     assert lrs[id(model.classifier.weight)] == pytest.approx(0.1)
@@ -108,19 +116,30 @@ def unmerged(monkeypatch, model, paramwise_cfg):
 
 
 def settings_by_param(optimizer):
-    return {id(p): {k: v for k, v in g.items() if k != 'params'}
-            for g in optimizer.param_groups for p in g['params']}
+    return {
+        id(p): {
+            k: v
+            for k, v in g.items() if k != 'params'
+        }
+        for g in optimizer.param_groups
+        for p in g['params']
+    }
 
 
-@pytest.mark.parametrize('paramwise_cfg,expected', [
-    (None, 2),  # decayed weights, slopes
-    (dict(slope_decay_mult=0.5), 2),
-    (dict(flat_decay_mult=0.), 2),  # biases join the slopes (no decay)
-    (dict(bias_lr_mult=2., bias_decay_mult=0.), 3),
-    (dict(custom_keys={'head': dict(lr_mult=10.),
-                       'backbone.stages.0': dict(decay_mult=0.)},
-          slope_decay_mult=0.), 5),  # + head's weights and slopes
-])
+@pytest.mark.parametrize(
+    'paramwise_cfg,expected',
+    [
+        (None, 2),  # decayed weights, slopes
+        (dict(slope_decay_mult=0.5), 2),
+        (dict(flat_decay_mult=0.), 2),  # biases join the slopes (no decay)
+        (dict(bias_lr_mult=2., bias_decay_mult=0.), 3),
+        (dict(
+            custom_keys={
+                'head': dict(lr_mult=10.),
+                'backbone.stages.0': dict(decay_mult=0.)
+            },
+            slope_decay_mult=0.), 5),  # + head's weights and slopes
+    ])
 def test_model_c_groups_merged_with_same_settings(monkeypatch, paramwise_cfg,
                                                   expected):
     model = model_c_on_meta()

@@ -62,9 +62,8 @@ class SneakyRebuild:
         self.marker = marker
 
     def __reduce__(self):
-        return torch._tensor._rebuild_from_type_v2, (
-            os.system, torch.Tensor,
-            (f'touch {shlex.quote(str(self.marker))}', ), {})
+        return torch._tensor._rebuild_from_type_v2, (os.system, torch.Tensor, (
+            f'touch {shlex.quote(str(self.marker))}', ), {})
 
 
 @pytest.mark.parametrize('planted', [Payload, SneakyRebuild])
@@ -72,9 +71,15 @@ class SneakyRebuild:
 def test_payload_is_refused_and_never_run(load, tmp_path, planted, legacy):
     marker = tmp_path / 'pwned'
     path = tmp_path / 'evil.pth'
-    torch.save({'state_dict': {'w': torch.ones(2)},
-                'meta': OrderedDict(x=[planted(marker)])}, path,
-               _use_new_zipfile_serialization=not legacy)
+    torch.save(
+        {
+            'state_dict': {
+                'w': torch.ones(2)
+            },
+            'meta': OrderedDict(x=[planted(marker)])
+        },
+        path,
+        _use_new_zipfile_serialization=not legacy)
     with pytest.raises(pickle.UnpicklingError) as info:
         load(path)
     assert str(path) in str(info.value) and ENV in str(info.value)
@@ -87,20 +92,26 @@ def test_plain_values_and_stock_mmengine_data_load(load, tmp_path):
     buffer.update(0.5)
     buffer.update(1.5, count=2)
     value = {
-        'tensors': [torch.randn(2, 3), torch.arange(4),
-                    torch.ones(2, dtype=torch.bfloat16),
-                    torch.zeros(2, dtype=torch.bool),
-                    torch.randn(4, 3).t(),
-                    torch.randn(1, 2, 3, 3).to(
-                        memory_format=torch.channels_last)],
-        'param': torch.nn.Parameter(torch.ones(3)),
+        'tensors': [
+            torch.randn(2, 3),
+            torch.arange(4),
+            torch.ones(2, dtype=torch.bfloat16),
+            torch.zeros(2, dtype=torch.bool),
+            torch.randn(4, 3).t(),
+            torch.randn(1, 2, 3, 3).to(memory_format=torch.channels_last)
+        ],
+        'param':
+        torch.nn.Parameter(torch.ones(3)),
         'plain': (None, True, 3, 2.5, 1 + 2j, 'str', b'bytes',
                   bytearray(b'ba'), {1, 2}, Counter(a=2)),
-        'torch': (torch.Size([2, 3]), torch.float16, torch.device('cpu'),
-                  torch.strided),
-        'numpy': (np.arange(3, dtype=np.int16), np.float32(0.5),
-                  np.int64(7), np.zeros((2, 2), dtype=np.float64)),
-        'message_hub': {'train/loss': buffer},
+        'torch':
+        (torch.Size([2,
+                     3]), torch.float16, torch.device('cpu'), torch.strided),
+        'numpy': (np.arange(3, dtype=np.int16), np.float32(0.5), np.int64(7),
+                  np.zeros((2, 2), dtype=np.float64)),
+        'message_hub': {
+            'train/loss': buffer
+        },
     }
     path = tmp_path / 'plain.pth'
     torch.save(value, path)

@@ -17,8 +17,8 @@ from torch.utils.data import BatchSampler, DataLoader, Dataset
 
 from mmprelu.datasets.samplers import EpochIndex, ExactResumeSampler
 from mmprelu.engine.hooks import ExactResumeHook, resume_hook
-from mmprelu.engine.hooks.seeding import (SampleSeededPipeline,
-                                          iteration_seed, seed_everything)
+from mmprelu.engine.hooks.seeding import (SampleSeededPipeline, iteration_seed,
+                                          seed_everything)
 
 
 def draws():
@@ -28,15 +28,24 @@ def draws():
 
 @pytest.mark.parametrize('seed', [0, 7, 2**40 + 3])
 def test_iteration_seed_differs_by_iteration_and_rank(seed):
-    seeds = {(i, r): iteration_seed(seed, i, r)
-             for i in range(5) for r in range(4)}
-    assert seeds == {(i, r): iteration_seed(seed, i, r)
-                     for i in range(5) for r in range(4)}
+    seeds = {
+        (i, r): iteration_seed(seed, i, r)
+        for i in range(5)
+        for r in range(4)
+    }
+    assert seeds == {
+        (i, r): iteration_seed(seed, i, r)
+        for i in range(5)
+        for r in range(4)
+    }
     assert len(set(seeds.values())) == 20
     assert all(0 <= s < 2**32 for s in seeds.values())
 
 
-def fake_runner(iteration=0, epoch=0, seed=3, loader=None,
+def fake_runner(iteration=0,
+                epoch=0,
+                seed=3,
+                loader=None,
                 loop=EpochBasedTrainLoop):
     runner = mock.MagicMock()
     runner.seed, runner.iter, runner.epoch = seed, iteration, epoch
@@ -76,20 +85,33 @@ def test_cuda_generators_get_the_rank_seed():
 def test_checkpoint_on_any_device_resumes(device):
     """Mapped onto cuda/meta, a checkpoint (old ones held RNG tensors) is
     read without touching its tensors, and nothing random is restored."""
-    old_state = {'torch': torch.zeros(5056, dtype=torch.uint8,
-                                      device=device)}
-    checkpoint = {'rng_state': old_state, 'exact_resume': {'world_size': 2},
-                  'meta': {'iter': 6}}
+    old_state = {'torch': torch.zeros(5056, dtype=torch.uint8, device=device)}
+    checkpoint = {
+        'rng_state': old_state,
+        'exact_resume': {
+            'world_size': 2
+        },
+        'meta': {
+            'iter': 6
+        }
+    }
     hook = ExactResumeHook()
     hook.after_load_checkpoint(None, checkpoint)
     assert hook._saved == {'world_size': 2}
     saved = {}
     hook.before_save_checkpoint(fake_runner(loader=epoch_loader()), saved)
-    assert saved == {'exact_resume': {'world_size': 1,
-                                      'batches_per_epoch': 8}}  # no tensors
+    assert saved == {
+        'exact_resume': {
+            'world_size': 1,
+            'batches_per_epoch': 8
+        }
+    }  # no tensors
 
 
-def epoch_loader(n=16, batch=2, workers=0, sampler=ExactResumeSampler,
+def epoch_loader(n=16,
+                 batch=2,
+                 workers=0,
+                 sampler=ExactResumeSampler,
                  batch_sampler=BatchSampler):
     loader = mock.MagicMock()
     loader.num_workers = workers
@@ -108,13 +130,14 @@ def started(runner):
     return hook
 
 
-@pytest.mark.parametrize('saved,iteration,skip,warned,restarts', [
-    (dict(world_size=1, batches_per_epoch=8), 11, 6, False, False),
-    (dict(world_size=2, batches_per_epoch=4), 7, 0, True, True),
-    (dict(world_size=2, batches_per_epoch=4), 4, 0, True, False),
-    ({}, 11, 6, False, False)])
-def test_resume_on_another_number_of_processes(saved, iteration, skip,
-                                               warned, restarts):
+@pytest.mark.parametrize(
+    'saved,iteration,skip,warned,restarts',
+    [(dict(world_size=1, batches_per_epoch=8), 11, 6, False, False),
+     (dict(world_size=2, batches_per_epoch=4), 7, 0, True, True),
+     (dict(world_size=2, batches_per_epoch=4), 4, 0, True, False),
+     ({}, 11, 6, False, False)])
+def test_resume_on_another_number_of_processes(saved, iteration, skip, warned,
+                                               restarts):
     """This run: 1 process, 8 batches per epoch. A checkpoint of epoch 2:
     written by 1 process 3 batches in, the epoch skips them; written by 2
     processes (4 batches per epoch) 3 batches in, it restarts, with a
@@ -140,8 +163,9 @@ class NoisyDataset(Dataset):
     def __init__(self, n=12):
         self.n = n
         self.pipeline = lambda results: dict(
-            results, value=(random.random(), float(np.random.rand()),
-                            float(torch.rand(1))))
+            results,
+            value=(random.random(), float(np.random.rand()),
+                   float(torch.rand(1))))
 
     def __len__(self):
         return self.n
@@ -172,15 +196,20 @@ def epoch_values(workers, persistent, epochs=2, skip=0):
     dataset = NoisyDataset()
     dataset.pipeline = SampleSeededPipeline(dataset.pipeline, seed=1)
     sampler = ExactResumeSampler(dataset, shuffle=False, seed=0)
-    loader = DataLoader(dataset, batch_size=4, sampler=sampler,
-                        num_workers=workers,
-                        persistent_workers=persistent and workers > 0)
+    loader = DataLoader(
+        dataset,
+        batch_size=4,
+        sampler=sampler,
+        num_workers=workers,
+        persistent_workers=persistent and workers > 0)
     out = []
     for epoch in range(epochs):
         sampler.set_epoch(epoch)  # what DistSamplerSeedHook does
         sampler.plan_next_epoch(4, skip_batches=skip if epoch == 0 else 0)
-        out.append([tuple(float(x) for x in row)
-                    for batch in loader for row in zip(*batch)])
+        out.append([
+            tuple(float(x) for x in row) for batch in loader
+            for row in zip(*batch)
+        ])
     return out
 
 
@@ -204,7 +233,8 @@ def test_main_process_draws_while_fetching_resume_exactly():
         loader = DataLoader(dataset, batch_size=4, sampler=sampler)
         first = skip // 4
         sampler.plan_next_epoch(
-            4, skip_batches=first,
+            4,
+            skip_batches=first,
             before_batch=lambda j: seed_everything(
                 iteration_seed(1, first + j, 0, 'fetch')))
         out = []
@@ -248,11 +278,12 @@ class OtherBatchSampler(BatchSampler):
     AspectRatioBatchSampler)."""
 
 
-@pytest.mark.parametrize('sampler,batch_sampler,message', [
-    (DefaultSampler, BatchSampler,
-     'train_dataloader.sampler is DefaultSampler, not ExactResumeSampler'),
-    (ExactResumeSampler, OtherBatchSampler,
-     "OtherBatchSampler, not torch's BatchSampler")])
+@pytest.mark.parametrize(
+    'sampler,batch_sampler,message',
+    [(DefaultSampler, BatchSampler,
+      'train_dataloader.sampler is DefaultSampler, not ExactResumeSampler'),
+     (ExactResumeSampler, OtherBatchSampler,
+      "OtherBatchSampler, not torch's BatchSampler")])
 def test_other_samplers_train_with_one_warning(sampler, batch_sampler,
                                                message):
     """A downstream DefaultSampler (or a batch sampler that may reorder
@@ -280,8 +311,8 @@ def test_iter_based_loop_is_left_to_mmengine(sampler):
     """IterBasedTrainLoop replays consumed batches itself: no plan and no
     warning about the sampler, whichever it is."""
     loader = epoch_loader(sampler=sampler)
-    runner = fake_runner(iteration=11, epoch=0, loader=loader,
-                         loop=IterBasedTrainLoop)
+    runner = fake_runner(
+        iteration=11, epoch=0, loader=loader, loop=IterBasedTrainLoop)
     started(runner)
     assert getattr(loader.batch_sampler.sampler, 'plan', None) is None
     assert not warnings_of(runner)

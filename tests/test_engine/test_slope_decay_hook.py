@@ -12,8 +12,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 import mmprelu  # noqa: F401  (registers the hook and the constructor)
-from mmprelu.engine.hooks import SlopeDecayCheckHook
-from mmprelu.engine.hooks import slope_decay_hook
+from mmprelu.engine.hooks import SlopeDecayCheckHook, slope_decay_hook
 from mmprelu.engine.hooks.slope_decay_hook import (add_slope_decay_check,
                                                    decayed_slopes)
 from mmprelu.models.utils import PReLU
@@ -35,8 +34,9 @@ class Toy(BaseModel):
 
 
 def optim_cfg(constructor=None, weight_decay=1e-3, **paramwise):
-    cfg = dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9,
-                              weight_decay=weight_decay))
+    cfg = dict(
+        optimizer=dict(
+            type='SGD', lr=0.1, momentum=0.9, weight_decay=weight_decay))
     if constructor:
         cfg['constructor'] = constructor
     if paramwise:
@@ -48,8 +48,8 @@ def fake_runner(optim_wrapper_cfg):
     init_default_scope('mmpretrain')
     model = Toy()
     return SimpleNamespace(
-        model=model, optim_wrapper=build_optim_wrapper(model,
-                                                       optim_wrapper_cfg),
+        model=model,
+        optim_wrapper=build_optim_wrapper(model, optim_wrapper_cfg),
         cfg=Config(dict(optim_wrapper=optim_wrapper_cfg)))
 
 
@@ -61,15 +61,18 @@ def logged(monkeypatch):
     return messages
 
 
-@pytest.mark.parametrize('case, decayed', [
-    (dict(), True),  # mmengine's default constructor decays everything
-    (dict(constructor='PReLUOptimWrapperConstructor'), False),
-    (dict(constructor='PReLUOptimWrapperConstructor',
-          slope_decay_mult=0.5), True),
-    (dict(weight_decay=0.), False),
-    # the default constructor with the slopes matched by custom_keys
-    (dict(custom_keys={'act.weight': dict(decay_mult=0.)}), False),
-])
+@pytest.mark.parametrize(
+    'case, decayed',
+    [
+        (dict(), True),  # mmengine's default constructor decays everything
+        (dict(constructor='PReLUOptimWrapperConstructor'), False),
+        (dict(
+            constructor='PReLUOptimWrapperConstructor',
+            slope_decay_mult=0.5), True),
+        (dict(weight_decay=0.), False),
+        # the default constructor with the slopes matched by custom_keys
+        (dict(custom_keys={'act.weight': dict(decay_mult=0.)}), False),
+    ])
 def test_warns_exactly_when_slopes_decay(case, decayed, logged):
     runner = fake_runner(optim_cfg(**case))
     hook = SlopeDecayCheckHook()
@@ -87,9 +90,11 @@ def test_warns_exactly_when_slopes_decay(case, decayed, logged):
 
 def test_strict_raises(logged):
     runner = fake_runner(optim_cfg())
-    with pytest.raises(ValueError, match=r'1 PReLU slope parameter.*'
-                       r'DefaultOptimWrapperConstructor.*Fix: set '
-                       r"optim_wrapper.constructor='PReLUOptimWrapper"):
+    with pytest.raises(
+            ValueError,
+            match=r'1 PReLU slope parameter.*'
+            r'DefaultOptimWrapperConstructor.*Fix: set '
+            r"optim_wrapper.constructor='PReLUOptimWrapper"):
         SlopeDecayCheckHook(strict=True).before_run(runner)
     assert not logged
 
@@ -99,16 +104,19 @@ def test_frozen_slopes_and_test_runs_are_ignored(logged):
     runner.model.act.weight.requires_grad_(False)
     assert decayed_slopes(runner.model, runner.optim_wrapper.optimizer) == []
     # runner.test(): the optimizer is still a config dict
-    SlopeDecayCheckHook().before_run(SimpleNamespace(
-        model=Toy(), optim_wrapper=dict(optimizer=dict(type='SGD'))))
+    SlopeDecayCheckHook().before_run(
+        SimpleNamespace(
+            model=Toy(), optim_wrapper=dict(optimizer=dict(type='SGD'))))
     assert not logged
 
 
 def test_bad_arguments():
     with pytest.raises(ValueError, match='strict must be True or False'):
         SlopeDecayCheckHook(strict='yes')
-    with pytest.raises(ValueError, match="slope_types: 'NoSuchModule' is "
-                       'not a registered nn.Module'):
+    with pytest.raises(
+            ValueError,
+            match="slope_types: 'NoSuchModule' is "
+            'not a registered nn.Module'):
         SlopeDecayCheckHook(slope_types=['NoSuchModule'])
     with pytest.raises(ValueError, match='enable must be True or False'):
         SlopeDecayCheckHook(enable='no')
@@ -122,18 +130,25 @@ def test_switched_off(logged):
 
 
 def make_runner(tmp_path, hooks):
-    data = [dict(inputs=torch.randn(2), labels=torch.randn(1))
-            for _ in range(4)]
-    loader = dict(dataset=data, batch_size=2, num_workers=0,
-                  sampler=dict(type='DefaultSampler', shuffle=False),
-                  collate_fn=dict(type='default_collate'))
+    data = [
+        dict(inputs=torch.randn(2), labels=torch.randn(1)) for _ in range(4)
+    ]
+    loader = dict(
+        dataset=data,
+        batch_size=2,
+        num_workers=0,
+        sampler=dict(type='DefaultSampler', shuffle=False),
+        collate_fn=dict(type='default_collate'))
     return Runner(
-        model=Toy(), work_dir=str(tmp_path), train_dataloader=loader,
+        model=Toy(),
+        work_dir=str(tmp_path),
+        train_dataloader=loader,
         optim_wrapper=optim_cfg(),
         train_cfg=dict(by_epoch=True, max_epochs=1),
-        default_hooks=dict(checkpoint=dict(type='CheckpointHook',
-                                           interval=100)),
-        custom_hooks=hooks, default_scope='mmpretrain')
+        default_hooks=dict(
+            checkpoint=dict(type='CheckpointHook', interval=100)),
+        custom_hooks=hooks,
+        default_scope='mmpretrain')
 
 
 def test_runner_warns_once_at_build(tmp_path, logged):
@@ -168,9 +183,10 @@ def test_plain_torch_prelu_is_a_slope_too(logged):
     hook.before_run(runner)
     assert [f.name for f in hook.found] == ['act.weight']
     init_default_scope('mmpretrain')
-    assert issubclass(SlopeDecayCheckHook(
-        slope_types=['PReLU']).slope_types[0], nn.PReLU)
+    assert issubclass(
+        SlopeDecayCheckHook(slope_types=['PReLU']).slope_types[0], nn.PReLU)
     hook = SlopeDecayCheckHook(slope_types=[nn.Linear])
     hook.before_run(runner)
-    assert {f.name for f in hook.found} == {'fc1.weight', 'fc1.bias',
-                                            'fc2.weight', 'fc2.bias'}
+    assert {f.name
+            for f in hook.found
+            } == {'fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias'}

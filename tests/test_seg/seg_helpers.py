@@ -24,13 +24,17 @@ def require_mmseg() -> None:
     try:
         import mmseg.models  # noqa: F401
     except ImportError as err:
-        pytest.skip(f'mmsegmentation is not installed ({err}): it needs '
-                    f'full mmcv < 2.2, which tools/setup_env.sh installs '
-                    f'with it on the full-mmcv stacks (DEVELOPERS.md); '
-                    f'segmentation untested', allow_module_level=True)
+        pytest.skip(
+            f'mmsegmentation is not installed ({err}): it needs '
+            f'full mmcv < 2.2, which tools/setup_env.sh installs '
+            f'with it on the full-mmcv stacks (DEVELOPERS.md); '
+            f'segmentation untested',
+            allow_module_level=True)
     except AssertionError as err:  # mmseg's own check of the mmcv version
-        pytest.skip(f'mmsegmentation refuses this mmcv ({err}); '
-                    f'segmentation untested', allow_module_level=True)
+        pytest.skip(
+            f'mmsegmentation refuses this mmcv ({err}); '
+            f'segmentation untested',
+            allow_module_level=True)
 
 
 def load_converter():
@@ -62,16 +66,22 @@ def write_cls_checkpoint(path: Path, seed: int = 0) -> dict:
                 module.weight.add_(torch.rand_like(module.weight) * 0.1)
     state = model.state_dict()
     assert any(k.startswith('head.') for k in state)  # the fc layers
-    checkpoint = to_plain_types(dict(
-        meta=dict(epoch=24, iter=144, mmpretrain_version='1.2.0'),
-        state_dict=state,
-        message_hub=dict(log_scalars={'train/loss': HistoryBuffer(
-            np.array([2.0, 1.5]), np.array([1, 1]))})))
+    checkpoint = to_plain_types(
+        dict(
+            meta=dict(epoch=24, iter=144, mmpretrain_version='1.2.0'),
+            state_dict=state,
+            message_hub=dict(
+                log_scalars={
+                    'train/loss':
+                    HistoryBuffer(np.array([2.0, 1.5]), np.array([1, 1]))
+                })))
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(checkpoint, path)
     torch.load(path, weights_only=True)  # what torch >= 2.6 does by default
-    return {k[len('backbone.'):]: v for k, v in state.items()
-            if k.startswith('backbone.')}
+    return {
+        k[len('backbone.'):]: v
+        for k, v in state.items() if k.startswith('backbone.')
+    }
 
 
 def shrink_to_digits_trunk(cfg, checkpoint):
@@ -86,13 +96,16 @@ def shrink_to_digits_trunk(cfg, checkpoint):
     backbone.init_cfg.checkpoint = str(checkpoint)
     backbone.out_indices = tuple(i - 1 for i in backbone.out_indices)
     backbone.output_stride //= 2
-    channels = [mmprelu.PReLUNet(arch).out_channels[i]
-                for i in backbone.out_indices]
+    channels = [
+        mmprelu.PReLUNet(arch).out_channels[i] for i in backbone.out_indices
+    ]
     for name in HEADS:
         head = cfg.model[name]
         index = head.in_index
         head.in_channels = [channels[i] for i in index] if isinstance(
             index, (list, tuple)) else channels[index]
-        head.update(channels=16, num_classes=3,
-                    norm_cfg=dict(type='BN', requires_grad=True))
+        head.update(
+            channels=16,
+            num_classes=3,
+            norm_cfg=dict(type='BN', requires_grad=True))
     return cfg

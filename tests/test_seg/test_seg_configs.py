@@ -10,8 +10,7 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import HOOKS as ROOT_HOOKS
 from mmengine.registry import MODELS as ROOT_MODELS
-from mmengine.registry import \
-    OPTIM_WRAPPER_CONSTRUCTORS as ROOT_CONSTRUCTORS
+from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS as ROOT_CONSTRUCTORS
 from mmengine.registry import Registry
 
 import mmprelu
@@ -22,8 +21,8 @@ CONFIGS = sorted(SEG.glob('*.py'))
 CLS_DATA = ROOT / 'configs/_base_/datasets/imagenet_bs16_scale_jitter.py'
 # stand-ins for mmseg's registries: children of mmengine's roots
 MMSEG_LIKE = Registry('model', parent=ROOT_MODELS, scope='mmseg_like')
-CONSTRUCTORS = Registry('optim wrapper constructor', parent=ROOT_CONSTRUCTORS,
-                        scope='mmseg_like')
+CONSTRUCTORS = Registry(
+    'optim wrapper constructor', parent=ROOT_CONSTRUCTORS, scope='mmseg_like')
 HOOKS = Registry('hook', parent=ROOT_HOOKS, scope='mmseg_like')
 HEADS = ('decode_head', 'auxiliary_head')
 
@@ -61,8 +60,8 @@ def test_only_the_backbone_is_ours(cfg):
     model = cfg.model
     assert model.type == 'EncoderDecoder' and 'pretrained' not in model
     assert model.data_preprocessor.type == 'SegDataPreProcessor'
-    assert {model.decode_head.type, model.auxiliary_head.type} <= {
-        'FCNHead', 'UPerHead', 'ASPPHead'}
+    assert {model.decode_head.type,
+            model.auxiliary_head.type} <= {'FCNHead', 'UPerHead', 'ASPPHead'}
     backbone = model.backbone
     assert backbone.type == 'mmpretrain.PReLUNet'
     assert backbone.norm_cfg is None
@@ -70,13 +69,13 @@ def test_only_the_backbone_is_ours(cfg):
         assert 'init_cfg' not in backbone  # MSRA: no checkpoint needed
     else:
         assert backbone.init_cfg == dict(
-            type='Pretrained', prefix='backbone.',
+            type='Pretrained',
+            prefix='backbone.',
             checkpoint=f'checkpoints/prelu-net-{backbone.arch.lower()}'
             f'_in1k.pth')
     # each head carries its own norm (a top-level norm_cfg reaches none)
     for head in HEADS:
-        assert model[head].norm_cfg == dict(type='SyncBN',
-                                            requires_grad=True)
+        assert model[head].norm_cfg == dict(type='SyncBN', requires_grad=True)
 
 
 def test_inputs_normalised_as_in_classification(cfg):
@@ -90,8 +89,10 @@ def test_inputs_normalised_as_in_classification(cfg):
 def test_one_crop_size_everywhere_and_slide_test(cfg):
     """mmseg needs data_preprocessor.size (or size_divisor) to batch the
     training crops; the slide windows have the crop's size."""
-    (crop, ) = [tuple(step['crop_size']) for step in cfg.train_pipeline
-                if step['type'] == 'RandomCrop']
+    (crop, ) = [
+        tuple(step['crop_size']) for step in cfg.train_pipeline
+        if step['type'] == 'RandomCrop'
+    ]
     assert tuple(cfg.model.data_preprocessor.size) == crop
     test_cfg = cfg.model.test_cfg
     assert test_cfg.mode == 'slide' and tuple(test_cfg.crop_size) == crop
@@ -109,26 +110,28 @@ def test_optimizer_keeps_decay_off_slopes_and_clips(cfg):
     assert wrapper.optimizer.weight_decay > 0
     for name in ('weights_only_checkpoint', 'slope_decay_check'):
         assert HOOKS.get(cfg.default_hooks[name].type) is getattr(
-            mmprelu, {'weights_only_checkpoint': 'WeightsOnlyCheckpointHook',
-                      'slope_decay_check': 'SlopeDecayCheckHook'}[name])
+            mmprelu, {
+                'weights_only_checkpoint': 'WeightsOnlyCheckpointHook',
+                'slope_decay_check': 'SlopeDecayCheckHook'
+            }[name])
 
 
-@pytest.mark.parametrize('type_name', ['mmpretrain.PReLUNet',
-                                       'mmprelu.PReLUNet'])
+@pytest.mark.parametrize('type_name',
+                         ['mmpretrain.PReLUNet', 'mmprelu.PReLUNet'])
 def test_features_match_the_heads(cfg, type_name):
     """At full width, on the meta device: the stages the heads read have
     the channels they expect, at the output stride of the config's name."""
     with torch.device('meta'):
-        backbone = MMSEG_LIKE.build(dict(cfg.model.backbone, type=type_name,
-                                         init_cfg=None))
+        backbone = MMSEG_LIKE.build(
+            dict(cfg.model.backbone, type=type_name, init_cfg=None))
         feats = backbone(torch.empty(1, 3, 128, 128))
     assert isinstance(backbone, mmprelu.PReLUNet)
     name = Path(cfg.filename).name
     stride = int(re.search(r'-d(\d+)_', name).group(1)) if '-d' in name \
         else max(backbone.strides)
     assert backbone.strides[-1] == stride
-    assert [128 // f.shape[-1] for f in feats] == [
-        backbone.strides[i] for i in backbone.out_indices]
+    assert [128 // f.shape[-1] for f in feats
+            ] == [backbone.strides[i] for i in backbone.out_indices]
     for head in HEADS:
         head = cfg.model[head]
         index = head.in_index

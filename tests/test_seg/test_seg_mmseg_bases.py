@@ -56,13 +56,16 @@ def batch(size, n=2):
         sample = SegDataSample(metainfo=dict(img_shape=size, ori_shape=size))
         sample.gt_sem_seg = PixelData(data=torch.randint(0, 150, (1, *size)))
         samples.append(sample)
-    return dict(inputs=[torch.randint(0, 256, (3, *size), dtype=torch.uint8)
-                        for _ in range(n)], data_samples=samples)
+    return dict(
+        inputs=[
+            torch.randint(0, 256, (3, *size), dtype=torch.uint8)
+            for _ in range(n)
+        ],
+        data_samples=samples)
 
 
 def test_bare_type_is_not_in_mmseg_registry(tmp_path):
-    cfg = read(tmp_path, NAIVE.replace("'mmpretrain.PReLUNet'",
-                                       "'PReLUNet'"))
+    cfg = read(tmp_path, NAIVE.replace("'mmpretrain.PReLUNet'", "'PReLUNet'"))
     with pytest.raises(KeyError, match="PReLUNet is not in the mmseg::model"):
         MODELS.build(cfg.model.backbone)
 
@@ -70,8 +73,9 @@ def test_bare_type_is_not_in_mmseg_registry(tmp_path):
 def test_resnet_base_pretrained_reaches_our_backbone(tmp_path):
     cfg = read(tmp_path, NAIVE)
     assert cfg.model.pretrained == 'open-mmlab://resnet50_v1c'
-    with pytest.raises(TypeError, match="unexpected keyword argument "
-                       "'pretrained'"):
+    with pytest.raises(
+            TypeError, match="unexpected keyword argument "
+            "'pretrained'"):
         MODELS.build(cfg.model)
 
 
@@ -82,8 +86,9 @@ def test_clip_grad_none_needs_delete(tmp_path):
 
 
 def test_top_level_norm_cfg_misses_the_heads_and_size_is_unset(tmp_path):
-    cfg = read(tmp_path, NAIVE.replace('model = dict(',
-                                       'model = dict(pretrained=None, '))
+    cfg = read(
+        tmp_path,
+        NAIVE.replace('model = dict(', 'model = dict(pretrained=None, '))
     assert cfg.norm_cfg.type == 'BN'
     assert cfg.model.decode_head.norm_cfg.type == 'SyncBN'
     assert cfg.model.auxiliary_head.norm_cfg.type == 'SyncBN'
@@ -97,9 +102,9 @@ def test_the_doc_config_avoids_them_all(tmp_path):
     cfg = read(tmp_path, doc_files(DOC)[NAME], NAME)
     model_cfg = cfg.model
     assert model_cfg.pretrained is None
-    assert set(model_cfg.backbone) == {'type', 'arch', 'out_indices',
-                                       'output_stride', 'norm_cfg',
-                                       'init_cfg'}
+    assert set(model_cfg.backbone) == {
+        'type', 'arch', 'out_indices', 'output_stride', 'norm_cfg', 'init_cfg'
+    }
     for head in (model_cfg.decode_head, model_cfg.auxiliary_head):
         assert head.norm_cfg.type == 'BN'
     assert cfg.optim_wrapper.clip_grad == dict(max_norm=35, norm_type=2)
@@ -109,10 +114,14 @@ def test_the_doc_config_avoids_them_all(tmp_path):
     assert model_cfg.data_preprocessor.size == (512, 512)
     # narrower and smaller, so that a training step is quick; no checkpoint
     model_cfg.data_preprocessor.size = (96, 96)
-    model_cfg.backbone.update(arch=dict(
-        channels=(8, 8, 16, 16), depths=(1, 1, 1, 1),
-        kernel_sizes=(7, 3, 3, 3), strides=(2, 1, 1, 1),
-        pools=(None, (2, 2), (2, 2), (2, 2))), init_cfg=None)
+    model_cfg.backbone.update(
+        arch=dict(
+            channels=(8, 8, 16, 16),
+            depths=(1, 1, 1, 1),
+            kernel_sizes=(7, 3, 3, 3),
+            strides=(2, 1, 1, 1),
+            pools=(None, (2, 2), (2, 2), (2, 2))),
+        init_cfg=None)
     model_cfg.decode_head.update(in_channels=16, channels=8)
     model_cfg.auxiliary_head.update(in_channels=16, channels=8)
     model = MODELS.build(model_cfg)

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from seg_helpers import (ROOT, TINY, require_mmseg,
-                         shrink_to_digits_trunk)
+from seg_helpers import ROOT, TINY, require_mmseg, shrink_to_digits_trunk
 
 require_mmseg()
 
@@ -57,8 +56,8 @@ def test_bare_type_is_not_found_from_mmseg_scope():
     with pytest.raises(KeyError, match='PReLUNet is not in the mmseg::model'):
         MODELS.build(dict(type='PReLUNet', arch=arch))
     for name in ('mmpretrain.PReLUNet', 'mmprelu.PReLUNet'):
-        assert isinstance(MODELS.build(dict(type=name, arch=arch)),
-                          mmprelu.PReLUNet)
+        assert isinstance(
+            MODELS.build(dict(type=name, arch=arch)), mmprelu.PReLUNet)
 
 
 @pytest.mark.parametrize('name', sorted(CONFIGS))
@@ -97,14 +96,15 @@ def trained(cls_checkpoint, seg_photos, tmp_path_factory):
     ITERS iterations on the photo set (batches of 4, no validation)."""
     cfg = Config.fromfile(TINY)
     cfg.model.backbone.init_cfg = dict(
-        type='Pretrained', checkpoint=str(cls_checkpoint[0]),
+        type='Pretrained',
+        checkpoint=str(cls_checkpoint[0]),
         prefix='backbone.')
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[loader].update(num_workers=0, persistent_workers=False)
         cfg[loader].dataset.data_root = str(seg_photos)
     cfg.train_dataloader.batch_size = 4
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=ITERS,
-                         val_interval=ITERS + 1)
+    cfg.train_cfg = dict(
+        type='IterBasedTrainLoop', max_iters=ITERS, val_interval=ITERS + 1)
     cfg.param_scheduler[0].end = ITERS
     cfg.default_hooks.checkpoint.interval = ITERS
     cfg.default_hooks.logger.interval = 1
@@ -126,10 +126,12 @@ def test_loss_finite_and_slopes_without_weight_decay(trained):
     """PReLUOptimWrapperConstructor resolved from mmseg's scope (§2.1)."""
     cfg, runner = trained
     loss = runner.message_hub.get_scalar('train/loss').data[0]
-    assert len(loss) == ITERS and all(map(torch.isfinite,
-                                          torch.as_tensor(loss)))
-    slopes = {id(m.weight) for m in runner.model.modules()
-              if isinstance(m, torch.nn.PReLU)}
+    assert len(loss) == ITERS and all(
+        map(torch.isfinite, torch.as_tensor(loss)))
+    slopes = {
+        id(m.weight)
+        for m in runner.model.modules() if isinstance(m, torch.nn.PReLU)
+    }
     groups = runner.optim_wrapper.optimizer.param_groups
     decays = {id(p): g['weight_decay'] for g in groups for p in g['params']}
     assert len(slopes) == 5 and all(decays[s] == 0 for s in slopes)
@@ -141,8 +143,8 @@ def test_checkpoint_is_weights_only(trained):
     """WeightsOnlyCheckpointHook, named 'mmpretrain.X' in the mmseg
     runtime: the saved file loads with plain torch.load."""
     cfg, _ = trained
-    checkpoint = torch.load(Path(cfg.work_dir) / f'iter_{ITERS}.pth',
-                            weights_only=True)
+    checkpoint = torch.load(
+        Path(cfg.work_dir) / f'iter_{ITERS}.pth', weights_only=True)
     assert 'backbone.stages.2.conv2.act.weight' in checkpoint['state_dict']
     assert checkpoint['meta']['iter'] == ITERS
 
@@ -164,8 +166,7 @@ def test_each_photo_predicted_in_its_own_shape(trained, seg_photos, mode):
             ori_h, ori_w = sample.ori_shape
             assert sample.pred_sem_seg.data.shape == (1, ori_h, ori_w)
             assert sample.seg_logits.data.shape == (3, ori_h, ori_w)
-            assert set(sample.pred_sem_seg.data.unique().tolist()) <= {
-                0, 1, 2}
+            assert set(sample.pred_sem_seg.data.unique().tolist()) <= {0, 1, 2}
             shapes.add((ori_h > ori_w) - (ori_h < ori_w))
             grey += batch['inputs'][0].shape[0] == 3 and bool(
                 (batch['inputs'][0][0] == batch['inputs'][0][1]).all())

@@ -15,8 +15,7 @@ def pytest_configure(config):
 @pytest.fixture(scope='session')
 def digits(tmp_path_factory):
     root = tmp_path_factory.mktemp('digits')
-    check(python('dataset_converters/digits2imagenet.py', root, '--size',
-                 64))
+    check(python('dataset_converters/digits2imagenet.py', root, '--size', 64))
     assert (root / 'meta' / 'train.txt').is_file()
     return root
 
@@ -46,6 +45,7 @@ def trained(tmp_path_factory, options):
     """One epoch (2 iterations) of tools/train.py; returns (work dir,
     output)."""
     work_dir = tmp_path_factory.mktemp('train')
-    out = check(python('train.py', CONFIG, '--work-dir', work_dir, *options,
-                       'train_cfg.max_epochs=1'))
+    out = check(
+        python('train.py', CONFIG, '--work-dir', work_dir, *options,
+               'train_cfg.max_epochs=1'))
     return work_dir, out

@@ -1,5 +1,5 @@
-"""Test-only hooks (not a test module), imported by the temporary configs of the tool tests
-through ``custom_imports`` (PYTHONPATH=tests/test_tools):
+"""Test-only hooks (not a test module), imported by the temporary configs of
+the tool tests through ``custom_imports`` (PYTHONPATH=tests/test_tools):
 
 * ``KillAtIterHook``: SIGKILL the training process right after the
   checkpoint of iteration ``$MMPRELU_TEST_KILL_AT_ITER`` is written;
@@ -27,7 +27,10 @@ def _at(env_key, iteration):
 class KillAtIterHook(Hook):
     priority = 'LOWEST'  # after CheckpointHook has saved this iteration
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None):
         if _at('MMPRELU_TEST_KILL_AT_ITER', runner.iter + 1):
             os.kill(os.getpid(), signal.SIGKILL)
@@ -46,8 +49,8 @@ def _planned(hook_round, rank, iteration):
     """The actions of $MMPRELU_TEST_FAULTS ('round:rank:iter:action' items,
     comma-separated) for this restart round, rank and iteration."""
     actions = []
-    for item in filter(None, os.environ.get('MMPRELU_TEST_FAULTS',
-                                            '').split(',')):
+    for item in filter(None,
+                       os.environ.get('MMPRELU_TEST_FAULTS', '').split(',')):
         r, k, i, action = item.split(':')
         if (int(r), int(k), int(i)) == (hook_round, rank, iteration):
             actions.append(action)
@@ -88,7 +91,10 @@ class FaultPlanHook(Hook):
             from mmengine.fileio import LocalBackend
             LocalBackend.put = _half_write_then_die
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None):
         iteration = runner.iter + 1
         round_, actions = self._now(runner, iteration)
@@ -105,8 +111,8 @@ class FaultPlanHook(Hook):
                 f.write(f'{os.getpid()} {time.time()}')
             os.kill(os.getpid(), signal.SIGSTOP)
         if 'kill' in actions:
-            if any(f':{iteration}:corrupt' in item for item in os.environ[
-                    'MMPRELU_TEST_FAULTS'].split(',')
+            if any(f':{iteration}:corrupt' in item
+                   for item in os.environ['MMPRELU_TEST_FAULTS'].split(',')
                    if item.startswith(f'{round_}:')):
                 deadline = time.time() + 60
                 while not os.path.exists(marker) and time.time() < deadline:

@@ -8,7 +8,6 @@ from tool_runner import CONFIG
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-
 # a plateau step after every validation, i.e. scheduler state for a resume
 # to restore (the digits config itself has a fixed MultiStepLR schedule and
 # validates every 10 epochs)
@@ -29,14 +28,17 @@ def write_config(directory, body=''):
         "'mmprelu.engine.safe_loading', 'fault_hooks'], "
         'allow_failed_imports=False)\n'
         "custom_hooks = [dict(type='KillAtIterHook'), "
-        "dict(type='PoisonAtIterHook'), dict(type='FaultPlanHook')]\n"
-        + body)
+        "dict(type='PoisonAtIterHook'), dict(type='FaultPlanHook')]\n" + body)
     return path
 
 
 def fault_env(**values):
-    env = {'PYTHONPATH': HERE + os.pathsep + os.environ.get('PYTHONPATH', ''),
-           'OMP_NUM_THREADS': '1'}
-    env.update({f'MMPRELU_TEST_{k.upper()}': str(v)
-                for k, v in values.items()})
+    env = {
+        'PYTHONPATH': HERE + os.pathsep + os.environ.get('PYTHONPATH', ''),
+        'OMP_NUM_THREADS': '1'
+    }
+    env.update({
+        f'MMPRELU_TEST_{k.upper()}': str(v)
+        for k, v in values.items()
+    })
     return env

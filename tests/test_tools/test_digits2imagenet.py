@@ -113,8 +113,11 @@ def test_bad_arguments(tmp_path, capsys, argv, words):
 
 
 def test_help_runs_as_a_script():
-    proc = subprocess.run([sys.executable, str(SCRIPT), '--help'],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), '--help'],
+        capture_output=True,
+        text=True,
+        timeout=60)
     assert proc.returncode == 0
     assert '--val-ratio' in proc.stdout and 'out_dir' in proc.stdout
 
@@ -152,17 +155,22 @@ def test_digits_config_settings():
     assert cfg.data_preprocessor.std == [1., 1., 1.]
     assert cfg.train_dataloader.batch_size == 32
     assert cfg.train_dataloader.dataset.metainfo.classes == [
-        str(i) for i in range(10)]
+        str(i) for i in range(10)
+    ]
     types = [s['type'] for s in cfg.train_dataloader.dataset.pipeline]
-    assert types == ['LoadImageSafely', 'LimitAspectRatio',
-                     'RandomChoiceResize', 'RandomCrop', 'RandomFlip',
-                     'PCALighting', 'PackInputs']
+    assert types == [
+        'LoadImageSafely', 'LimitAspectRatio', 'RandomChoiceResize',
+        'RandomCrop', 'RandomFlip', 'PCALighting', 'PackInputs'
+    ]
 
 
 @pytest.mark.parametrize('config,resize', [
     ('imagenet_bs16_scale_jitter.py',
-     dict(type='RandomChoiceResize', scales=list(range(256, 513)),
-          resize_type='mmpretrain.ResizeEdge', edge='short')),
+     dict(
+         type='RandomChoiceResize',
+         scales=list(range(256, 513)),
+         resize_type='mmpretrain.ResizeEdge',
+         edge='short')),
     ('imagenet_bs16_short256.py',
      dict(type='ResizeEdge', scale=256, edge='short')),
 ])
@@ -178,10 +186,10 @@ def test_imagenet_config_settings(config, resize):
     assert cfg.val_dataloader.sampler.shuffle is False
     assert cfg.val_evaluator.topk == (1, 5)
     steps = train.dataset.pipeline
-    assert [s['type'] for s in steps[:2]] == ['LoadImageSafely',
-                                              'LimitAspectRatio']
+    assert [s['type']
+            for s in steps[:2]] == ['LoadImageSafely', 'LimitAspectRatio']
     assert steps[2] == resize
-    assert [s['type'] for s in steps[3:]] == [
-        'RandomCrop', 'RandomFlip', 'PCALighting', 'PackInputs']
-    assert [s['type'] for s in cfg.val_dataloader.dataset.pipeline] == [
-        'LoadImageSafely', 'ResizeEdge', 'CenterCrop', 'PackInputs']
+    assert [s['type'] for s in steps[3:]
+            ] == ['RandomCrop', 'RandomFlip', 'PCALighting', 'PackInputs']
+    assert [s['type'] for s in cfg.val_dataloader.dataset.pipeline
+            ] == ['LoadImageSafely', 'ResizeEdge', 'CenterCrop', 'PackInputs']

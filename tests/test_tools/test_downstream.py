@@ -43,10 +43,13 @@ def run(installed_wheel, project, options):
     data = [o for o in options if not o.startswith('default_hooks.')]
 
     def step(command, work, *args, epochs=2):
-        return check_run(installed_wheel.run(
-            [*command, *args, '--work-dir', work, *data,
-             f'train_cfg.max_epochs={epochs}'], project,
-            PORT=str(free_port())))
+        return check_run(
+            installed_wheel.run([
+                *command, *args, '--work-dir', work, *data,
+                f'train_cfg.max_epochs={epochs}'
+            ],
+                                project,
+                                PORT=str(free_port())))
 
     return step
 
@@ -61,11 +64,12 @@ def saved(work: Path, epochs) -> None:
     epoch (stock CheckpointHook, interval 1), 2 iterations each, the EMA
     hook's state with one step per iteration since the start."""
     assert sorted(p.name for p in work.glob('epoch_*.pth')) == [
-        f'epoch_{e}.pth' for e in epochs]
+        f'epoch_{e}.pth' for e in epochs
+    ]
     for epoch in epochs:
         state = checkpoint(work / f'epoch_{epoch}.pth')
-        assert (state['meta']['epoch'], state['meta']['iter']) == (
-            epoch, 2 * epoch)
+        assert (state['meta']['epoch'], state['meta']['iter']) == (epoch,
+                                                                   2 * epoch)
         assert int(state['ema_state_dict']['steps']) == 2 * epoch
 
 
@@ -78,9 +82,11 @@ def upstream_types(work: Path, out: str) -> None:
     assert cfg.default_hooks.checkpoint.type == 'CheckpointHook'
     assert cfg.default_hooks.logger == dict(type='LoggerHook', interval=5)
     assert cfg.train_dataloader.sampler.type == 'DefaultSampler'
-    assert {loader.dataset.pipeline[0].type for loader in (
-        cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader)} == {
-            'LoadImageFromFile'}
+    assert {
+        loader.dataset.pipeline[0].type
+        for loader in (cfg.train_dataloader, cfg.val_dataloader,
+                       cfg.test_dataloader)
+    } == {'LoadImageFromFile'}
     assert cfg.custom_hooks == [dict(type='EMAHook')]
     # the doc's base files reached the model
     assert cfg.model.type == 'PReLUNetClassifier'
@@ -91,8 +97,9 @@ def resumed(out: str, epochs) -> None:
     """The run went on after the epoch-1 checkpoint (4 iterations)."""
     assert 'resumed epoch: 1, iter: 2' in out
     assert 'There is no `ema_state_dict`' not in out
-    assert [int(e) for e in re.findall(
-        r'Epoch\(train\) \[(\d+)\]\[2/2\]', out)] == list(epochs)
+    assert [
+        int(e) for e in re.findall(r'Epoch\(train\) \[(\d+)\]\[2/2\]', out)
+    ] == list(epochs)
 
 
 @pytest.fixture(scope='module')
@@ -113,8 +120,8 @@ def test_stock_train_past_a_checkpoint_save(stock_trained):
 
 def test_stock_resume(run, stock_trained, tmp_path):
     work, _ = stock_trained
-    out = run([sys.executable, STOCK / 'train.py', NEW], tmp_path,
-              '--resume', work / 'epoch_1.pth')
+    out = run([sys.executable, STOCK / 'train.py', NEW], tmp_path, '--resume',
+              work / 'epoch_1.pth')
     resumed(out, [2])
     saved(tmp_path, [2])
 
@@ -133,7 +140,10 @@ def our_resumed(installed_wheel, run, stock_trained, tmp_path_factory):
     to epoch 3: (work dir, output)."""
     work = tmp_path_factory.mktemp('our_work')
     out = run(['bash', installed_wheel.tools / 'dist_train.sh', TEXT, '1'],
-              work, '--resume', stock_trained[0] / 'epoch_1.pth', epochs=3)
+              work,
+              '--resume',
+              stock_trained[0] / 'epoch_1.pth',
+              epochs=3)
     return work, out
 
 
@@ -155,25 +165,27 @@ def test_our_test(installed_wheel, run, our_resumed, tmp_path):
 def test_doc_gives_the_downstream_files():
     assert set(doc_files(DOC)) == {
         'my_classifier.py', 'my_classifier_text.py', NEW, TEXT,
-        'my_detector.py', 'my_detector_text.py'}
+        'my_detector.py', 'my_detector_text.py'
+    }
 
 
 def test_stock_train_needs_pkg_resources(installed_wheel, project):
     """What the setuptools<82 pin is for: without pkg_resources mmengine
     cannot find mmprelu.configs (for our tools neither)."""
-    proc = installed_wheel.run([sys.executable, STOCK / 'train.py',
-                                'my_classifier.py'], project,
-                               hide_pkg_resources=True)
+    proc = installed_wheel.run(
+        [sys.executable, STOCK / 'train.py', 'my_classifier.py'],
+        project,
+        hide_pkg_resources=True)
     assert proc.returncode != 0
     assert "No module named 'pkg_resources'" in proc.stderr
 
 
 def test_unknown_name_lists_the_nearest(installed_wheel, project):
-    (project / 'typo.py').write_text(
-        "_base_ = ['mmprelu::prelu_net_c_8xb61.py']\n")
-    proc = installed_wheel.run([sys.executable,
-                                installed_wheel.tools / 'train.py',
-                                'typo.py'], project)
+    (project /
+     'typo.py').write_text("_base_ = ['mmprelu::prelu_net_c_8xb61.py']\n")
+    proc = installed_wheel.run(
+        [sys.executable, installed_wheel.tools / 'train.py', 'typo.py'],
+        project)
     assert proc.returncode == 2, proc.stderr[-3000:]
     assert 'Traceback' not in proc.stderr
     assert 'mmprelu::prelu_net_c_8xb61.py: no such mmprelu config' in \

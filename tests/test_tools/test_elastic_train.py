@@ -23,19 +23,21 @@ ITERS_PER_EPOCH = 4  # 64 images, 2 processes of batch 8
 
 
 def dist_args(config, work_dir, options, *extra):
-    return ['bash', 'tools/dist_train.sh', str(config), '2', '--work-dir',
-            str(work_dir), *options,
-            'train_dataloader.batch_size=8', 'train_cfg.max_epochs=2',
-            'train_dataloader.num_workers=2',
-            'train_dataloader.persistent_workers=True',
-            'randomness.seed=0', 'randomness.deterministic=True',
-            'default_hooks.iter_checkpoint.interval=1',
-            'default_hooks.iter_checkpoint.max_keep_ckpts=3', *extra]
+    return [
+        'bash', 'tools/dist_train.sh',
+        str(config), '2', '--work-dir',
+        str(work_dir), *options, 'train_dataloader.batch_size=8',
+        'train_cfg.max_epochs=2', 'train_dataloader.num_workers=2',
+        'train_dataloader.persistent_workers=True', 'randomness.seed=0',
+        'randomness.deterministic=True',
+        'default_hooks.iter_checkpoint.interval=1',
+        'default_hooks.iter_checkpoint.max_keep_ckpts=3', *extra
+    ]
 
 
 def dist_env(restarts=0, **faults):
-    return dict(fault_env(**faults), PORT=str(free_port()),
-                MAX_RESTARTS=str(restarts))
+    return dict(
+        fault_env(**faults), PORT=str(free_port()), MAX_RESTARTS=str(restarts))
 
 
 def state(path):
@@ -47,8 +49,10 @@ def state(path):
 def reference(tmp_path_factory, options):
     tmp = tmp_path_factory.mktemp('elastic_ref')
     config = write_config(tmp, PLATEAU)
-    check(run(dist_args(config, tmp / 'work', options), env=dist_env(),
-              timeout=300))
+    check(
+        run(dist_args(config, tmp / 'work', options),
+            env=dist_env(),
+            timeout=300))
     return config, state(tmp / 'work' / 'epoch_2.pth'), tmp / 'work'
 
 
@@ -58,10 +62,19 @@ def test_resume_on_one_process_says_it_is_not_exact(tmp_path, options,
     batches done) resumed by 1 process: training goes on, and the log says
     what is not exact."""
     config, _, ref_work = reference
-    out = check(python(
-        'train.py', config, '--work-dir', tmp_path, '--resume',
-        ref_work / 'iter_7.pth', *options, 'train_dataloader.batch_size=8',
-        'train_cfg.max_epochs=2', 'randomness.seed=0', env=fault_env()))
+    out = check(
+        python(
+            'train.py',
+            config,
+            '--work-dir',
+            tmp_path,
+            '--resume',
+            ref_work / 'iter_7.pth',
+            *options,
+            'train_dataloader.batch_size=8',
+            'train_cfg.max_epochs=2',
+            'randomness.seed=0',
+            env=fault_env()))
     assert ('the checkpoint was written by a 2-process run and this run has '
             '1 processes, so the run is not bit-exact') in out
     assert 'epoch 2 restarts from its first batch' in out
@@ -75,9 +88,12 @@ def test_restarts_resume_bit_exactly(tmp_path, options, reference):
     6's checkpoint. Round 2 resumes from iteration 5 and finishes."""
     config, (weights, momenta), _ = reference
     work = tmp_path / 'work'
-    proc = run(dist_args(config, work, options),
-               env=dist_env(restarts=2, faults='0:1:3:kill,0:0:3:corrupt,'
-                            '1:0:6:killwrite'), timeout=600)
+    proc = run(
+        dist_args(config, work, options),
+        env=dist_env(
+            restarts=2, faults='0:1:3:kill,0:0:3:corrupt,'
+            '1:0:6:killwrite'),
+        timeout=600)
     out = check(proc)
     restart1, restart2 = 'torchrun restart 1 of at most 2', \
         'torchrun restart 2 of at most 2'
@@ -96,9 +112,10 @@ def test_restarts_resume_bit_exactly(tmp_path, options, reference):
     assert [k for k in weights
             if not torch.equal(got_weights[k], weights[k])] == []
     assert got_momenta.keys() == momenta.keys()
-    assert [k for k in momenta if not torch.equal(
-        got_momenta[k]['momentum_buffer'], momenta[k]['momentum_buffer'])
-            ] == []
+    assert [
+        k for k in momenta if not torch.equal(
+            got_momenta[k]['momentum_buffer'], momenta[k]['momentum_buffer'])
+    ] == []
 
 
 def test_hung_rank_fails_the_job_and_is_named(tmp_path, options):
@@ -109,14 +126,20 @@ def test_hung_rank_fails_the_job_and_is_named(tmp_path, options):
     to save that time."""
     config = write_config(tmp_path, PLATEAU)
     stopped = tmp_path / 'stopped'
-    env = dict(os.environ, PATH=os.path.dirname(sys.executable) +
-               os.pathsep + os.environ['PATH'], PYTHON=sys.executable,
-               **dist_env(faults='0:1:2:stop', stopped=stopped))
+    env = dict(
+        os.environ,
+        PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ['PATH'],
+        PYTHON=sys.executable,
+        **dist_env(faults='0:1:2:stop', stopped=stopped))
     proc = subprocess.Popen(
         dist_args(config, tmp_path / 'work', options,
                   'env_cfg.dist_cfg.timeout=5'),
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True, start_new_session=True)
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True)
     lines, named = [], threading.Event()
 
     def read():

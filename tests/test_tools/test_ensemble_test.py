@@ -27,29 +27,33 @@ def members(tmp_path_factory, options):
     pairs, dumps = [], []
     for seed in (0, 1):
         work = root / f'seed{seed}'
-        check(python('train.py', CONFIG, '--work-dir', work, *options,
-                     'train_cfg.max_epochs=2', f'randomness.seed={seed}'))
+        check(
+            python('train.py', CONFIG, '--work-dir', work, *options,
+                   'train_cfg.max_epochs=2', f'randomness.seed={seed}'))
         ckpt = work / 'epoch_2.pth'
         dump = root / f'seed{seed}.pkl'
-        check(python('test.py', CONFIG, ckpt, '--work-dir', work, '--out',
-                     dump, *DENSE, *options))
+        check(
+            python('test.py', CONFIG, ckpt, '--work-dir', work, '--out', dump,
+                   *DENSE, *options))
         pairs += [CONFIG, ckpt]
         dumps.append(dump)
     return root, pairs, dumps
 
 
 def top1(results):
-    hits = [int(torch.as_tensor(r['pred_score']).argmax()) ==
-            int(torch.as_tensor(r['gt_label']).flatten()[0]) for r in results]
+    hits = [
+        int(torch.as_tensor(r['pred_score']).argmax()) == int(
+            torch.as_tensor(r['gt_label']).flatten()[0]) for r in results
+    ]
     return 100. * sum(hits) / len(hits)
 
 
 def test_ensemble_is_the_mean_of_the_dumped_scores(members, options):
     root, pairs, dumps = members
     out_file = root / 'ensemble.pkl'
-    out = check(python('ensemble_test.py', *pairs, *DENSE,
-                       '--out', out_file, '--work-dir', root / 'work',
-                       *options))
+    out = check(
+        python('ensemble_test.py', *pairs, *DENSE, '--out', out_file,
+               '--work-dir', root / 'work', *options))
     with open(out_file, 'rb') as f:
         ensemble = pickle.load(f)
     loaded = []
@@ -87,8 +91,8 @@ def test_members_with_different_classes_are_refused(members, tmp_path):
 @pytest.mark.parametrize('args, message', [
     (['a.py'], 'expected CONFIG CHECKPOINT pairs'),
     ([str(CONFIG), 'missing.pth'], "checkpoint file 'missing.pth' does not"),
-    ([str(CONFIG), str(CONFIG), '--window', '3'],
-     '--window only apply with --protocol'),
+    ([str(CONFIG), str(CONFIG), '--window', '3'
+      ], '--window only apply with --protocol'),
 ])
 def test_usage_errors(args, message):
     proc = python('ensemble_test.py', *args)

@@ -14,22 +14,29 @@ ITERS_PER_EPOCH = 4  # 64 images, batch 16
 
 def train(config, work_dir, options, *extra, kill_at=None):
     env = fault_env() if kill_at is None else fault_env(kill_at_iter=kill_at)
-    return python('train.py', config, '--work-dir', work_dir, *extra,
-                  *options,
-                  'train_dataloader.batch_size=16', 'train_cfg.max_epochs=2',
-                  'randomness.seed=0', 'randomness.deterministic=True',
-                  # an iteration checkpoint every iteration (IterCheckpointHook
-                  # beside the epoch hook); epoch 1's end is one (no epoch
-                  # checkpoint due), epoch 2's is epoch_2.pth
-                  'default_hooks.checkpoint.interval=2',
-                  'default_hooks.iter_checkpoint.interval=1',
-                  'default_hooks.iter_checkpoint.max_keep_ckpts=-1',
-                  env=env)
+    return python(
+        'train.py',
+        config,
+        '--work-dir',
+        work_dir,
+        *extra,
+        *options,
+        'train_dataloader.batch_size=16',
+        'train_cfg.max_epochs=2',
+        'randomness.seed=0',
+        'randomness.deterministic=True',
+        # an iteration checkpoint every iteration (IterCheckpointHook
+        # beside the epoch hook); epoch 1's end is one (no epoch
+        # checkpoint due), epoch 2's is epoch_2.pth
+        'default_hooks.checkpoint.interval=2',
+        'default_hooks.iter_checkpoint.interval=1',
+        'default_hooks.iter_checkpoint.max_keep_ckpts=-1',
+        env=env)
 
 
 def weights(path):
-    return torch.load(path, map_location='cpu',
-                      weights_only=True)['state_dict']
+    return torch.load(
+        path, map_location='cpu', weights_only=True)['state_dict']
 
 
 @pytest.fixture(scope='module')
@@ -44,14 +51,19 @@ def reference(tmp_path_factory, options):
 # before its validation and plateau step. The reference loads in the main
 # process; runs with 2 workers (re-created each epoch, or persistent) must
 # end with the same weights: augmentation is seeded per sample.
-@pytest.mark.parametrize('kill_at,workers,persistent', [
-    (3, 0, False), (4, 0, False), (3, 2, False), (2, 2, True), (4, 2, True)])
-def test_killed_and_resumed_run_matches(tmp_path, options, reference,
-                                        kill_at, workers, persistent):
+@pytest.mark.parametrize('kill_at,workers,persistent', [(3, 0, False),
+                                                        (4, 0, False),
+                                                        (3, 2, False),
+                                                        (2, 2, True),
+                                                        (4, 2, True)])
+def test_killed_and_resumed_run_matches(tmp_path, options, reference, kill_at,
+                                        workers, persistent):
     config, expected = reference
     work = tmp_path / 'work'
-    loader = [f'train_dataloader.num_workers={workers}',
-              f'train_dataloader.persistent_workers={persistent}']
+    loader = [
+        f'train_dataloader.num_workers={workers}',
+        f'train_dataloader.persistent_workers={persistent}'
+    ]
     proc = train(config, work, options + loader, kill_at=kill_at)
     assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
     assert (work / f'iter_{kill_at}.pth').is_file()

@@ -14,7 +14,8 @@ gen = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(gen)
 
 TREE = {
-    '_base_/data.py': """
+    '_base_/data.py':
+    """
 data_root = 'data/x'
 pipeline = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
 val_dataloader = dict(batch_size=4, dataset=dict(
@@ -22,12 +23,14 @@ val_dataloader = dict(batch_size=4, dataset=dict(
 test_dataloader = val_dataloader
 custom_imports = dict(imports=['json'], allow_failed_imports=False)
 """,
-    '_base_/model-a.py': """
+    '_base_/model-a.py':
+    """
 model = dict(type='M', backbone=dict(arch='A', widths=[1, 2]),
              head=dict(num_classes=5))
 sched = [dict(type='LinearLR'), dict(type='MultiStepLR')]
 """,
-    'sub/child-1.py': """# a comment that stays
+    'sub/child-1.py':
+    """# a comment that stays
 _base_ = ['../_base_/model-a.py', '../_base_/data.py']
 model = dict(  # merged into the base's
     backbone=dict(arch=dict(_delete_=True, depth=3)),
@@ -37,7 +40,8 @@ sched = [dict(type='ConstantLR')]  # a list: replaced whole
 val_dataloader = dict(batch_size=1)
 extra = dict(new=True)
 """,
-    'sub/deeper/grand_child.py': """
+    'sub/deeper/grand_child.py':
+    """
 _base_ = '../child-1.py'
 test_dataloader = dict(dataset=dict(data_root='data/z'))
 model = dict(head=dict(_delete_=True, type='H'))
@@ -59,7 +63,8 @@ def test_generated_files_and_text(tree, tmp_path):
     assert set(files) == {
         '__init__.py', '_base_/__init__.py', '_base_/data.py',
         '_base_/model_a.py', 'sub/__init__.py', 'sub/child_1.py',
-        'sub/deeper/__init__.py', 'sub/deeper/grand_child.py'}
+        'sub/deeper/__init__.py', 'sub/deeper/grand_child.py'
+    }
     child = files['sub/child_1.py']
     assert child.startswith('# Generated from configs/sub/child-1.py\n')
     assert '# a comment that stays\n' in child
@@ -83,8 +88,10 @@ def test_both_forms_load_the_same(tree, tmp_path, rel):
     new_cfg = Config.fromfile(out / new_rel).to_dict()
     assert new_cfg == text_cfg
     if rel.startswith('sub/deeper'):  # the semantics, spelled out
-        assert new_cfg['model'] == dict(type='M', backbone=dict(
-            arch=dict(depth=3), widths=[1, 2]), head=dict(type='H'))
+        assert new_cfg['model'] == dict(
+            type='M',
+            backbone=dict(arch=dict(depth=3), widths=[1, 2]),
+            head=dict(type='H'))
         assert new_cfg['val_dataloader']['batch_size'] == 1
         assert new_cfg['test_dataloader']['batch_size'] == 4
         assert new_cfg['test_dataloader']['dataset']['data_root'] == 'data/z'
@@ -134,9 +141,14 @@ def test_cross_package_base_becomes_a_generated_module(tree, tmp_path):
     gen.write(files, out)
     text_cfg = Config.fromfile(tree / 'sub' / 'zoo.py').to_dict()
     assert Config.fromfile(out / 'sub' / 'zoo.py').to_dict() == text_cfg
-    assert text_cfg['optim_wrapper'] == dict(constructor='C', optimizer=dict(
-        type='SGD', lr=0.1, momentum=0.9, weight_decay=0.0001,
-        _scope_='mmpretrain'))
+    assert text_cfg['optim_wrapper'] == dict(
+        constructor='C',
+        optimizer=dict(
+            type='SGD',
+            lr=0.1,
+            momentum=0.9,
+            weight_decay=0.0001,
+            _scope_='mmpretrain'))
 
 
 def test_colliding_module_names(tree):
@@ -156,5 +168,4 @@ def test_stale_and_write(tree, tmp_path):
     assert gen.stale(files, out) == ['sub/child_1.py', 'sub/old.py']
     gen.write(files, out)
     assert not (out / 'sub' / 'old.py').exists()
-    assert (out / 'sub' / 'child_1.py').read_text() == files[
-        'sub/child_1.py']
+    assert (out / 'sub' / 'child_1.py').read_text() == files['sub/child_1.py']

@@ -13,8 +13,9 @@ from tool_runner import CONFIG, ROOT, check, run
 
 
 def demo(script, *args):
-    return run([sys.executable, str(ROOT / 'demo' / script),
-                *map(str, args)], env=dict(OMP_NUM_THREADS='1'))
+    return run([sys.executable,
+                str(ROOT / 'demo' / script), *map(str, args)],
+               env=dict(OMP_NUM_THREADS='1'))
 
 
 @pytest.fixture(scope='module')
@@ -40,8 +41,7 @@ def test_inferencer_and_inference_model(checkpoint, image):
     grey = imread(str(image), flag='grayscale')
     assert grey.ndim == 2
     # a path, a BGR array and a grey array, in one batch
-    results = inferencer([str(image), imread(str(image)), grey],
-                         batch_size=3)
+    results = inferencer([str(image), imread(str(image)), grey], batch_size=3)
     scores = np.stack([r['pred_scores'] for r in results])
     assert scores.shape == (3, 10)
     np.testing.assert_allclose(scores.sum(1), 1, atol=1e-5)
@@ -49,8 +49,11 @@ def test_inferencer_and_inference_model(checkpoint, image):
     np.testing.assert_allclose(scores[2], scores[0], atol=1e-6)
     # our model names are added to mmpretrain's hub on request
     mmprelu.apis.register_models()
-    by_name = inference_model('prelu-net-tiny_1xb64_digits', str(image),
-                              pretrained=str(checkpoint), device='cpu')
+    by_name = inference_model(
+        'prelu-net-tiny_1xb64_digits',
+        str(image),
+        pretrained=str(checkpoint),
+        device='cpu')
     assert by_name['pred_label'] == results[0]['pred_label']
     assert by_name['pred_class'] == str(by_name['pred_label'])
 
@@ -58,8 +61,8 @@ def test_inferencer_and_inference_model(checkpoint, image):
 def test_image_demo_prints_topk_and_saves_the_picture(checkpoint, image,
                                                       tmp_path):
     show = tmp_path / 'nested' / 'vis'
-    out = check(demo('image_demo.py', image, CONFIG, checkpoint,
-                     '--show-dir', show))
+    out = check(
+        demo('image_demo.py', image, CONFIG, checkpoint, '--show-dir', show))
     result = json.loads(out[out.index('{'):out.rindex('}') + 1])
     top = result['topk']
     assert len(top) == 5
@@ -101,8 +104,9 @@ def test_mmpretrain_warns_without_weights(model):
     import mmprelu
     mmprelu.apis.register_models()
     spec = str(CONFIG) if model == 'config' else 'prelu-net-tiny_1xb64_digits'
-    with pytest.warns(UserWarning, match='Unable to find pre-defined '
-                      'checkpoint'):
+    with pytest.warns(
+            UserWarning, match='Unable to find pre-defined '
+            'checkpoint'):
         ImageClassificationInferencer(spec, device='cpu')
 
 
@@ -118,14 +122,17 @@ def test_image_demo_usage_errors(checkpoint, image):
 def test_prediction_grid(checkpoint, options, tmp_path):
     png = tmp_path / 'grid.png'
     # the grid reads the config's test set: point it at the test data
-    root = [o for o in options if o.startswith('test_dataloader.dataset.'
-                                               'data_root=')][0]
+    root = [
+        o for o in options if o.startswith('test_dataloader.dataset.'
+                                           'data_root=')
+    ][0]
     cfg = tmp_path / 'cfg.py'
     cfg.write_text(f'_base_ = [{str(CONFIG)!r}]\n'
                    f'test_dataloader = dict(dataset=dict(data_root='
                    f'{root.split("=", 1)[1]!r}))\n')
-    out = check(demo('prediction_grid.py', cfg, checkpoint, '--out', png,
-                     '--num', 6, '--pool', 12, '--cols', 3))
+    out = check(
+        demo('prediction_grid.py', cfg, checkpoint, '--out', png, '--num', 6,
+             '--pool', 12, '--cols', 3))
     assert f'prediction grid (6 images) saved to {png}' in out
     assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
     proc = demo('prediction_grid.py', cfg, checkpoint, '--out', 'x.jpg')
@@ -133,7 +140,8 @@ def test_prediction_grid(checkpoint, options, tmp_path):
 
 
 def test_demo_script_is_valid_bash():
-    proc = subprocess.run(['bash', '-n', str(ROOT / 'tools' /
-                                             'demo_digits.sh')],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        ['bash', '-n', str(ROOT / 'tools' / 'demo_digits.sh')],
+        capture_output=True,
+        text=True)
     assert proc.returncode == 0, proc.stderr

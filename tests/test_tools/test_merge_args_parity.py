@@ -23,10 +23,14 @@ def load(path, name):
     return module
 
 
-OURS = {tool: load(ROOT / 'tools' / f'{tool}.py', f'our_{tool}')
-        for tool in ('train', 'test')}
-THEIRS = {tool: load(STOCK / f'{tool}.py', f'stock_{tool}')
-          for tool in ('train', 'test')}
+OURS = {
+    tool: load(ROOT / 'tools' / f'{tool}.py', f'our_{tool}')
+    for tool in ('train', 'test')
+}
+THEIRS = {
+    tool: load(STOCK / f'{tool}.py', f'stock_{tool}')
+    for tool in ('train', 'test')
+}
 
 
 @pytest.fixture(autouse=True)
@@ -38,6 +42,7 @@ def cuda(monkeypatch):
 
 def configs(tool, argv, monkeypatch, drop=()):
     """(ours, mmpretrain's) config for the command line ``argv``."""
+
     def fresh():
         cfg = Config.fromfile(CONFIG).to_dict()
         return Config({k: v for k, v in cfg.items() if k not in drop})
@@ -49,40 +54,69 @@ def configs(tool, argv, monkeypatch, drop=()):
     return ours.to_dict(), theirs.to_dict()
 
 
-@pytest.mark.parametrize('flags', [
-    [], ['--work-dir', 'out'], ['--resume'], ['--resume', 'ckpt.pth'],
-    ['--amp'], ['--no-validate'], ['--auto-scale-lr'], ['--no-pin-memory'],
-    ['--no-persistent-workers'], ['--launcher', 'pytorch'],
-    ['--amp', '--resume', '--auto-scale-lr', '--no-validate', '--work-dir',
-     'out', '--no-pin-memory', '--no-persistent-workers'],
-    # --cfg-options win over every other flag, as in mmpretrain
-    ['--amp', '--cfg-options', 'optim_wrapper.type=OptimWrapper'],
-    ['--resume', 'ckpt.pth', '--cfg-options', 'resume=False',
-     'load_from=None'],
-    ['--no-pin-memory', '--cfg-options', 'train_dataloader.pin_memory=True'],
-    ['--no-persistent-workers', '--cfg-options',
-     'val_dataloader.persistent_workers=True'],
-    ['--work-dir', 'out', '--cfg-options', 'work_dir=mine'],
-    ['--auto-scale-lr', '--cfg-options', 'auto_scale_lr.enable=False'],
-    ['--no-validate', '--cfg-options', 'train_cfg.max_epochs=2'],
-], ids=' '.join)
+@pytest.mark.parametrize(
+    'flags',
+    [
+        [],
+        ['--work-dir', 'out'],
+        ['--resume'],
+        ['--resume', 'ckpt.pth'],
+        ['--amp'],
+        ['--no-validate'],
+        ['--auto-scale-lr'],
+        ['--no-pin-memory'],
+        ['--no-persistent-workers'],
+        ['--launcher', 'pytorch'],
+        [
+            '--amp', '--resume', '--auto-scale-lr', '--no-validate',
+            '--work-dir', 'out', '--no-pin-memory', '--no-persistent-workers'
+        ],
+        # --cfg-options win over every other flag, as in mmpretrain
+        ['--amp', '--cfg-options', 'optim_wrapper.type=OptimWrapper'],
+        [
+            '--resume', 'ckpt.pth', '--cfg-options', 'resume=False',
+            'load_from=None'
+        ],
+        [
+            '--no-pin-memory', '--cfg-options',
+            'train_dataloader.pin_memory=True'
+        ],
+        [
+            '--no-persistent-workers', '--cfg-options',
+            'val_dataloader.persistent_workers=True'
+        ],
+        ['--work-dir', 'out', '--cfg-options', 'work_dir=mine'],
+        ['--auto-scale-lr', '--cfg-options', 'auto_scale_lr.enable=False'],
+        ['--no-validate', '--cfg-options', 'train_cfg.max_epochs=2'],
+    ],
+    ids=' '.join)
 def test_train_flags_give_mmpretrains_config(flags, monkeypatch):
     ours, theirs = configs('train', [str(CONFIG)] + flags, monkeypatch)
     assert ours == theirs
 
 
-@pytest.mark.parametrize('flags,drop', [
-    ([], ()), (['--work-dir', 'out'], ()), (['--amp'], ()),
-    (['--show-dir', 'vis'], ()), (['--show', '--wait-time', '1',
-                                   '--interval', '3'], ()),
-    (['--no-pin-memory'], ()), (['--launcher', 'pytorch'], ()),
-    (['--tta'], ()),  # the config's tta_model and tta_pipeline
-    (['--tta'], ('tta_model', 'tta_pipeline')),  # the default flip TTA
-    (['--tta', '--cfg-options', 'model.window=5',
-      'model.module.head.num_classes=7'], ()),
-    (['--no-pin-memory', '--cfg-options', 'test_dataloader.pin_memory=True',
-      'test_dataloader.batch_size=3'], ()),
-], ids=lambda v: ' '.join(v) if v and isinstance(v, list) else str(v))
+@pytest.mark.parametrize(
+    'flags,drop',
+    [
+        ([], ()),
+        (['--work-dir', 'out'], ()),
+        (['--amp'], ()),
+        (['--show-dir', 'vis'], ()),
+        (['--show', '--wait-time', '1', '--interval', '3'], ()),
+        (['--no-pin-memory'], ()),
+        (['--launcher', 'pytorch'], ()),
+        (['--tta'], ()),  # the config's tta_model and tta_pipeline
+        (['--tta'], ('tta_model', 'tta_pipeline')),  # the default flip TTA
+        ([
+            '--tta', '--cfg-options', 'model.window=5',
+            'model.module.head.num_classes=7'
+        ], ()),
+        ([
+            '--no-pin-memory', '--cfg-options',
+            'test_dataloader.pin_memory=True', 'test_dataloader.batch_size=3'
+        ], ()),
+    ],
+    ids=lambda v: ' '.join(v) if v and isinstance(v, list) else str(v))
 def test_test_flags_give_mmpretrains_config(flags, drop, monkeypatch):
     ours, theirs = configs('test', [str(CONFIG), 'ckpt.pth'] + flags,
                            monkeypatch, drop)

@@ -22,8 +22,9 @@ from mmprelu.registry import MODELS
 from tool_runner import ROOT, check, free_port, run
 
 CFG = ROOT / 'tests' / 'test_tools' / 'configs' / 'prelu_net_tiny_photos.py'
-STOCK_TEST = (Path(__import__('mmpretrain').__file__).parent / '.mim' /
-              'tools' / 'test.py')
+STOCK_TEST = (
+    Path(__import__('mmpretrain').__file__).parent / '.mim' / 'tools' /
+    'test.py')
 ATOL = 1e-5
 NUM_VAL = 13
 _spec = importlib.util.spec_from_file_location('mmprelu_test_tool',
@@ -47,8 +48,9 @@ def checkpoint(tmp_path_factory):
     model = MODELS.build(Config.fromfile(CFG).model)
     model.init_weights()
     model.eval()
-    images = [torch.randint(0, 256, (3, 64, 80), dtype=torch.uint8)
-              for _ in range(4)]
+    images = [
+        torch.randint(0, 256, (3, 64, 80), dtype=torch.uint8) for _ in range(4)
+    ]
     inputs = model.data_preprocessor({'inputs': images}, False)['inputs']
     with torch.no_grad():
         scale = 3 / model(inputs, mode='tensor').std()
@@ -60,16 +62,20 @@ def checkpoint(tmp_path_factory):
 
 
 def options(photos, batch_size):
-    return ['--cfg-options', f'test_dataloader.dataset.data_root={photos}',
-            'test_dataloader.num_workers=0',
-            'test_dataloader.persistent_workers=False',
-            f'test_dataloader.batch_size={batch_size}']
+    return [
+        '--cfg-options', f'test_dataloader.dataset.data_root={photos}',
+        'test_dataloader.num_workers=0',
+        'test_dataloader.persistent_workers=False',
+        f'test_dataloader.batch_size={batch_size}'
+    ]
 
 
 def tool_args(checkpoint, photos, tmp_path, batch_size, args, name):
     out = tmp_path / f'{name}.pkl'
-    return [CFG, checkpoint, '--work-dir', tmp_path / name, '--out', out,
-            *args, *options(photos, batch_size)], out
+    return [
+        CFG, checkpoint, '--work-dir', tmp_path / name, '--out', out, *args,
+        *options(photos, batch_size)
+    ], out
 
 
 def scores(path):
@@ -77,8 +83,10 @@ def scores(path):
     with open(path, 'rb') as f:
         results = pickle.load(f)
     assert len(results) == NUM_VAL
-    return {r['img_path']: (np.asarray(r['pred_score']), r['img_shape'])
-            for r in results}
+    return {
+        r['img_path']: (np.asarray(r['pred_score']), r['img_shape'])
+        for r in results
+    }
 
 
 def assert_same_scores(batched, single):
@@ -102,13 +110,15 @@ def tta_single(checkpoint, photos, tmp_path_factory):
     return scores(out)
 
 
-@pytest.mark.parametrize('args', [
-    ['--tta'],
-    ['--protocol', 'whole'],
-    ['--protocol', 'dense'],
-    ['--protocol', 'ten-view'],
-    ['--protocol', 'center'],
-], ids=lambda a: ' '.join(a).lstrip('-'))
+@pytest.mark.parametrize(
+    'args', [
+        ['--tta'],
+        ['--protocol', 'whole'],
+        ['--protocol', 'dense'],
+        ['--protocol', 'ten-view'],
+        ['--protocol', 'center'],
+    ],
+    ids=lambda a: ' '.join(a).lstrip('-'))
 def test_batch_of_16_equals_batch_of_1(checkpoint, photos, tmp_path, args,
                                        tta_single):
     batched_argv, batched_out = tool_args(checkpoint, photos, tmp_path, 16,
@@ -139,17 +149,19 @@ def test_whole_image_views_have_mixed_shapes(tta_single):
 def test_stock_mmpretrain_tool(checkpoint, photos, tmp_path, tta_single):
     """mmpretrain's own tools/test.py --tta keeps the configs'
     pseudo_collate."""
-    argv, out = tool_args(checkpoint, photos, tmp_path, 16, ['--tta'],
-                          'stock')
+    argv, out = tool_args(checkpoint, photos, tmp_path, 16, ['--tta'], 'stock')
     check(run([sys.executable, str(STOCK_TEST), *map(str, argv)]))
     assert_same_scores(scores(out), tta_single)
 
 
 def test_two_processes(checkpoint, photos, tmp_path, tta_single):
     """tools/dist_test.sh, 2 CPU processes (gloo), batch 16 per process."""
-    argv, out = tool_args(checkpoint, photos, tmp_path, 16, ['--tta'],
-                          'dist')
-    check(run(['bash', 'tools/dist_test.sh', str(argv[0]), str(argv[1]),
-               '2', *map(str, argv[2:])],
-              env=dict(PORT=str(free_port()))))
+    argv, out = tool_args(checkpoint, photos, tmp_path, 16, ['--tta'], 'dist')
+    check(
+        run([
+            'bash', 'tools/dist_test.sh',
+            str(argv[0]),
+            str(argv[1]), '2', *map(str, argv[2:])
+        ],
+            env=dict(PORT=str(free_port()))))
     assert_same_scores(scores(out), tta_single)

@@ -29,11 +29,13 @@ PARAMS_A = 178_032_072
 
 
 def loader_options(photos, loader, images, batch_size=1):
-    return [f'{loader}_dataloader.dataset.data_root={photos}',
-            f'{loader}_dataloader.dataset.indices={images}',
-            f'{loader}_dataloader.batch_size={batch_size}',
-            f'{loader}_dataloader.num_workers=0',
-            f'{loader}_dataloader.persistent_workers=False']
+    return [
+        f'{loader}_dataloader.dataset.data_root={photos}',
+        f'{loader}_dataloader.dataset.indices={images}',
+        f'{loader}_dataloader.batch_size={batch_size}',
+        f'{loader}_dataloader.num_workers=0',
+        f'{loader}_dataloader.persistent_workers=False'
+    ]
 
 
 @pytest.fixture(scope='module')
@@ -49,14 +51,17 @@ def trained(photos, work_dir):
     batch 1 per process (2 iterations), validation on 2 photographs.
     --auto-scale-lr: lr 0.01 is for a total batch of 128; at 2 the first
     step can blow the weights up (loss 7 -> 7000 seen with seed 0)."""
-    out = check(run(
-        ['bash', 'tools/dist_train.sh', str(CONFIG), '2', '--work-dir',
-         str(work_dir), '--auto-scale-lr', '--cfg-options',
-         *loader_options(photos, 'train', 4),
-         *loader_options(photos, 'val', 2),
-         'train_cfg.max_epochs=1', 'default_hooks.logger.interval=1',
-         'randomness.seed=0'],
-        env=dict(PORT=str(free_port())), timeout=LONG))
+    out = check(
+        run([
+            'bash', 'tools/dist_train.sh',
+            str(CONFIG), '2', '--work-dir',
+            str(work_dir), '--auto-scale-lr', '--cfg-options',
+            *loader_options(photos, 'train', 4),
+            *loader_options(photos, 'val', 2), 'train_cfg.max_epochs=1',
+            'default_hooks.logger.interval=1', 'randomness.seed=0'
+        ],
+            env=dict(PORT=str(free_port())),
+            timeout=LONG))
     return work_dir / 'epoch_1.pth', out
 
 
@@ -77,17 +82,28 @@ def test_dist_train_and_validation(trained):
     assert weights['head.layers.0.fc.weight'].shape == (4096, 512 * 63)
 
 
-@pytest.mark.parametrize('protocol,whole_images', [
-    (['--tta'], True),
-    (['--protocol', 'ten-view'], False),
-], ids=['tta', 'ten-view'])
-def test_protocol_on_a_mixed_shape_batch(trained, photos, work_dir,
-                                         protocol, whole_images):
+@pytest.mark.parametrize(
+    'protocol,whole_images', [
+        (['--tta'], True),
+        (['--protocol', 'ten-view'], False),
+    ],
+    ids=['tta', 'ten-view'])
+def test_protocol_on_a_mixed_shape_batch(trained, photos, work_dir, protocol,
+                                         whole_images):
     out_file = work_dir / f'{protocol[-1].strip("-")}.pkl'
-    out = check(python(
-        'test.py', CONFIG, trained[0], *protocol, '--work-dir',
-        work_dir / 'test', '--out', out_file, '--cfg-options',
-        *loader_options(photos, 'test', 2, batch_size=2), timeout=LONG))
+    out = check(
+        python(
+            'test.py',
+            CONFIG,
+            trained[0],
+            *protocol,
+            '--work-dir',
+            work_dir / 'test',
+            '--out',
+            out_file,
+            '--cfg-options',
+            *loader_options(photos, 'test', 2, batch_size=2),
+            timeout=LONG))
     assert 'Epoch(test) [1/1]' in out  # both images in one batch
     assert re.search(r'^accuracy/top1: ', out, re.M)
     with open(out_file, 'rb') as f:

@@ -26,28 +26,36 @@ def accuracy(out):
     return float(values[-1])
 
 
-@pytest.mark.parametrize('args', [
-    ['--protocol', 'center'],
-    ['--protocol', 'ten-view'],
-    ['--protocol', 'whole', '--scales', '64', '96'],
-    ['--protocol', 'dense', '--scales', '64', '--no-flip'],
-    ['--protocol', 'dense'],  # multi-scale dense with flips (Table 4)
-    ['--protocol', 'dense', '--scales', '96', '--window', '7', '--stride',
-     '2'],
-], ids=lambda a: ' '.join(a[1:]))
+@pytest.mark.parametrize(
+    'args',
+    [
+        ['--protocol', 'center'],
+        ['--protocol', 'ten-view'],
+        ['--protocol', 'whole', '--scales', '64', '96'],
+        ['--protocol', 'dense', '--scales', '64', '--no-flip'],
+        ['--protocol', 'dense'],  # multi-scale dense with flips (Table 4)
+        [
+            '--protocol', 'dense', '--scales', '96', '--window', '7',
+            '--stride', '2'
+        ],
+    ],
+    ids=lambda a: ' '.join(a[1:]))
 def test_protocol_from_command_line(trained, options, tmp_path, args):
     ckpt = trained[0] / 'epoch_1.pth'
-    out = check(python('test.py', CONFIG, ckpt, '--work-dir', tmp_path,
-                       *args, *options, *FEW))
+    out = check(
+        python('test.py', CONFIG, ckpt, '--work-dir', tmp_path, *args,
+               *options, *FEW))
     assert 0.0 <= accuracy(out) <= 100.0
 
 
-@pytest.mark.parametrize('protocol,kwargs,views', [
-    ('center', {}, 1),
-    ('ten-view', {}, 10),
-    ('dense', dict(scales=(64, ), flip=False), 1),
-    ('dense', {}, 3),  # scales 64, 72, 80 of the digits config, no flips
-])
+@pytest.mark.parametrize(
+    'protocol,kwargs,views',
+    [
+        ('center', {}, 1),
+        ('ten-view', {}, 10),
+        ('dense', dict(scales=(64, ), flip=False), 1),
+        ('dense', {}, 3),  # scales 64, 72, 80 of the digits config, no flips
+    ])
 def test_forward_views_per_image(trained, options, tmp_path, monkeypatch,
                                  protocol, kwargs, views):
     """Every image is seen by the model exactly `views` times."""

@@ -31,8 +31,8 @@ def model(ckpt):
 
 
 def run_onnx(path, x):
-    session = ort.InferenceSession(str(path),
-                                   providers=['CPUExecutionProvider'])
+    session = ort.InferenceSession(
+        str(path), providers=['CPUExecutionProvider'])
     return session.run(None, {'input': x.numpy()})[0]
 
 
@@ -43,8 +43,10 @@ def export(ckpt, path, *args):
 
 def dims(path):
     graph = onnx.load(str(path)).graph
-    return [d.dim_param or d.dim_value
-            for d in graph.input[0].type.tensor_type.shape.dim]
+    return [
+        d.dim_param or d.dim_value
+        for d in graph.input[0].type.tensor_type.shape.dim
+    ]
 
 
 def op_types(path):
@@ -129,11 +131,11 @@ def test_too_small_shape_is_a_clear_error(ckpt, tmp_path, shape, message):
     assert not (tmp_path / 'x.onnx').exists()
 
 
-@pytest.mark.parametrize('args', [['--shape', 0], ['--shape', 1, 2, 3],
-                                  ['--opset', 3]])
+@pytest.mark.parametrize(
+    'args', [['--shape', 0], ['--shape', 1, 2, 3], ['--opset', 3]])
 def test_bad_arguments_from_command_line(ckpt, tmp_path, args):
-    proc = python('deployment/pytorch2onnx.py', CONFIG, ckpt,
-                  '--output-file', tmp_path / 'x.onnx', *args)
+    proc = python('deployment/pytorch2onnx.py', CONFIG, ckpt, '--output-file',
+                  tmp_path / 'x.onnx', *args)
     assert proc.returncode == 2
     assert args[0] in proc.stderr
 

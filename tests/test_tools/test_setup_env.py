@@ -17,21 +17,37 @@ SCRIPT = str(ROOT / 'tools' / 'setup_env.sh')
 
 
 def setup_env(*args, **env):
-    full = {k: v for k, v in os.environ.items()
-            if not k.startswith('MMPRELU_')}
+    full = {
+        k: v
+        for k, v in os.environ.items() if not k.startswith('MMPRELU_')
+    }
     full.update(env)
-    return subprocess.run(['bash', SCRIPT, *args], env=full,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(['bash', SCRIPT, *args],
+                          env=full,
+                          capture_output=True,
+                          text=True,
+                          timeout=60)
 
 
 @pytest.mark.parametrize('env,folder', [
     ({}, '.venv'),
-    ({'MMPRELU_MMCV': 'lite'}, '.venv'),
-    ({'MMPRELU_STACK': 'newest'}, '.venv'),
-    ({'MMPRELU_STACK': 'oldest'}, '.venv-oldest'),
-    ({'MMPRELU_STACK': 'oldest', 'MMPRELU_MMCV': 'full'},
-     '.venv-oldest-full'),
-    ({'MMPRELU_STACK': 'oldest', 'MMPRELU_VENV': 'elsewhere'}, 'elsewhere'),
+    ({
+        'MMPRELU_MMCV': 'lite'
+    }, '.venv'),
+    ({
+        'MMPRELU_STACK': 'newest'
+    }, '.venv'),
+    ({
+        'MMPRELU_STACK': 'oldest'
+    }, '.venv-oldest'),
+    ({
+        'MMPRELU_STACK': 'oldest',
+        'MMPRELU_MMCV': 'full'
+    }, '.venv-oldest-full'),
+    ({
+        'MMPRELU_STACK': 'oldest',
+        'MMPRELU_VENV': 'elsewhere'
+    }, 'elsewhere'),
 ])
 def test_each_stack_has_its_own_venv(env, folder):
     out = setup_env('--print-venv', **env)
@@ -48,8 +64,9 @@ def test_unknown_stack_is_refused_before_anything_is_installed(tmp_path):
     assert not venv.exists()
 
 
-PRINT_CONFIG = (Path(mmpretrain.__file__).parent / '.mim' / 'tools' / 'misc'
-                / 'print_config.py')
+PRINT_CONFIG = (
+    Path(mmpretrain.__file__).parent / '.mim' / 'tools' / 'misc' /
+    'print_config.py')
 ZOO = ('from mmengine.config import read_base\n\nwith read_base():\n'
        '    from mmprelu.configs.zoo.resnet50_prelu_8xb32_in1k import *\n')
 
@@ -59,8 +76,11 @@ def run_installed(args, cwd):
     installed mmprelu, not a checkout on the path), outside the
     repository."""
     env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
-    return subprocess.run([sys.executable, *map(str, args)], cwd=cwd,
-                          env=env, capture_output=True, text=True,
+    return subprocess.run([sys.executable, *map(str, args)],
+                          cwd=cwd,
+                          env=env,
+                          capture_output=True,
+                          text=True,
                           timeout=300)
 
 
@@ -73,10 +93,12 @@ def test_stock_tools_read_configs_with_this_install(tmp_path):
     files = dict(doc_files(ROOT / 'docs' / 'downstream.md'), **{'zoo.py': ZOO})
     for name, text in files.items():
         (tmp_path / name).write_text(text)
-    probe = run_installed(['-W', 'ignore', '-c', (
-        'import os, mmprelu\nfrom mmengine.utils import get_installed_path\n'
-        'print(os.path.dirname(mmprelu.__file__))\n'
-        'print(get_installed_path("mmprelu"))')], tmp_path)
+    probe = run_installed([
+        '-W', 'ignore', '-c',
+        ('import os, mmprelu\nfrom mmengine.utils import get_installed_path\n'
+         'print(os.path.dirname(mmprelu.__file__))\n'
+         'print(get_installed_path("mmprelu"))')
+    ], tmp_path)
     assert probe.returncode == 0, probe.stderr[-3000:]
     imported, found = probe.stdout.split()[-2:]
     assert Path(found).resolve() == Path(imported).resolve(), (
@@ -88,8 +110,10 @@ def test_stock_tools_read_configs_with_this_install(tmp_path):
         proc = run_installed([PRINT_CONFIG, config], tmp_path)
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert shown in proc.stdout, config
-    proc = run_installed(['-c', (
-        'from mmprelu.apis import load_config\n'
-        'print(load_config("my_classifier_text.py").model.head)')], tmp_path)
+    proc = run_installed([
+        '-c',
+        ('from mmprelu.apis import load_config\n'
+         'print(load_config("my_classifier_text.py").model.head)')
+    ], tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "'num_classes': 10" in proc.stdout

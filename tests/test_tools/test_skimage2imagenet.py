@@ -26,8 +26,8 @@ spec.loader.exec_module(converter)
 
 def rows(root, split):
     lines = (root / 'meta' / f'{split}.txt').read_text().splitlines()
-    return [(rel, int(label)) for rel, label in
-            (line.rsplit(' ', 1) for line in lines)]
+    return [(rel, int(label))
+            for rel, label in (line.rsplit(' ', 1) for line in lines)]
 
 
 def digest(root):
@@ -78,8 +78,8 @@ def test_every_file_loads_as_a_colour_image(photos):
     """LoadImageSafely (the configs' loader) reads grey and RGBA files as
     3-channel BGR of the file's size."""
     init_default_scope('mmpretrain')
-    load = TRANSFORMS.build(dict(type='LoadImageSafely',
-                                 imdecode_backend='cv2'))
+    load = TRANSFORMS.build(
+        dict(type='LoadImageSafely', imdecode_backend='cv2'))
     for split in ('train', 'val'):
         for rel, _ in rows(photos, split):
             path = photos / split / rel
@@ -93,8 +93,8 @@ def test_read_by_the_paper_configs_dataset(photos, split):
     """dataset_type='ImageNet' with data_root and split, as in
     configs/_base_/datasets/imagenet_bs16_scale_jitter.py."""
     init_default_scope('mmpretrain')
-    dataset = DATASETS.build(dict(type='ImageNet', data_root=str(photos),
-                                  split=split, pipeline=[]))
+    dataset = DATASETS.build(
+        dict(type='ImageNet', data_root=str(photos), split=split, pipeline=[]))
     assert len(dataset) == len(rows(photos, split))
     info = dataset.get_data_info(0)
     assert Path(info['img_path']).is_file() and 0 <= info['gt_label'] < 13
@@ -103,8 +103,7 @@ def test_read_by_the_paper_configs_dataset(photos, split):
 def test_variants():
     img = np.arange(4 * 6 * 3, dtype=np.uint8).reshape(4, 6, 3)
     rng = np.random.default_rng(0)
-    assert np.array_equal(converter.variant(img, 'flip', rng),
-                          img[:, ::-1])
+    assert np.array_equal(converter.variant(img, 'flip', rng), img[:, ::-1])
     assert converter.variant(img, 'rot', rng).shape == (6, 4, 3)
     assert converter.variant(img, 'crop', rng).shape == (3, 3, 3)
     assert converter.shrink(np.zeros((400, 1000), np.uint8),

@@ -33,15 +33,17 @@ def test_layout_pairs_every_image_with_its_mask(written):
         assert {p.suffix for p in (root / 'img_dir' / split).iterdir()} == \
             {'.jpg'}
         for stem, (h, w, channels), counts in rows[split]:
-            img = cv2.imread(str(root / 'img_dir' / split / f'{stem}.jpg'),
-                             cv2.IMREAD_UNCHANGED)
-            mask = cv2.imread(str(root / 'ann_dir' / split / f'{stem}.png'),
-                              cv2.IMREAD_UNCHANGED)
+            img = cv2.imread(
+                str(root / 'img_dir' / split / f'{stem}.jpg'),
+                cv2.IMREAD_UNCHANGED)
+            mask = cv2.imread(
+                str(root / 'ann_dir' / split / f'{stem}.png'),
+                cv2.IMREAD_UNCHANGED)
             assert img.shape[:2] == mask.shape == (h, w) and max(h, w) <= 96
             assert (img.ndim == 2) == (channels == 1)  # grey stays grey
             assert mask.dtype == np.uint8 and mask.max() <= 2
-            assert np.array_equal(np.bincount(mask.ravel(), minlength=3),
-                                  counts)
+            assert np.array_equal(
+                np.bincount(mask.ravel(), minlength=3), counts)
 
 
 def test_mixed_shapes_and_three_classes_everywhere(written):
@@ -57,8 +59,8 @@ def test_mixed_shapes_and_three_classes_everywhere(written):
 
 def test_mask_follows_brightness():
     """Dark, mid and bright thirds of a grey ramp; two classes too."""
-    ramp = np.tile(np.repeat(np.arange(0, 240, 80, dtype=np.uint8), 40),
-                   (30, 1))
+    ramp = np.tile(
+        np.repeat(np.arange(0, 240, 80, dtype=np.uint8), 40), (30, 1))
     mask = converter.brightness_mask(ramp)
     assert list(mask[15, ::40]) == [0, 1, 2]
     colour = np.repeat(ramp[..., None], 3, axis=2)
@@ -74,14 +76,20 @@ def test_rgba_is_flattened_over_white():
 
 
 def test_command_line(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, SCRIPT, tmp_path / 'out', '--max-side', '64',
-         '--classes', '2'], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([
+        sys.executable, SCRIPT, tmp_path / 'out', '--max-side', '64',
+        '--classes', '2'
+    ],
+                          capture_output=True,
+                          text=True,
+                          timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert 'train: 39 images (18 grey)' in proc.stdout
     assert 'classes dark, bright' in proc.stdout
-    proc = subprocess.run([sys.executable, SCRIPT, tmp_path / 'x',
-                           '--max-side', '8'], capture_output=True,
-                          text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, SCRIPT, tmp_path / 'x', '--max-side', '8'],
+        capture_output=True,
+        text=True,
+        timeout=120)
     assert proc.returncode == 2 and '--max-side must be >= 32, got 8' in \
         proc.stderr

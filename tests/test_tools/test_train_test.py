@@ -35,8 +35,9 @@ def test_resume_continues(trained, options, tmp_path, mode):
         work_dir = tmp_path
         resume = ['--resume', src / 'epoch_1.pth']
     # --resume last: a bare --resume must not eat the config path
-    out = check(python('train.py', CONFIG, '--work-dir', work_dir, *options,
-                       'train_cfg.max_epochs=2', *resume))
+    out = check(
+        python('train.py', CONFIG, '--work-dir', work_dir, *options,
+               'train_cfg.max_epochs=2', *resume))
     assert 'resumed epoch: 1, iter: 2' in out
     assert 'Epoch(train) [1]' not in out  # not restarted from scratch
     assert 'Epoch(train) [2][2/2]' in out
@@ -47,9 +48,12 @@ def test_resume_continues(trained, options, tmp_path, mode):
 def test_dist_train_two_cpu_processes(options, tmp_path):
     work_dir = tmp_path / 'work'
     out = check(
-        run(['bash', 'tools/dist_train.sh', str(CONFIG), '2', '--work-dir',
-             str(work_dir), '--auto-scale-lr', *options,
-             'train_cfg.max_epochs=1'],
+        run([
+            'bash', 'tools/dist_train.sh',
+            str(CONFIG), '2', '--work-dir',
+            str(work_dir), '--auto-scale-lr', *options,
+            'train_cfg.max_epochs=1'
+        ],
             env=dict(PORT=str(free_port()))))
     assert re.search(r'GPU number: 2\b', out)  # mmengine's world size
     assert 'Distributed launcher: pytorch' in out
@@ -62,9 +66,12 @@ def test_dist_train_two_cpu_processes(options, tmp_path):
     # the same checkpoint tested by two processes: every val image counted
     # once, metrics printed once (rank 0), both processes exit 0
     proc = check(
-        run(['bash', 'tools/dist_test.sh', str(CONFIG),
-             str(work_dir / 'epoch_1.pth'), '2', '--work-dir',
-             str(tmp_path / 'test'), *options],
+        run([
+            'bash', 'tools/dist_test.sh',
+            str(CONFIG),
+            str(work_dir / 'epoch_1.pth'), '2', '--work-dir',
+            str(tmp_path / 'test'), *options
+        ],
             env=dict(PORT=str(free_port()))))
     assert len(re.findall(r'^accuracy/top1: ', proc, re.M)) == 1
 
@@ -122,8 +129,7 @@ def top1(stdout):
 
 
 @pytest.mark.parametrize('out_file', ['preds.pkl', 'preds.json'])
-def test_test_prints_accuracy_and_dumps(trained, options, tmp_path,
-                                        out_file):
+def test_test_prints_accuracy_and_dumps(trained, options, tmp_path, out_file):
     work_dir, _ = trained
     proc = python('test.py', CONFIG, work_dir / 'epoch_1.pth', '--work-dir',
                   tmp_path, '--out', tmp_path / out_file, *options)
@@ -201,19 +207,22 @@ def test_test_amp_without_cuda(trained, exit_message):
     assert 'error: --amp' in err and 'CUDA' in err
 
 
-@pytest.mark.parametrize('args,message', [
-    (['--auto-scale-lr', '--cfg-options', 'auto_scale_lr=None'],
-     'auto_scale_lr.base_batch_size'),
-    (['--resume', 'missing.pth'], "checkpoint 'missing.pth' does not exist"),
-    (['--launcher', 'ssh'], "invalid choice: 'ssh'"),
-    # a misspelt key is named with the nearest valid one, before anything
-    # is built (it used to train the full schedule, or end in a traceback)
-    (['--cfg-options', 'trian_cfg.max_epochs=1'],
-     "unknown top-level key 'trian_cfg' (did you mean 'train_cfg'?)"),
-    (['--cfg-options', 'train_cfg.max_epoch=1'],
-     "train_cfg.max_epoch: EpochBasedTrainLoop takes no key 'max_epoch' "
-     "(did you mean 'max_epochs'?)"),
-])
+@pytest.mark.parametrize(
+    'args,message',
+    [
+        (['--auto-scale-lr', '--cfg-options', 'auto_scale_lr=None'
+          ], 'auto_scale_lr.base_batch_size'),
+        (['--resume', 'missing.pth'
+          ], "checkpoint 'missing.pth' does not exist"),
+        (['--launcher', 'ssh'], "invalid choice: 'ssh'"),
+        # a misspelt key is named with the nearest valid one, before anything
+        # is built (it used to train the full schedule, or end in a traceback)
+        (['--cfg-options', 'trian_cfg.max_epochs=1'
+          ], "unknown top-level key 'trian_cfg' (did you mean 'train_cfg'?)"),
+        (['--cfg-options', 'train_cfg.max_epoch=1'],
+         "train_cfg.max_epoch: EpochBasedTrainLoop takes no key 'max_epoch' "
+         "(did you mean 'max_epochs'?)"),
+    ])
 def test_train_argument_errors(args, message, exit_message):
     assert message in exit_message('train', [CONFIG, *args])
 
@@ -223,8 +232,8 @@ def test_train_argument_errors(args, message, exit_message):
     (['--out-item', 'metrics'], '--out-item needs --out'),
     (['--scales', '64'], '--scales only apply with --protocol'),
     (['--protocol', 'multi-crop'], "invalid choice: 'multi-crop'"),
-    (['--cfg-options', 'test_cgf.fp16=True'],
-     "'test_cgf' (did you mean 'test_cfg'?)"),
+    (['--cfg-options', 'test_cgf.fp16=True'
+      ], "'test_cgf' (did you mean 'test_cfg'?)"),
 ])
 def test_test_argument_errors(trained, args, message, exit_message):
     ckpt = trained[0] / 'epoch_1.pth'

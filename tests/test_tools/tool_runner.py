@@ -24,8 +24,8 @@ def run(args, **kwargs):
 
 
 def python(tool, *args, **kwargs):
-    return run([sys.executable, str(ROOT / 'tools' / tool), *map(str, args)],
-               **kwargs)
+    return run([sys.executable,
+                str(ROOT / 'tools' / tool), *map(str, args)], **kwargs)
 
 
 def check(proc):

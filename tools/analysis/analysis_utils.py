@@ -32,14 +32,19 @@ def markdown_table(header: Sequence[str], rows: List[Sequence]) -> str:
             return f'{value:.4g}'
         return str(value)
 
-    lines = ['| ' + ' | '.join(header) + ' |',
-             '|' + '|'.join('---' for _ in header) + '|']
+    lines = [
+        '| ' + ' | '.join(header) + ' |',
+        '|' + '|'.join('---' for _ in header) + '|'
+    ]
     lines += ['| ' + ' | '.join(fmt(v) for v in row) + ' |' for row in rows]
     return '\n'.join(lines) + '\n'
 
 
-def write_outputs(out_dir, stem: str, markdown: str = None,
-                  data: Dict = None, indent: int = 2) -> List[Path]:
+def write_outputs(out_dir,
+                  stem: str,
+                  markdown: str = None,
+                  data: Dict = None,
+                  indent: int = 2) -> List[Path]:
     """Write ``STEM.md`` and ``STEM.json`` under ``out_dir`` (created);
     return the paths written. ``indent=None`` writes one-line JSON (for
     long per-iteration logs)."""

@@ -30,8 +30,11 @@ from experiment import (add_experiment_args, check_experiment_args,
                         data_kwargs, last_epoch_loss, print_report, train)
 
 #: Table 2 of the paper: ImageNet val 10-view top-1 / top-5 error (%).
-PAPER_TABLE2 = {'ReLU': (33.82, 13.34), 'PReLU channel-shared': (32.71, 12.87),
-                'PReLU channel-wise': (32.64, 12.75)}
+PAPER_TABLE2 = {
+    'ReLU': (33.82, 13.34),
+    'PReLU channel-shared': (32.71, 12.87),
+    'PReLU channel-wise': (32.64, 12.75)
+}
 
 
 def mean_std(values):
@@ -48,10 +51,10 @@ def summarize(results):
     for label, runs in results.items():
         summary[label] = dict(
             loss=mean_std([last_epoch_loss(r['log']) for r in runs]),
-            top1=mean_std([r['val'].get('accuracy/top1', float('nan'))
-                           for r in runs]),
-            top5=mean_std([r['val'].get('accuracy/top5', float('nan'))
-                           for r in runs]),
+            top1=mean_std(
+                [r['val'].get('accuracy/top1', float('nan')) for r in runs]),
+            top5=mean_std(
+                [r['val'].get('accuracy/top5', float('nan')) for r in runs]),
             seeds=len(runs))
     return summary
 
@@ -61,19 +64,25 @@ def plot(results, summary, out_dir, stem):
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.4))
     for label, runs in results.items():
         n = min(len(r['log']['loss']) for r in runs)
-        mean = [statistics.fmean(r['log']['loss'][i] for r in runs)
-                for i in range(n)]
+        mean = [
+            statistics.fmean(r['log']['loss'][i] for r in runs)
+            for i in range(n)
+        ]
         window = 20
-        smooth = [statistics.fmean(mean[max(0, i - window + 1):i + 1])
-                  for i in range(n)]
+        smooth = [
+            statistics.fmean(mean[max(0, i - window + 1):i + 1])
+            for i in range(n)
+        ]
         ax1.plot(runs[0]['log']['epoch'][:n], smooth, lw=1, label=label)
     ax1.set_xlabel('epoch')
     ax1.set_ylabel('training loss (mean over seeds)')
     ax1.grid(alpha=0.3)
     ax1.legend(fontsize=7)
     labels = list(summary)
-    ax2.bar(range(len(labels)), [summary[k]['top1'][0] for k in labels],
-            yerr=[summary[k]['top1'][1] for k in labels], capsize=4)
+    ax2.bar(
+        range(len(labels)), [summary[k]['top1'][0] for k in labels],
+        yerr=[summary[k]['top1'][1] for k in labels],
+        capsize=4)
     for i, label in enumerate(labels):
         ys = [r['val'].get('accuracy/top1') for r in results[label]]
         ax2.plot([i] * len(ys), ys, 'k.', ms=4)
@@ -84,14 +93,20 @@ def plot(results, summary, out_dir, stem):
     return save_figure(fig, out_dir, stem)
 
 
-def run(configs, labels, seeds, epochs, work_dir, out_dir,
-        name='compare_activations', cfg_options=None, **train_kwargs):
+def run(configs,
+        labels,
+        seeds,
+        epochs,
+        work_dir,
+        out_dir,
+        name='compare_activations',
+        cfg_options=None,
+        **train_kwargs):
     results = {label: [] for label in labels}
     jobs = [(c, lab, s) for s in seeds for c, lab in zip(configs, labels)]
     for config, label, seed in progress(jobs, desc='runs'):
         results[label].append(
-            train(config, work_dir, seed, epochs, cfg_options,
-                  **train_kwargs))
+            train(config, work_dir, seed, epochs, cfg_options, **train_kwargs))
     summary = summarize(results)
     rows = [(label, s['seeds'], f"{s['loss'][0]:.4f} ± {s['loss'][1]:.4f}",
              f"{s['top1'][0]:.2f} ± {s['top1'][1]:.2f}",
@@ -99,12 +114,24 @@ def run(configs, labels, seeds, epochs, work_dir, out_dir,
             for label, s in summary.items()]
     md = markdown_table(('activation', 'seeds', 'last-epoch train loss',
                          'val top-1 (%)', 'val top-5 (%)'), rows)
-    write_outputs(out_dir, name, md, dict(
-        configs=[str(c) for c in configs], seeds=list(seeds),
-        epochs=epochs, summary=summary, paper_table2_err=PAPER_TABLE2,
-        runs={k: [dict(val=r['val'], loss=last_epoch_loss(r['log']),
-                       checkpoint=r['checkpoint'], seconds=r['seconds'])
-                  for r in v] for k, v in results.items()}))
+    write_outputs(
+        out_dir, name, md,
+        dict(
+            configs=[str(c) for c in configs],
+            seeds=list(seeds),
+            epochs=epochs,
+            summary=summary,
+            paper_table2_err=PAPER_TABLE2,
+            runs={
+                k: [
+                    dict(
+                        val=r['val'],
+                        loss=last_epoch_loss(r['log']),
+                        checkpoint=r['checkpoint'],
+                        seconds=r['seconds']) for r in v
+                ]
+                for k, v in results.items()
+            }))
     png = plot(results, summary, out_dir, name)
     return results, summary, md, png
 

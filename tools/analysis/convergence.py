@@ -40,23 +40,32 @@ def smooth(values, window):
 def compact(runs):
     """The runs with every logged value rounded to 4 significant digits
     (the JSON of a 30-epoch run stays small enough to commit)."""
-    return {label: dict(run, log={k: [float(f'{v:.4g}') for v in vs]
-                                  for k, vs in run['log'].items()})
-            for label, run in runs.items()}
+    return {
+        label:
+        dict(
+            run,
+            log={
+                k: [float(f'{v:.4g}') for v in vs]
+                for k, vs in run['log'].items()
+            })
+        for label, run in runs.items()
+    }
 
 
 def plot(runs, out_dir, stem, window=10):
     plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
-    panels = (('loss', 'training loss', False),
-              ('grad_norm', 'gradient norm (all weights)', True),
+    panels = (('loss', 'training loss',
+               False), ('grad_norm', 'gradient norm (all weights)', True),
               ('grad_first_conv', 'gradient norm, conv1 weight', True))
     for ax, (key, title, log) in zip(axes, panels):
         for label, run in runs.items():
             top1 = run['val'].get('accuracy/top1', float('nan'))
             ys = smooth(run['log'][key], window)
             (ax.semilogy if log else ax.plot)(
-                run['log']['epoch'], ys, lw=1,
+                run['log']['epoch'],
+                ys,
+                lw=1,
                 label=f'{label} (val top-1 {top1:.1f}%)')
         ax.set_title(title, fontsize=9)
         ax.set_xlabel('epoch')
@@ -66,8 +75,15 @@ def plot(runs, out_dir, stem, window=10):
     return save_figure(fig, out_dir, stem)
 
 
-def run(configs, labels, epochs, seed, work_dir, out_dir, name='convergence',
-        cfg_options=None, **train_kwargs):
+def run(configs,
+        labels,
+        epochs,
+        seed,
+        work_dir,
+        out_dir,
+        name='convergence',
+        cfg_options=None,
+        **train_kwargs):
     runs = {}
     for config, label in progress(list(zip(configs, labels)), desc='runs'):
         runs[label] = train(config, work_dir, seed, epochs, cfg_options,
@@ -75,19 +91,25 @@ def run(configs, labels, epochs, seed, work_dir, out_dir, name='convergence',
     rows = []
     for label, r in runs.items():
         log = r['log']
-        rows.append((label, len(log['loss']), f"{log['loss'][0]:.4f}",
-                     f'{last_epoch_loss(log):.4f}',
-                     f"{r['val'].get('accuracy/top1', float('nan')):.2f}",
-                     f"{log['grad_first_conv'][0]:.3g}",
-                     f"{log['grad_first_conv'][-1]:.3g}",
-                     f"{r['seconds']:.0f}"))
-    md = markdown_table(
-        ('run', 'iterations', 'first loss', 'last-epoch loss',
-         'val top-1 (%)', 'conv1 grad norm (first iter)',
-         'conv1 grad norm (last iter)', 'seconds'), rows)
-    write_outputs(out_dir, name, md, dict(
-        configs=[str(c) for c in configs], epochs=epochs, seed=seed,
-        runs=compact(runs)), indent=None)
+        rows.append(
+            (label, len(log['loss']), f"{log['loss'][0]:.4f}",
+             f'{last_epoch_loss(log):.4f}',
+             f"{r['val'].get('accuracy/top1', float('nan')):.2f}",
+             f"{log['grad_first_conv'][0]:.3g}",
+             f"{log['grad_first_conv'][-1]:.3g}", f"{r['seconds']:.0f}"))
+    md = markdown_table(('run', 'iterations', 'first loss', 'last-epoch loss',
+                         'val top-1 (%)', 'conv1 grad norm (first iter)',
+                         'conv1 grad norm (last iter)', 'seconds'), rows)
+    write_outputs(
+        out_dir,
+        name,
+        md,
+        dict(
+            configs=[str(c) for c in configs],
+            epochs=epochs,
+            seed=seed,
+            runs=compact(runs)),
+        indent=None)
     png = plot(runs, out_dir, name)
     return runs, md, png
 

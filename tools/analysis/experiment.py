@@ -15,9 +15,8 @@ from pathlib import Path
 
 import torch
 import torch.nn as nn
-from mmengine.hooks import Hook
-
 from mmengine.config import DictAction
+from mmengine.hooks import Hook
 
 from analysis_utils import load_config, set_threads
 
@@ -28,26 +27,35 @@ class _Recorder(Hook):
     priority = 'LOWEST'
 
     def __init__(self):
-        self.log = dict(iter=[], epoch=[], loss=[], grad_norm=[],
-                        grad_first_conv=[], grad_last_conv=[])
+        self.log = dict(
+            iter=[],
+            epoch=[],
+            loss=[],
+            grad_norm=[],
+            grad_first_conv=[],
+            grad_last_conv=[])
         self._grads = {}
         self._handles = []
 
     def before_train(self, runner):
-        model = runner.model.module if hasattr(
-            runner.model, 'module') else runner.model
+        model = runner.model.module if hasattr(runner.model,
+                                               'module') else runner.model
         convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
         if not convs:
             raise ValueError('experiment: the model has no conv layer')
-        for key, conv in (('grad_first_conv', convs[0]),
-                          ('grad_last_conv', convs[-1])):
+        for key, conv in (('grad_first_conv', convs[0]), ('grad_last_conv',
+                                                          convs[-1])):
 
             def hook(grad, key=key):
                 self._grads[key] = float(grad.detach().norm())
+
             self._handles.append(conv.weight.register_hook(hook))
         self._params = [p for p in model.parameters() if p.requires_grad]
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None):
         hub = runner.message_hub
         if outputs and 'loss' in outputs:
@@ -56,8 +64,8 @@ class _Recorder(Hook):
             loss = float(hub.get_scalar('train/loss').current())
         norm = hub.log_scalars.get('train/grad_norm')
         self.log['iter'].append(runner.iter + 1)
-        self.log['epoch'].append(runner.epoch + (batch_idx + 1) / max(
-            1, len(runner.train_dataloader)))
+        self.log['epoch'].append(runner.epoch + (batch_idx + 1) /
+                                 max(1, len(runner.train_dataloader)))
         self.log['loss'].append(loss)
         self.log['grad_norm'].append(
             float(norm.current()) if norm is not None else math.nan)
@@ -69,8 +77,14 @@ class _Recorder(Hook):
             handle.remove()
 
 
-def train(config, work_dir, seed=0, epochs=None, cfg_options=None,
-          train_indices=None, val_indices=None, data_root=None):
+def train(config,
+          work_dir,
+          seed=0,
+          epochs=None,
+          cfg_options=None,
+          train_indices=None,
+          val_indices=None,
+          data_root=None):
     """Train ``config`` once; return ``dict(log=..., val=..., work_dir=,
     seconds=)``. ``train_indices`` / ``val_indices`` (ints) shrink the
     data for tests; ``data_root`` points at another converted digits
@@ -101,12 +115,17 @@ def train(config, work_dir, seed=0, epochs=None, cfg_options=None,
     start = time.time()
     runner.train()
     hub = runner.message_hub
-    val = {k[len('val/'):]: float(v.current())
-           for k, v in hub.log_scalars.items() if k.startswith('val/')}
-    return dict(log=recorder.log, val=val, work_dir=cfg.work_dir,
-                seconds=time.time() - start,
-                checkpoint=str(Path(cfg.work_dir) /
-                               f'epoch_{cfg.train_cfg.max_epochs}.pth'))
+    val = {
+        k[len('val/'):]: float(v.current())
+        for k, v in hub.log_scalars.items() if k.startswith('val/')
+    }
+    return dict(
+        log=recorder.log,
+        val=val,
+        work_dir=cfg.work_dir,
+        seconds=time.time() - start,
+        checkpoint=str(
+            Path(cfg.work_dir) / f'epoch_{cfg.train_cfg.max_epochs}.pth'))
 
 
 def last_epoch_loss(log):
@@ -120,18 +139,29 @@ def add_experiment_args(parser, name: str) -> None:
     """Command-line arguments shared by the training experiments
     (convergence.py, compare_activations.py)."""
     parser.add_argument('configs', nargs='+', help='experiment configs')
-    parser.add_argument('--labels', nargs='+',
-                        help='one label per config (default: file names)')
-    parser.add_argument('--epochs', type=int, default=None,
-                        help='training epochs (default: the config)')
-    parser.add_argument('--threads', type=int, default=1,
-                        help='torch CPU threads (default 1)')
-    parser.add_argument('--data-root', help='converted digits folder '
-                        '(default: the config, data/digits)')
-    parser.add_argument('--train-indices', type=int,
-                        help='use only the first N training images')
-    parser.add_argument('--val-indices', type=int,
-                        help='use only the first N validation images')
+    parser.add_argument(
+        '--labels',
+        nargs='+',
+        help='one label per config (default: file names)')
+    parser.add_argument(
+        '--epochs',
+        type=int,
+        default=None,
+        help='training epochs (default: the config)')
+    parser.add_argument(
+        '--threads', type=int, default=1, help='torch CPU threads (default 1)')
+    parser.add_argument(
+        '--data-root',
+        help='converted digits folder '
+        '(default: the config, data/digits)')
+    parser.add_argument(
+        '--train-indices',
+        type=int,
+        help='use only the first N training images')
+    parser.add_argument(
+        '--val-indices',
+        type=int,
+        help='use only the first N validation images')
     parser.add_argument('--work-dir', default=f'work_dirs/{name}')
     parser.add_argument('--out-dir', default=f'work_dirs/{name}')
     parser.add_argument('--name', default=name)
@@ -159,8 +189,10 @@ def check_experiment_args(parser, args) -> list:
 def data_kwargs(args) -> dict:
     """The keyword arguments of :func:`train` given by the shared
     arguments (data root, training and validation subsets)."""
-    return dict(data_root=args.data_root, train_indices=args.train_indices,
-                val_indices=args.val_indices)
+    return dict(
+        data_root=args.data_root,
+        train_indices=args.train_indices,
+        val_indices=args.val_indices)
 
 
 def print_report(markdown: str, png, name: str) -> None:

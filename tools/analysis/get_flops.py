@@ -53,6 +53,7 @@ def count(model: nn.Module, shape) -> dict:
         def hook(mod, args, output, name=name):
             if isinstance(output, torch.Tensor):
                 out_shapes[name] = list(output.shape[1:])
+
         hooks.append(module.register_forward_hook(hook))
     counter = flop_counter_mode(model, display=False, depth=None)
     x = torch.empty(1, 3, *shape, device='meta')
@@ -70,13 +71,20 @@ def count(model: nn.Module, shape) -> dict:
         params = sum(p.numel() for p in module.parameters(recurse=False))
         if flops == 0 and params == 0:
             continue
-        rows.append(dict(layer=name, type=type(module).__name__,
-                         output=out_shapes.get(name), params=params,
-                         macs=flops // 2))
+        rows.append(
+            dict(
+                layer=name,
+                type=type(module).__name__,
+                output=out_shapes.get(name),
+                params=params,
+                macs=flops // 2))
     total_macs = counter.get_total_flops() // 2
     total_params = sum(p.numel() for p in model.parameters())
-    return dict(shape=list(shape), total_macs=total_macs,
-                total_params=total_params, layers=rows)
+    return dict(
+        shape=list(shape),
+        total_macs=total_macs,
+        total_params=total_params,
+        layers=rows)
 
 
 def paper_arch(cfg):
@@ -99,8 +107,10 @@ def plot_layers(result, name, out_dir):
     fig, ax = plt.subplots(figsize=(max(6, 0.3 * len(rows)), 3.5))
     ax.bar(range(len(rows)), [r['macs'] / 1e9 for r in rows])
     ax.set_xticks(range(len(rows)))
-    ax.set_xticklabels([r['layer'].replace('backbone.stages.', 's')
-                        for r in rows], rotation=90, fontsize=7)
+    ax.set_xticklabels(
+        [r['layer'].replace('backbone.stages.', 's') for r in rows],
+        rotation=90,
+        fontsize=7)
     ax.set_ylabel('multiply-adds (x1e9)')
     h, w = result['shape']
     ax.set_title(f'{name} at {h}x{w}: '
@@ -111,17 +121,22 @@ def plot_layers(result, name, out_dir):
 def summary_row(name, cfg, result):
     macs = result['total_macs'] / 1e10
     arch = paper_arch(cfg)
-    paper = (PAPER_TABLE3.get(arch)
-             if result['shape'] == [224, 224] else None)
-    return dict(config=name, arch=arch, shape=result['shape'],
-                macs_1e10=round(macs, 4),
-                params_1e6=round(result['total_params'] / 1e6, 3),
-                paper_1e10=paper,
-                ratio=round(macs / paper, 4) if paper else None)
+    paper = (PAPER_TABLE3.get(arch) if result['shape'] == [224, 224] else None)
+    return dict(
+        config=name,
+        arch=arch,
+        shape=result['shape'],
+        macs_1e10=round(macs, 4),
+        params_1e6=round(result['total_params'] / 1e6, 3),
+        paper_1e10=paper,
+        ratio=round(macs / paper, 4) if paper else None)
 
 
-def run(configs, shape=(224, 224), out_dir='work_dirs/flops',
-        cfg_options=None, plot=True):
+def run(configs,
+        shape=(224, 224),
+        out_dir='work_dirs/flops',
+        cfg_options=None,
+        plot=True):
     """Count every config; write the outputs; return the summary rows."""
     summary, results = [], {}
     for path in progress(configs, desc='configs'):
@@ -137,9 +152,9 @@ def run(configs, shape=(224, 224), out_dir='work_dirs/flops',
              f"{s['params_1e6']:.2f}", f"{s['macs_1e10']:.3f}",
              s['paper_1e10'] if s['paper_1e10'] else '-',
              f"{s['ratio']:.3f}" if s['ratio'] else '-') for s in summary]
-    md = markdown_table(('config', 'arch', 'input', 'params (M)',
-                         'multiply-adds (x1e10)', 'paper Table 3 (x1e10)',
-                         'ours / paper'), rows)
+    md = markdown_table(
+        ('config', 'arch', 'input', 'params (M)', 'multiply-adds (x1e10)',
+         'paper Table 3 (x1e10)', 'ours / paper'), rows)
     write_outputs(out_dir, 'flops_summary', md, dict(rows=summary))
     return summary, results, md
 
@@ -147,13 +162,22 @@ def run(configs, shape=(224, 224), out_dir='work_dirs/flops',
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('configs', nargs='+', help='config file(s)')
-    parser.add_argument('--shape', type=int, nargs='+', default=[224],
-                        help='input size: H (square) or H W (default 224)')
-    parser.add_argument('--out-dir', default='work_dirs/flops',
-                        help='folder for the tables and plots')
+    parser.add_argument(
+        '--shape',
+        type=int,
+        nargs='+',
+        default=[224],
+        help='input size: H (square) or H W (default 224)')
+    parser.add_argument(
+        '--out-dir',
+        default='work_dirs/flops',
+        help='folder for the tables and plots')
     parser.add_argument('--no-plot', action='store_true')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config keys, as in tools/train.py')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config keys, as in tools/train.py')
     args = parser.parse_args(argv)
     missing = [c for c in args.configs if not Path(c).is_file()]
     if missing:
@@ -166,8 +190,12 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     shape = tuple(args.shape) * (2 // len(args.shape))
-    _, results, md = run(args.configs, shape, args.out_dir,
-                         args.cfg_options, plot=not args.no_plot)
+    _, results, md = run(
+        args.configs,
+        shape,
+        args.out_dir,
+        args.cfg_options,
+        plot=not args.no_plot)
     if len(results) == 1:
         print(layer_table(next(iter(results.values()))))
     print(md)

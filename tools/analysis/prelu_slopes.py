@@ -17,8 +17,8 @@ With ``--history WORK_DIR/.../vis_data/scalars.json`` (a run with
 :class:`~mmprelu.engine.hooks.PReLUSlopeHook`) also ``NAME_history.png``:
 every layer's mean slope against the training iteration.
 """
-import json
 import argparse
+import json
 import re
 from collections import OrderedDict
 from pathlib import Path
@@ -27,14 +27,18 @@ from analysis_utils import markdown_table, pyplot, save_figure, write_outputs
 
 #: Table 1 layer names of the 14-layer model and the paper's learned slopes
 #: (channel-shared, channel-wise mean).
-PAPER_TABLE1 = OrderedDict([
-    ('conv1', (0.681, 0.596)), ('conv21', (0.103, 0.321)),
-    ('conv22', (0.099, 0.204)), ('conv23', (0.228, 0.294)),
-    ('conv24', (0.561, 0.464)), ('conv31', (0.126, 0.196)),
-    ('conv32', (0.089, 0.152)), ('conv33', (0.124, 0.145)),
-    ('conv34', (0.062, 0.124)), ('conv35', (0.008, 0.134)),
-    ('conv36', (0.210, 0.198)), ('fc1', (0.063, 0.074)),
-    ('fc2', (0.031, 0.075))])
+PAPER_TABLE1 = OrderedDict([('conv1', (0.681, 0.596)),
+                            ('conv21', (0.103, 0.321)),
+                            ('conv22', (0.099, 0.204)),
+                            ('conv23', (0.228, 0.294)),
+                            ('conv24', (0.561, 0.464)),
+                            ('conv31', (0.126, 0.196)),
+                            ('conv32', (0.089, 0.152)),
+                            ('conv33', (0.124, 0.145)),
+                            ('conv34', (0.062, 0.124)),
+                            ('conv35', (0.008, 0.134)),
+                            ('conv36', (0.210, 0.198)),
+                            ('fc1', (0.063, 0.074)), ('fc2', (0.031, 0.075))])
 
 _SLOPE_KEY = re.compile(r'^(?:module\.)?(?P<layer>.*\bact\d*)\.weight$')
 
@@ -56,8 +60,10 @@ def read_slopes(path) -> 'OrderedDict[str, dict]':
             continue
         value = value.float()
         slopes[match['layer']] = dict(
-            mean=float(value.mean()), min=float(value.min()),
-            max=float(value.max()), channels=int(value.numel()))
+            mean=float(value.mean()),
+            min=float(value.min()),
+            max=float(value.max()),
+            channels=int(value.numel()))
     if not slopes:
         raise ValueError(
             f'{path}: no PReLU slopes found (no "*.act.weight" keys); is '
@@ -81,16 +87,17 @@ def build_table(all_slopes, labels):
                              f'than {labels[0]!r}; compare like models')
     names = paper_names(layers)
     paper = len(layers) == len(PAPER_TABLE1)
-    kinds = ['shared' if s[layers[0]]['channels'] == 1 else 'ch. mean'
-             for s in all_slopes]
-    header = ['layer', 'module'] + [
-        f'{label} ({kind})' for label, kind in zip(labels, kinds)]
+    kinds = [
+        'shared' if s[layers[0]]['channels'] == 1 else 'ch. mean'
+        for s in all_slopes
+    ]
+    header = ['layer', 'module'
+              ] + [f'{label} ({kind})' for label, kind in zip(labels, kinds)]
     if paper:
         header += ['paper shared', 'paper channel-wise']
     rows = []
     for name, layer in zip(names, layers):
-        row = [name, layer] + [round(s[layer]['mean'], 3)
-                               for s in all_slopes]
+        row = [name, layer] + [round(s[layer]['mean'], 3) for s in all_slopes]
         if paper:
             row += list(PAPER_TABLE1[name])
         rows.append(row)
@@ -110,8 +117,11 @@ def plot(all_slopes, labels, names, out_dir, stem):
     width = 0.8 / len(series)
     fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(layers)), 3.5))
     for i, (label, values) in enumerate(series):
-        ax.bar([j + i * width for j in range(len(layers))], values, width,
-               label=label, hatch='//' if label.startswith('paper') else '')
+        ax.bar([j + i * width for j in range(len(layers))],
+               values,
+               width,
+               label=label,
+               hatch='//' if label.startswith('paper') else '')
     ax.set_xticks([j + 0.4 - width / 2 for j in range(len(layers))])
     ax.set_xticklabels(names, rotation=60, fontsize=7)
     ax.axhline(0.25, color='gray', lw=0.8, ls='--', label='init 0.25')
@@ -156,13 +166,17 @@ def plot_history(history, out_dir, stem):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('checkpoints', nargs='+', help='checkpoint file(s)')
-    parser.add_argument('--labels', nargs='+',
-                        help='one label per checkpoint (default: file names)')
+    parser.add_argument(
+        '--labels',
+        nargs='+',
+        help='one label per checkpoint (default: file names)')
     parser.add_argument('--out-dir', default='work_dirs/prelu_slopes')
-    parser.add_argument('--name', default='prelu_slopes',
-                        help='stem of the output files')
-    parser.add_argument('--history', help='vis_data/scalars.json of a run '
-                        'with PReLUSlopeHook: also plot slopes over time')
+    parser.add_argument(
+        '--name', default='prelu_slopes', help='stem of the output files')
+    parser.add_argument(
+        '--history',
+        help='vis_data/scalars.json of a run '
+        'with PReLUSlopeHook: also plot slopes over time')
     args = parser.parse_args(argv)
     labels = args.labels or [Path(c).stem for c in args.checkpoints]
     if len(labels) != len(args.checkpoints):

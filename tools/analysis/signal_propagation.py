@@ -43,8 +43,10 @@ from analysis_utils import (markdown_table, progress, pyplot, save_figure,
 INITS = ('fan_in', 'fan_out', 'xavier', 'std0.01')
 ACTS = ('ReLU', 'PReLU')
 #: short name -> (built-in PReLUNet arch, label)
-MODELS_ = {'B': ('B', '22-layer (model B, 19 conv)'),
-           '30': ('30', '30-layer (Fig. 3, 27 conv)')}
+MODELS_ = {
+    'B': ('B', '22-layer (model B, 19 conv)'),
+    '30': ('30', '30-layer (Fig. 3, 27 conv)')
+}
 
 
 def build_trunk(model: str, act: str, width_div: int) -> nn.Module:
@@ -56,8 +58,7 @@ def build_trunk(model: str, act: str, width_div: int) -> nn.Module:
     if act not in ACTS:
         raise ValueError(f'unknown activation {act!r}; valid: {ACTS}')
     arch = PReLUNet.parse_arch(MODELS_[model][0])
-    arch['channels'] = tuple(max(1, c // width_div)
-                             for c in arch['channels'])
+    arch['channels'] = tuple(max(1, c // width_div) for c in arch['channels'])
     net = PReLUNet(arch=arch, act_cfg=dict(type=act), init_cfg=None)
     for m in net.modules():  # retain_grad needs the un-modified inputs
         if isinstance(m, nn.ReLU):
@@ -87,8 +88,10 @@ def measure(net: nn.Module, batch: int, size: int):
     """Per conv layer: std of its response (forward) and of the gradient of
     its input (backward)."""
     convs = [m for m in net.modules() if isinstance(m, nn.Conv2d)]
-    stage_of = [i for i, stage in enumerate(net.stages)
-                for m in stage.modules() if isinstance(m, nn.Conv2d)]
+    stage_of = [
+        i for i, stage in enumerate(net.stages) for m in stage.modules()
+        if isinstance(m, nn.Conv2d)
+    ]
     inputs, outputs = [], []
 
     def pre_hook(module, args):
@@ -97,6 +100,7 @@ def measure(net: nn.Module, batch: int, size: int):
 
     def hook(module, args, output):
         outputs.append(output)
+
     handles = [c.register_forward_pre_hook(pre_hook) for c in convs]
     handles += [c.register_forward_hook(hook) for c in convs]
     x = torch.randn(batch, 3, size, size, requires_grad=True)
@@ -121,8 +125,15 @@ def layer_factor(stds, stage_of):
     return (last / first)**(1 / (len(idx) - 1))
 
 
-def run(models=('B', '30'), acts=ACTS, inits=INITS, width_div=8, size=224,
-        batch=4, seed=0, out_dir='work_dirs/signal_propagation',
+def run(
+        models=('B', '30'),
+        acts=ACTS,
+        inits=INITS,
+        width_div=8,
+        size=224,
+        batch=4,
+        seed=0,
+        out_dir='work_dirs/signal_propagation',
         stem='signal_propagation'):
     results = []
     combos = [(m, a, i) for m in models for a in acts for i in inits]
@@ -131,27 +142,36 @@ def run(models=('B', '30'), acts=ACTS, inits=INITS, width_div=8, size=224,
         net = build_trunk(model, act, width_div)
         initialize(net, init, 0.25 if act == 'PReLU' else 0.0)
         forward, backward, stage_of = measure(net, batch, size)
-        results.append(dict(
-            model=model, act=act, init=init, forward=forward,
-            backward=backward, stage=stage_of,
-            forward_factor=layer_factor(forward, stage_of),
-            # gradients flow backwards: the factor per layer towards input
-            backward_factor=1 / layer_factor(backward, stage_of),
-            forward_ratio=forward[-1] / forward[0],
-            # gradient flows from the last layer back to the first
-            backward_ratio=backward[0] / backward[-1]))
+        results.append(
+            dict(
+                model=model,
+                act=act,
+                init=init,
+                forward=forward,
+                backward=backward,
+                stage=stage_of,
+                forward_factor=layer_factor(forward, stage_of),
+                # gradients flow backwards: the factor per layer towards input
+                backward_factor=1 / layer_factor(backward, stage_of),
+                forward_ratio=forward[-1] / forward[0],
+                # gradient flows from the last layer back to the first
+                backward_ratio=backward[0] / backward[-1]))
     rows = [(r['model'], r['act'], r['init'], len(r['forward']),
              f"{r['forward_ratio']:.3g}", f"{r['backward_ratio']:.3g}",
              f"{r['forward_factor']:.3f}", f"{r['backward_factor']:.3f}")
             for r in results]
     md = markdown_table(
-        ('model', 'act', 'init', 'conv layers',
-         'forward std last/first', 'backward std first/last',
-         'forward factor/layer (last stage)',
+        ('model', 'act', 'init', 'conv layers', 'forward std last/first',
+         'backward std first/last', 'forward factor/layer (last stage)',
          'backward factor/layer (last stage)'), rows)
-    write_outputs(out_dir, stem, md, dict(
-        width_div=width_div, size=size, batch=batch, seed=seed,
-        results=results))
+    write_outputs(
+        out_dir, stem, md,
+        dict(
+            width_div=width_div,
+            size=size,
+            batch=batch,
+            seed=seed,
+            results=results))
     png = plot(results, models, acts, out_dir, stem)
     return results, md, png
 
@@ -159,18 +179,26 @@ def run(models=('B', '30'), acts=ACTS, inits=INITS, width_div=8, size=224,
 def plot(results, models, acts, out_dir, stem):
     plt = pyplot()
     fig, axes = plt.subplots(
-        2, len(models) * len(acts), squeeze=False,
-        figsize=(3.2 * len(models) * len(acts), 5.5), sharey='row')
+        2,
+        len(models) * len(acts),
+        squeeze=False,
+        figsize=(3.2 * len(models) * len(acts), 5.5),
+        sharey='row')
     colors = dict(zip(INITS, ('C0', 'C1', 'C3', 'C7')))
-    for col, (model, act) in enumerate(
-            (m, a) for m in models for a in acts):
+    for col, (model, act) in enumerate((m, a) for m in models for a in acts):
         for row, key in enumerate(('forward', 'backward')):
             ax = axes[row][col]
             for r in results:
                 if r['model'] == model and r['act'] == act:
                     ys = r[key]
-                    ax.semilogy(range(1, len(ys) + 1), ys, '.-', ms=3,
-                                color=colors.get(r['init']), label=r['init'])
+                    ax.semilogy(
+                        range(1,
+                              len(ys) + 1),
+                        ys,
+                        '.-',
+                        ms=3,
+                        color=colors.get(r['init']),
+                        label=r['init'])
             ax.set_title(f'{MODELS_[model][1]}\n{act}, {key}', fontsize=8)
             ax.set_xlabel('conv layer')
             ax.grid(alpha=0.3, which='both')
@@ -183,12 +211,11 @@ def plot(results, models, acts, out_dir, stem):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--models', nargs='+', default=['B', '30'],
-                        choices=list(MODELS_))
-    parser.add_argument('--acts', nargs='+', default=list(ACTS),
-                        choices=ACTS)
-    parser.add_argument('--inits', nargs='+', default=list(INITS),
-                        choices=INITS)
+    parser.add_argument(
+        '--models', nargs='+', default=['B', '30'], choices=list(MODELS_))
+    parser.add_argument('--acts', nargs='+', default=list(ACTS), choices=ACTS)
+    parser.add_argument(
+        '--inits', nargs='+', default=list(INITS), choices=INITS)
     parser.add_argument('--width-div', type=int, default=8)
     parser.add_argument('--size', type=int, default=224)
     parser.add_argument('--batch', type=int, default=4)
@@ -200,9 +227,8 @@ def main(argv=None):
         if getattr(args, key) < 1:
             parser.error(f'--{key.replace("_", "-")} must be positive')
     set_threads(args.threads)
-    results, md, png = run(args.models, args.acts, args.inits,
-                           args.width_div, args.size, args.batch, args.seed,
-                           args.out_dir)
+    results, md, png = run(args.models, args.acts, args.inits, args.width_div,
+                           args.size, args.batch, args.seed, args.out_dir)
     print(md)
     print(f'written: {png} and signal_propagation.md/.json')
     return results

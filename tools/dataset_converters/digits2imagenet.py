@@ -31,6 +31,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
 from imagenet_layout import (clean, converter_parser, write_annotations,
                              write_classes, write_image)
 
@@ -42,14 +43,20 @@ def parse_args(argv=None):
         'Write scikit-learn\'s 8x8 handwritten digits as an ImageNet-layout '
         'folder dataset (train/, val/, meta/, classes.txt).', 'data/digits')
     parser.add_argument(
-        '--size', type=int, default=64,
+        '--size',
+        type=int,
+        default=64,
         help='side of the written square images in pixels, >= 8 '
         '(default: 64)')
     parser.add_argument(
-        '--val-ratio', type=float, default=0.2,
+        '--val-ratio',
+        type=float,
+        default=0.2,
         help='fraction of each class put in val, in (0, 1) (default: 0.2)')
     parser.add_argument(
-        '--seed', type=int, default=0,
+        '--seed',
+        type=int,
+        default=0,
         help='seed of the stratified split (default: 0)')
     args = parser.parse_args(argv)
     if args.size < 8:
@@ -80,7 +87,9 @@ def split_indices(labels: np.ndarray, val_ratio: float, seed: int) -> dict:
     return dict(train=np.sort(train), val=np.sort(val))
 
 
-def convert(out_dir, size: int = 64, val_ratio: float = 0.2,
+def convert(out_dir,
+            size: int = 64,
+            val_ratio: float = 0.2,
             seed: int = 0) -> dict:
     """Write the dataset; return ``{split: {label: count}}``."""
     from sklearn.datasets import load_digits

@@ -50,8 +50,8 @@ def write_annotations(out_dir: Path, split: str,
         f'{rel} {label}\n' for rel, label in rows))
 
 
-def write_image(path: Path, img: np.ndarray, params: Sequence[int] = ()
-                ) -> None:
+def write_image(path: Path, img: np.ndarray,
+                params: Sequence[int] = ()) -> None:
     """``cv2.imwrite`` that raises ``OSError`` naming ``path`` on failure."""
     if not cv2.imwrite(str(path), img, list(params)):
         raise OSError(f'could not write image {path}')

@@ -45,6 +45,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
 from imagenet_layout import (SPLITS, clean, converter_parser,
                              write_annotations, write_classes, write_image)
 
@@ -67,7 +68,6 @@ PHOTOS = (
 VARIANTS = ('orig', 'flip', 'rot', 'crop')
 JPEG_QUALITY = 90
 
-
 # the variant of photograph i that goes to val: VAL_VARIANTS[i % 4]
 VAL_VARIANTS = ('rot', 'orig', 'crop', 'flip')
 
@@ -77,11 +77,16 @@ def parse_args(argv=None):
         'Write scikit-image\'s embedded photographs as a tiny ImageNet-'
         'layout set of mixed sizes, orientations and formats.', 'data/photos')
     parser.add_argument(
-        '--max-side', type=int, default=640,
+        '--max-side',
+        type=int,
+        default=640,
         help='shrink photographs whose longer side is larger than this '
         '(pixels, >= 32; default: 640)')
-    parser.add_argument('--seed', type=int, default=0,
-                        help='seed of the crop positions (default: 0)')
+    parser.add_argument(
+        '--seed',
+        type=int,
+        default=0,
+        help='seed of the crop positions (default: 0)')
     args = parser.parse_args(argv)
     if args.max_side < 32:
         parser.error(f'--max-side must be >= 32, got {args.max_side}')

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
 from imagenet_layout import SPLITS, converter_parser, write_image
 from skimage2imagenet import (JPEG_QUALITY, PHOTOS, VAL_VARIANTS, VARIANTS,
                               load_photo, shrink, variant)
@@ -47,13 +48,22 @@ def parse_args(argv=None):
         'Write scikit-image\'s embedded photographs and brightness masks as '
         'a tiny mmsegmentation-layout set.', 'data/photos_seg')
     parser.add_argument(
-        '--max-side', type=int, default=320,
+        '--max-side',
+        type=int,
+        default=320,
         help='shrink photographs whose longer side is larger than this '
         '(pixels, >= 32; default: 320)')
-    parser.add_argument('--classes', type=int, default=3, choices=(2, 3),
-                        help='number of classes (default: 3)')
-    parser.add_argument('--seed', type=int, default=0,
-                        help='seed of the crop positions (default: 0)')
+    parser.add_argument(
+        '--classes',
+        type=int,
+        default=3,
+        choices=(2, 3),
+        help='number of classes (default: 3)')
+    parser.add_argument(
+        '--seed',
+        type=int,
+        default=0,
+        help='seed of the crop positions (default: 0)')
     args = parser.parse_args(argv)
     if args.max_side < 32:
         parser.error(f'--max-side must be >= 32, got {args.max_side}')
@@ -79,7 +89,9 @@ def brightness_mask(img: np.ndarray, classes: int = 3) -> np.ndarray:
     return np.digitize(grey, thresholds).astype(np.uint8)
 
 
-def convert(out_dir, max_side: int = 320, classes: int = 3,
+def convert(out_dir,
+            max_side: int = 320,
+            classes: int = 3,
             seed: int = 0) -> dict:
     """Write the set; return ``{split: [(stem, (h, w, channels), label
     counts), ...]}`` in file order."""
@@ -98,15 +110,15 @@ def convert(out_dir, max_side: int = 320, classes: int = 3,
             mask = brightness_mask(img, classes)
             split = 'val' if var == VAL_VARIANTS[index % 4] else 'train'
             stem = f'{name}_{var}'
-            bgr = img if img.ndim == 2 else cv2.cvtColor(img,
-                                                         cv2.COLOR_RGB2BGR)
+            bgr = img if img.ndim == 2 else cv2.cvtColor(
+                img, cv2.COLOR_RGB2BGR)
             write_image(out_dir / 'img_dir' / split / f'{stem}.jpg', bgr,
                         [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
             write_image(out_dir / 'ann_dir' / split / f'{stem}.png', mask)
             channels = img.shape[2] if img.ndim == 3 else 1
-            written[split].append((stem, img.shape[:2] + (channels, ),
-                                   np.bincount(mask.ravel(),
-                                               minlength=classes)))
+            written[split].append(
+                (stem, img.shape[:2] + (channels, ),
+                 np.bincount(mask.ravel(), minlength=classes)))
     for rows in written.values():
         rows.sort()
     return written
@@ -121,8 +133,9 @@ def main(argv=None) -> int:
         shapes = sorted({f'{h}x{w}' for _, (h, w, _), _ in rows})
         grey = sum(c == 1 for _, (_, _, c), _ in rows)
         pixels = sum(counts for _, _, counts in rows)
-        share = ' '.join(f'{n} {p:.0%}' for n, p in zip(
-            CLASSES[args.classes], pixels / pixels.sum()))
+        share = ' '.join(f'{n} {p:.0%}'
+                         for n, p in zip(CLASSES[args.classes], pixels /
+                                         pixels.sum()))
         print(f'  {split}: {len(rows)} images ({grey} grey), {len(shapes)} '
               f'shapes; pixels: {share}')
     return 0

@@ -66,8 +66,11 @@ class SlicedSPP(SpatialPyramidPooling):
     def pool_level(self, x: torch.Tensor, level: int) -> torch.Tensor:
         rows = self._bounds(x.shape[-2], level, self.mode)
         cols = self._bounds(x.shape[-1], level, self.mode)
-        out = [torch.stack([x[:, :, r0:r1, c0:c1].amax(dim=(2, 3))
-                            for c0, c1 in cols], dim=-1) for r0, r1 in rows]
+        out = [
+            torch.stack(
+                [x[:, :, r0:r1, c0:c1].amax(dim=(2, 3)) for c0, c1 in cols],
+                dim=-1) for r0, r1 in rows
+        ]
         return torch.stack(out, dim=-2)
 
 
@@ -90,14 +93,20 @@ def load_weights(model: nn.Module, checkpoint: str) -> None:
     ``load_checkpoint`` (``state_dict`` and ``module.`` prefixes handled
     there; local files go through mmprelu's weights-only loader)."""
     try:
-        load_checkpoint(model, checkpoint, map_location='cpu', strict=True,
-                        logger='silent')
+        load_checkpoint(
+            model,
+            checkpoint,
+            map_location='cpu',
+            strict=True,
+            logger='silent')
     except (RuntimeError, KeyError, TypeError, AttributeError) as err:
         raise SystemExit(f'{checkpoint} does not fit the config\'s model: '
                          f'{err}') from err
 
 
-def build_model(config: str, checkpoint: str, cfg_options=None,
+def build_model(config: str,
+                checkpoint: str,
+                cfg_options=None,
                 dynamic=False) -> nn.Module:
     cfg = Config.fromfile(config)
     if cfg_options:
@@ -106,8 +115,8 @@ def build_model(config: str, checkpoint: str, cfg_options=None,
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     model = MODELS.build(cfg.model)
     load_weights(model, checkpoint)
-    if dynamic and isinstance(getattr(model, 'neck', None),
-                              SpatialPyramidPooling):
+    if dynamic and isinstance(
+            getattr(model, 'neck', None), SpatialPyramidPooling):
         model.neck = SlicedSPP(model.neck.levels, model.neck.mode)
     model.cfg = cfg
     return model.eval()
@@ -139,21 +148,37 @@ def check_shape(model: nn.Module, shape) -> None:
                          f'model{hint}: {err}')
 
 
-def export(model: nn.Module, output_file: str, shape, dynamic=False,
-           opset=17, softmax=False) -> None:
+def export(model: nn.Module,
+           output_file: str,
+           shape,
+           dynamic=False,
+           opset=17,
+           softmax=False) -> None:
     wrapper = ExportModel(model, softmax).eval()
     out_name = 'probs' if softmax else 'logits'
     axes = None
     if dynamic:
-        axes = {'input': {0: 'batch', 2: 'height', 3: 'width'},
-                out_name: {0: 'batch'}}
+        axes = {
+            'input': {
+                0: 'batch',
+                2: 'height',
+                3: 'width'
+            },
+            out_name: {
+                0: 'batch'
+            }
+        }
     warnings.filterwarnings('ignore', category=torch.jit.TracerWarning)
     warnings.filterwarnings('ignore', category=DeprecationWarning)
     try:
         onnx_export(
-            wrapper, (torch.zeros(1, 3, *shape), ), output_file,
-            input_names=['input'], output_names=[out_name],
-            dynamic_axes=axes, opset_version=opset, do_constant_folding=True)
+            wrapper, (torch.zeros(1, 3, *shape), ),
+            output_file,
+            input_names=['input'],
+            output_names=[out_name],
+            dynamic_axes=axes,
+            opset_version=opset,
+            do_constant_folding=True)
     except Exception as err:
         note = ''
         if 'PythonOp' in str(err) or 'autograd' in str(err).lower():
@@ -170,9 +195,13 @@ def add_metadata(output_file: str, model: nn.Module, shape, dynamic):
     onnx_model = onnx.load(output_file)
     prep = model.cfg.model.get('data_preprocessor') or model.cfg.get(
         'data_preprocessor', {})
-    props = dict(mean=prep.get('mean'), std=prep.get('std'),
-                 to_rgb=prep.get('to_rgb', False), export_shape=list(shape),
-                 dynamic=dynamic, min_input_size=min_input_size(model))
+    props = dict(
+        mean=prep.get('mean'),
+        std=prep.get('std'),
+        to_rgb=prep.get('to_rgb', False),
+        export_shape=list(shape),
+        dynamic=dynamic,
+        min_input_size=min_input_size(model))
     for key, value in props.items():
         entry = onnx_model.metadata_props.add()
         entry.key, entry.value = key, str(value)
@@ -184,8 +213,8 @@ def verify(model: nn.Module, output_file: str, shapes, softmax=False):
     ``shapes`` ((N, 3, H, W) each); return ``[(shape, max_abs_diff,
     max_abs_value)]``."""
     import onnxruntime as ort
-    session = ort.InferenceSession(output_file,
-                                   providers=['CPUExecutionProvider'])
+    session = ort.InferenceSession(
+        output_file, providers=['CPUExecutionProvider'])
     wrapper = ExportModel(model, softmax).eval()
     gen = torch.Generator().manual_seed(0)
     rows = []
@@ -197,8 +226,8 @@ def verify(model: nn.Module, output_file: str, shapes, softmax=False):
         if out.shape != ref.shape:
             raise SystemExit(f'{output_file}: onnxruntime output {out.shape}'
                              f' != PyTorch {ref.shape} for input {shape}')
-        rows.append((shape, float(np.abs(out - ref).max()),
-                     float(np.abs(ref).max())))
+        rows.append(
+            (shape, float(np.abs(out - ref).max()), float(np.abs(ref).max())))
     return rows
 
 
@@ -207,17 +236,30 @@ def parse_args(argv=None):
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--output-file', default='tmp.onnx')
-    parser.add_argument('--shape', type=int, nargs='+', default=[224],
-                        help='export input size: H (square) or H W '
-                        '(default 224)')
-    parser.add_argument('--dynamic-export', action='store_true',
-                        help='dynamic batch, height and width')
-    parser.add_argument('--opset', type=int, default=17,
-                        help='ONNX opset version (default 17)')
-    parser.add_argument('--softmax', action='store_true',
-                        help='output softmax probabilities, not logits')
-    parser.add_argument('--verify', action='store_true',
-                        help='compare onnxruntime with PyTorch (atol 1e-4)')
+    parser.add_argument(
+        '--shape',
+        type=int,
+        nargs='+',
+        default=[224],
+        help='export input size: H (square) or H W '
+        '(default 224)')
+    parser.add_argument(
+        '--dynamic-export',
+        action='store_true',
+        help='dynamic batch, height and width')
+    parser.add_argument(
+        '--opset',
+        type=int,
+        default=17,
+        help='ONNX opset version (default 17)')
+    parser.add_argument(
+        '--softmax',
+        action='store_true',
+        help='output softmax probabilities, not logits')
+    parser.add_argument(
+        '--verify',
+        action='store_true',
+        help='compare onnxruntime with PyTorch (atol 1e-4)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args(argv)
     for path in (args.config, args.checkpoint):

@@ -175,8 +175,9 @@ def _check_merged(rel, name, later):
         if node.targets[0].id == name:
             _fail(rel, node, f'{name} is merged into its base and assigned '
                   f'again')
-        if any(isinstance(n, ast.Name) and n.id == name
-               for n in ast.walk(node.value)):
+        if any(
+                isinstance(n, ast.Name) and n.id == name
+                for n in ast.walk(node.value)):
             _fail(rel, node, f'{name} is merged into its base and read '
                   f'afterwards')
 
@@ -190,8 +191,7 @@ def translate(rel: str, src: Path = SRC) -> str:
     tree = ast.parse(text, filename=rel)
     bases, assigns = _statements(rel, tree)
     own = {}  # the config's own values, evaluated as mmengine does
-    exec(compile(ast.Module(body=assigns, type_ignores=[]), rel, 'exec'),
-         own)
+    exec(compile(ast.Module(body=assigns, type_ignores=[]), rel, 'exec'), own)
     imports = [_relative_import(rel, b, src) for b in bases[1]] \
         if bases else []  # first: checks that the bases exist
     inherited = _base_values(rel, bases[1], src) if bases else {}
@@ -243,7 +243,8 @@ def generate(src: Path = SRC) -> dict:
         upstream.update(b for b in (bases or ((), ()))[1] if '::' in b)
     sources = [(rel, translate) for rel in config_names(src)] + [
         (_upstream_rel(base), lambda _, __, b=base: _upstream_module(b))
-        for base in sorted(upstream)]
+        for base in sorted(upstream)
+    ]
     for rel, make in sources:
         parts = module_name(rel, package='').split('.')[1:]
         out = '/'.join(parts) + '.py'
@@ -262,8 +263,10 @@ def stale(files: dict, out: Path = OUT) -> list:
     extra)."""
     have = {p.relative_to(out).as_posix() for p in out.rglob('*.py')} \
         if out.is_dir() else set()
-    changed = [p for p in files if p not in have or
-               (out / p).read_text(encoding='utf-8') != files[p]]
+    changed = [
+        p for p in files
+        if p not in have or (out / p).read_text(encoding='utf-8') != files[p]
+    ]
     return sorted(changed + sorted(have - set(files)))
 
 
@@ -285,9 +288,11 @@ def write(files: dict, out: Path = OUT) -> list:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--check', action='store_true',
-                        help='change nothing; exit 1 if mmprelu/configs '
-                        'differs from what configs/ gives')
+    parser.add_argument(
+        '--check',
+        action='store_true',
+        help='change nothing; exit 1 if mmprelu/configs '
+        'differs from what configs/ gives')
     args = parser.parse_args(argv)
     try:
         files = generate()
@@ -297,10 +302,12 @@ def main(argv=None) -> int:
     if args.check:
         changed = stale(files)
         if changed:
-            print(f'mmprelu/configs is out of date with configs/ '
-                  f'({len(changed)} files: {", ".join(changed[:8])}'
-                  f'{", ..." if len(changed) > 8 else ""}); run `python '
-                  f'{TOOL}`', file=sys.stderr)
+            print(
+                f'mmprelu/configs is out of date with configs/ '
+                f'({len(changed)} files: {", ".join(changed[:8])}'
+                f'{", ..." if len(changed) > 8 else ""}); run `python '
+                f'{TOOL}`',
+                file=sys.stderr)
             return 1
         print(f'mmprelu/configs is up to date ({len(files)} files)')
         return 0

@@ -6,8 +6,9 @@ _base_ = ['mmdet::_base_/default_runtime.py']
 # 'mmprelu' registers PReLUNet, the MSRA initializer and our hooks and
 # constructor; 'mmprelu.engine.safe_loading' switches mmengine's checkpoint
 # loading to mmprelu's weights-only policy (Pretrained init, --resume)
-custom_imports = dict(imports=['mmprelu', 'mmprelu.engine.safe_loading'],
-                      allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mmprelu', 'mmprelu.engine.safe_loading'],
+    allow_failed_imports=False)
 
 default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),

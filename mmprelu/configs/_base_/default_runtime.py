@@ -8,8 +8,9 @@
 # (resume, tools/test.py and Pretrained work on torch >= 2.6; files needing
 # arbitrary unpickling are refused): mmprelu/engine/checkpoint.py.
 default_scope = 'mmpretrain'
-custom_imports = dict(imports=['mmprelu', 'mmprelu.engine.safe_loading'],
-                      allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mmprelu', 'mmprelu.engine.safe_loading'],
+    allow_failed_imports=False)
 # mmengine imports `custom_imports` for text configs only: a new-style
 # config imports them itself, while it is read (docs/downstream.md)
 __import__('mmprelu')
@@ -34,8 +35,8 @@ default_hooks = dict(
     # arguments, by_epoch=False; interval=-1: never), e.g. interval=2000
     # for an ImageNet epoch on 8 GPUs (~10,000 iterations): a crash then
     # loses at most 2000 iterations
-    iter_checkpoint=dict(type='IterCheckpointHook', interval=-1,
-                         max_keep_ckpts=2),
+    iter_checkpoint=dict(
+        type='IterCheckpointHook', interval=-1, max_keep_ckpts=2),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='VisualizationHook', enable=False),
     # checkpoints loadable with torch.load(weights_only=True)

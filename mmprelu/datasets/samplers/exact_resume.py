@@ -79,15 +79,20 @@ class ExactResumeSampler(DefaultSampler):
             indices (``DefaultSampler``'s meaning). Defaults to True.
     """
 
-    def __init__(self, dataset: Sized, shuffle: bool = True,
-                 seed: Optional[int] = None, round_up: bool = True) -> None:
-        super().__init__(dataset, shuffle=shuffle, seed=seed,
-                         round_up=round_up)
+    def __init__(self,
+                 dataset: Sized,
+                 shuffle: bool = True,
+                 seed: Optional[int] = None,
+                 round_up: bool = True) -> None:
+        super().__init__(
+            dataset, shuffle=shuffle, seed=seed, round_up=round_up)
         self.plan: Optional[EpochPlan] = None
 
-    def plan_next_epoch(self, batch_size: int, skip_batches: int = 0,
-                        before_batch: Optional[Callable[[int], None]] = None
-                        ) -> None:
+    def plan_next_epoch(
+            self,
+            batch_size: int,
+            skip_batches: int = 0,
+            before_batch: Optional[Callable[[int], None]] = None) -> None:
         """Set the :class:`EpochPlan` of the next ``iter(sampler)`` only
         (one epoch; the epoch after it is whole again)."""
         if int(batch_size) < 1 or int(skip_batches) < 0:
@@ -95,15 +100,15 @@ class ExactResumeSampler(DefaultSampler):
                 f'ExactResumeSampler.plan_next_epoch: batch_size must be >= 1 '
                 f'and skip_batches >= 0, got batch_size={batch_size}, '
                 f'skip_batches={skip_batches}')
-        self.plan = EpochPlan(int(batch_size), int(skip_batches),
-                              before_batch)
+        self.plan = EpochPlan(int(batch_size), int(skip_batches), before_batch)
 
     def __iter__(self) -> Iterator[int]:
         plan, self.plan = self.plan, None  # taken now, not at the first next
         indices = super().__iter__()
         if plan is not None and plan.skip_batches:
-            indices = itertools.islice(
-                indices, plan.skip_batches * plan.batch_size, None)
+            indices = itertools.islice(indices,
+                                       plan.skip_batches * plan.batch_size,
+                                       None)
         return self._tagged(indices, plan, self.epoch)
 
     @staticmethod

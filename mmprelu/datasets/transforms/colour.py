@@ -14,8 +14,7 @@ from mmprelu.registry import TRANSFORMS
 # times 255). Rows of IMAGENET_EIGVEC are the R, G, B coordinates; column j
 # is the eigenvector of IMAGENET_EIGVAL[j].
 IMAGENET_EIGVAL = (55.4625, 4.7940, 1.1475)
-IMAGENET_EIGVEC = ((-0.5675, 0.7192, 0.4009),
-                   (-0.5808, -0.0045, -0.8140),
+IMAGENET_EIGVEC = ((-0.5675, 0.7192, 0.4009), (-0.5808, -0.0045, -0.8140),
                    (-0.5836, -0.6948, 0.4203))
 CHANNEL_ORDERS = ('bgr', 'rgb')
 
@@ -125,8 +124,8 @@ class PCALighting(BaseTransform):
         result mirrored back with ``cv2.flip``. The result is a new
         contiguous array either way.
         """
-        table = np.rint(np.clip(
-            np.arange(256, dtype=np.float32)[:, None] + shift, 0, 255))
+        table = np.rint(
+            np.clip(np.arange(256, dtype=np.float32)[:, None] + shift, 0, 255))
         table = table.astype(np.uint8).reshape(256, 1, 3)
         mirrored = img.strides[1] < 0
         out = cv2.LUT(img[:, ::-1] if mirrored else img, table)

@@ -8,8 +8,7 @@ from mmengine.logging import print_log
 
 from mmprelu.registry import TRANSFORMS
 
-POSITIONS = ('center', 'top_left', 'top_right', 'bottom_left',
-             'bottom_right')
+POSITIONS = ('center', 'top_left', 'top_right', 'bottom_left', 'bottom_right')
 
 
 @TRANSFORMS.register_module()
@@ -37,8 +36,8 @@ class PositionalCrop(BaseTransform):
         if isinstance(crop_size, int):
             crop_size = (crop_size, crop_size)
         crop_size = tuple(crop_size)
-        if len(crop_size) != 2 or any(
-                not isinstance(c, int) or c < 1 for c in crop_size):
+        if len(crop_size) != 2 or any(not isinstance(c, int) or c < 1
+                                      for c in crop_size):
             raise ValueError(f'PositionalCrop: crop_size must be a positive '
                              f'int or (h, w), got {crop_size!r}')
         if position not in POSITIONS:
@@ -116,10 +115,13 @@ class LimitAspectRatio(BaseTransform):
         name = str(results.get('img_path', '<array>'))
         if name not in self._logged:
             self._logged.add(name)
-            print_log(f'LimitAspectRatio: {name}: {height}x{width} image '
-                      f'centre-cropped to {img.shape[0]}x{img.shape[1]} '
-                      f'(long side at most {self.max_ratio} x the short '
-                      f'side)', logger='current', level=logging.INFO)
+            print_log(
+                f'LimitAspectRatio: {name}: {height}x{width} image '
+                f'centre-cropped to {img.shape[0]}x{img.shape[1]} '
+                f'(long side at most {self.max_ratio} x the short '
+                f'side)',
+                logger='current',
+                level=logging.INFO)
         return results
 
     def __repr__(self) -> str:

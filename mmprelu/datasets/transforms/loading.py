@@ -61,8 +61,11 @@ def bad_image_stats() -> Dict:
     with _lock:
         counter = _shared_skipped
         total = 0 if counter is None else int(counter.value)
-        return {'total': total, 'skipped': _stats['skipped'],
-                'files': sorted(_stats['files'])}
+        return {
+            'total': total,
+            'skipped': _stats['skipped'],
+            'files': sorted(_stats['files'])
+        }
 
 
 def as_bgr(img: np.ndarray) -> np.ndarray:
@@ -161,8 +164,8 @@ class LoadImageSafely(LoadImageFromFile):
                 with Image.open(io.BytesIO(content)) as probe:  # header
                     if probe.mode in _SIXTEEN_BIT:
                         backend = 'cv2'  # keeps the high byte
-            img = mmcv.imfrombytes(content, flag=self.color_type,
-                                   backend=backend)
+            img = mmcv.imfrombytes(
+                content, flag=self.color_type, backend=backend)
         except Exception as err:
             raise ValueError(f'{path}: cannot decode the image ({backend}: '
                              f'{type(err).__name__}: {err})') from err
@@ -181,8 +184,10 @@ class LoadImageSafely(LoadImageFromFile):
             _stats['skipped'] += 1
             _stats['files'].add(str(path))
         reason = str(err) if str(path) in str(err) else f'{path}: {err}'
-        print_log(f'skipped a bad image: {reason} ({total} skipped so far)',
-                  logger='current', level=logging.WARNING)
+        print_log(
+            f'skipped a bad image: {reason} ({total} skipped so far)',
+            logger='current',
+            level=logging.WARNING)
 
     def _finish(self, results: Dict, img: np.ndarray) -> Dict:
         if self.to_float32:

@@ -9,8 +9,9 @@ from .safe_checkpoint_hook import IterCheckpointHook, SafeCheckpointHook
 from .slope_decay_hook import SlopeDecayCheckHook
 from .switchable import SwitchableHook
 
-__all__ = ['WeightsOnlyCheckpointHook', 'CheckPlateauMonitorHook',
-           'PReLUSlopeHook', 'DivergenceHook', 'TrainingDiverged',
-           'ExactResumeHook', 'BadImageReportHook', 'ChannelsLastHook',
-           'SafeCheckpointHook', 'IterCheckpointHook', 'SlopeDecayCheckHook',
-           'SwitchableHook']
+__all__ = [
+    'WeightsOnlyCheckpointHook', 'CheckPlateauMonitorHook', 'PReLUSlopeHook',
+    'DivergenceHook', 'TrainingDiverged', 'ExactResumeHook',
+    'BadImageReportHook', 'ChannelsLastHook', 'SafeCheckpointHook',
+    'IterCheckpointHook', 'SlopeDecayCheckHook', 'SwitchableHook'
+]

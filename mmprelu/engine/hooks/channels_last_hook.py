@@ -66,7 +66,9 @@ class ChannelsLastHook(Hook):
 
     priority = 'VERY_HIGH'
 
-    def __init__(self, train: bool = True, val: bool = True,
+    def __init__(self,
+                 train: bool = True,
+                 val: bool = True,
                  test: bool = True) -> None:
         for key, value in (('train', train), ('val', val), ('test', test)):
             if not isinstance(value, bool):

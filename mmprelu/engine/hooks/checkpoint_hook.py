@@ -71,18 +71,20 @@ def _array_to_tensor(array, path):
 def _node_to_plain(obj, path, strict):
     if isinstance(obj, HistoryBuffer):
         log, count = obj.data
-        return {HISTORY_BUFFER_KEY: 1,
-                'log': _array_to_tensor(log, f'{path}.log'),
-                'count': _array_to_tensor(count, f'{path}.count'),
-                'max_length': int(obj.max_length)}
+        return {
+            HISTORY_BUFFER_KEY: 1,
+            'log': _array_to_tensor(log, f'{path}.log'),
+            'count': _array_to_tensor(count, f'{path}.count'),
+            'max_length': int(obj.max_length)
+        }
     if isinstance(obj, np.ndarray):
         return {NDARRAY_KEY: 1, 'data': _array_to_tensor(obj, path)}
     if isinstance(obj, np.generic):
         value = obj.item()  # longdouble & co. stay numpy: refused below
         if not isinstance(value, np.generic):
             return to_plain_types(value, strict, path)
-    marker = encode(obj, path, lambda child, p: to_plain_types(
-        child, strict, p))
+    marker = encode(obj, path,
+                    lambda child, p: to_plain_types(child, strict, p))
     if marker is not None:
         return marker
     if type(obj) in _LEAVES or type(obj) in _CONTAINERS:
@@ -97,8 +99,11 @@ def _node_to_plain(obj, path, strict):
         'anyway.')
     if strict:
         raise TypeError(message)
-    print_log(message + ' Saving it as is: loading this file will need '
-              'MMPRELU_ALLOW_UNSAFE_LOAD=1.', logger='current', level=30)
+    print_log(
+        message + ' Saving it as is: loading this file will need '
+        'MMPRELU_ALLOW_UNSAFE_LOAD=1.',
+        logger='current',
+        level=30)
     return obj
 
 
@@ -106,8 +111,7 @@ def to_plain_types(obj, strict=True, path='checkpoint'):
     """Return ``obj`` with HistoryBuffers, numpy arrays, numpy scalars and
     the values torch 2.1 refuses converted (see the module docstring);
     ``obj`` itself is not mutated."""
-    return map_structure(obj,
-                         lambda node, p: _node_to_plain(node, p, strict),
+    return map_structure(obj, lambda node, p: _node_to_plain(node, p, strict),
                          path)
 
 

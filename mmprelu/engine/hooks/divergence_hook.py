@@ -68,8 +68,11 @@ class DivergenceHook(SwitchableHook):
 
     priority = 'ABOVE_NORMAL'
 
-    def __init__(self, keys: Sequence[str] = ('loss', ), interval: int = 1,
-                 check_params: bool = False, enable: bool = True) -> None:
+    def __init__(self,
+                 keys: Sequence[str] = ('loss', ),
+                 interval: int = 1,
+                 check_params: bool = False,
+                 enable: bool = True) -> None:
         super().__init__(enable)
         if isinstance(keys, str):
             keys = (keys, )
@@ -83,8 +86,11 @@ class DivergenceHook(SwitchableHook):
         self.interval = interval
         self.check_params = bool(check_params)
 
-    def after_train_iter(self, runner, batch_idx: int,
-                         data_batch=None, outputs: Optional[dict] = None):
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch=None,
+                         outputs: Optional[dict] = None):
         if not self.every_n_train_iters(runner, self.interval):
             return
         bad = [f'{k}={v}' for k, v in _bad_values(outputs or {}, self.keys)]

@@ -52,7 +52,9 @@ class PReLUSlopeHook(SwitchableHook):
 
     priority = 'NORMAL'  # before LoggerHook (BELOW_NORMAL) reads the hub
 
-    def __init__(self, interval: int = 1, prefix: str = 'prelu',
+    def __init__(self,
+                 interval: int = 1,
+                 prefix: str = 'prelu',
                  enable: bool = True) -> None:
         super().__init__(enable)
         if not isinstance(interval, int) or interval < 1:
@@ -75,11 +77,14 @@ class PReLUSlopeHook(SwitchableHook):
                 self._warned = True
             return None
         for name, value in slopes.items():
-            runner.message_hub.update_scalar(
-                f'train/{self.prefix}/{name}', value)
+            runner.message_hub.update_scalar(f'train/{self.prefix}/{name}',
+                                             value)
         return slopes
 
-    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch=None,
                          outputs=None) -> None:
         if self.every_n_train_iters(runner, self.interval):
             self._log(runner)

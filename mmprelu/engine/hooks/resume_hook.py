@@ -143,8 +143,10 @@ class ExactResumeHook(SwitchableHook):
 
     priority = 'NORMAL'  # before WeightsOnlyCheckpointHook (LOWEST)
 
-    def __init__(self, reseed_every_iter: bool = True,
-                 seed_per_sample: bool = True, enable: bool = True) -> None:
+    def __init__(self,
+                 reseed_every_iter: bool = True,
+                 seed_per_sample: bool = True,
+                 enable: bool = True) -> None:
         super().__init__(enable)
         self.reseed_every_iter = bool(reseed_every_iter)
         self.seed_per_sample = bool(seed_per_sample)
@@ -156,8 +158,10 @@ class ExactResumeHook(SwitchableHook):
             batches = len(runner.train_dataloader)
         except TypeError:  # no train dataloader built
             batches = None
-        checkpoint[STATE_KEY] = {'world_size': get_world_size(),
-                                 'batches_per_epoch': batches}
+        checkpoint[STATE_KEY] = {
+            'world_size': get_world_size(),
+            'batches_per_epoch': batches
+        }
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         # also called for load_from; only a resume reaches before_train_epoch
@@ -167,8 +171,8 @@ class ExactResumeHook(SwitchableHook):
 
     def _reseed(self, runner, iteration: int, stage: str = 'step') -> None:
         if self.reseed_every_iter and runner.seed is not None:
-            seed_everything(iteration_seed(runner.seed, iteration,
-                                           get_rank(), stage))
+            seed_everything(
+                iteration_seed(runner.seed, iteration, get_rank(), stage))
 
     def before_train(self, runner) -> None:
         loader = runner.train_loop.dataloader
@@ -204,10 +208,12 @@ class ExactResumeHook(SwitchableHook):
                 'not exact')
         for dataset in datasets:
             if not isinstance(dataset.pipeline, SampleSeededPipeline):
-                dataset.pipeline = SampleSeededPipeline(dataset.pipeline,
-                                                        runner.seed)
+                dataset.pipeline = SampleSeededPipeline(
+                    dataset.pipeline, runner.seed)
 
-    def before_train_iter(self, runner, batch_idx: int,
+    def before_train_iter(self,
+                          runner,
+                          batch_idx: int,
                           data_batch=None) -> None:
         self._reseed(runner, runner.iter)
 
@@ -228,10 +234,10 @@ class ExactResumeHook(SwitchableHook):
                 f'{saved_size}-process run and this run has {world_size} '
                 f'processes, so the run is not bit-exact to the original '
                 f'one: each process\'s share of an epoch and each update\'s '
-                f'batches differ'
-                + (f'; epoch {runner.epoch + 1} restarts from its first '
-                   f'batch (the position inside it does not carry over)'
-                   if inside else ''))
+                f'batches differ' +
+                (f'; epoch {runner.epoch + 1} restarts from its first '
+                 f'batch (the position inside it does not carry over)'
+                 if inside else ''))
             consumed = 0
         batch_sampler = getattr(loader, 'batch_sampler', None)
         if self._sampler is None or type(batch_sampler) is not BatchSampler:
@@ -242,13 +248,15 @@ class ExactResumeHook(SwitchableHook):
                     f'{len(loader)} batches were already trained on)')
             return
         first = runner.iter  # the iteration of this epoch's next batch
-        fetch_seed = None  # workers draw from their own streams
-        if not getattr(loader, 'num_workers', 0):
-            def fetch_seed(j):
-                self._reseed(runner, first + j, 'fetch')
-        self._sampler.plan_next_epoch(batch_sampler.batch_size,
-                                      skip_batches=consumed,
-                                      before_batch=fetch_seed)
+
+        # with workers, each draws from its own stream
+        fetch_seed = None if getattr(loader, 'num_workers', 0) else (
+            lambda j: self._reseed(runner, first + j, 'fetch'))
+
+        self._sampler.plan_next_epoch(
+            batch_sampler.batch_size,
+            skip_batches=consumed,
+            before_batch=fetch_seed)
         if consumed:
             runner.logger.info(
                 f'ExactResumeHook: epoch {runner.epoch + 1} resumes after '

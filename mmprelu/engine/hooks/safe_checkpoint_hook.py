@@ -62,7 +62,8 @@ class SafeCheckpointHook(CheckpointHook):
             ours = re.compile('|'.join([
                 re.escape(self.filename_tmpl).replace(r'\{\}', r'\d+') +
                 re.escape(PART_SUFFIX),
-                re.escape('last_checkpoint' + PART_SUFFIX)]))
+                re.escape('last_checkpoint' + PART_SUFFIX)
+            ]))
             for folder in {self.out_dir, runner.work_dir}:
                 names = os.listdir(folder) if osp.isdir(folder) else []
                 for name in names:
@@ -71,8 +72,8 @@ class SafeCheckpointHook(CheckpointHook):
         self.keep_ckpt_ids = deque(
             runner.message_hub.get_info(self.keep_key, []))
         while 0 < self.max_keep_ckpts < len(self.keep_ckpt_ids):
-            self._remove(self.filename_tmpl.format(
-                self.keep_ckpt_ids.popleft()))
+            self._remove(
+                self.filename_tmpl.format(self.keep_ckpt_ids.popleft()))
 
     # mmengine's CheckpointHook saves every regular and best checkpoint
     # through this private method; test_safe_checkpoint_hook.py fails if it
@@ -103,8 +104,8 @@ class SafeCheckpointHook(CheckpointHook):
             return
         if local:
             publish(self.last_ckpt + PART_SUFFIX, self.last_ckpt)
-        write_text_atomically(osp.join(runner.work_dir, 'last_checkpoint'),
-                              self.last_ckpt)
+        write_text_atomically(
+            osp.join(runner.work_dir, 'last_checkpoint'), self.last_ckpt)
         if dropped is not None and dropped != step:
             self._remove(self.filename_tmpl.format(dropped))
 
@@ -144,7 +145,9 @@ class IterCheckpointHook(SafeCheckpointHook):
 
     keep_key = 'keep_iter_ckpt_ids'
 
-    def __init__(self, interval: int = -1, by_epoch: bool = False,
+    def __init__(self,
+                 interval: int = -1,
+                 by_epoch: bool = False,
                  **kwargs) -> None:
         if by_epoch is not False:
             raise ValueError(
@@ -153,7 +156,10 @@ class IterCheckpointHook(SafeCheckpointHook):
                 f"default_hooks.checkpoint's)")
         super().__init__(interval=interval, by_epoch=False, **kwargs)
 
-    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch=None,
                          outputs=None) -> None:
         if not self._epoch_checkpoint_follows(runner):
             super().after_train_iter(runner, batch_idx, data_batch, outputs)
@@ -166,6 +172,6 @@ class IterCheckpointHook(SafeCheckpointHook):
             return False
         return any(
             isinstance(h, CheckpointHook) and h.by_epoch and (
-                h.every_n_epochs(runner, h.interval, h.save_begin) or (
-                    h.save_last and h.is_last_train_epoch(runner)))
+                h.every_n_epochs(runner, h.interval, h.save_begin) or
+                (h.save_last and h.is_last_train_epoch(runner)))
             for h in runner.hooks)

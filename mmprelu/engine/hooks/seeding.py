@@ -57,14 +57,17 @@ def seed_everything(seed: int) -> None:
 
 
 def _mix(*values: int) -> int:
-    return int(np.random.SeedSequence([v % 2**32 for v in values])
-               .generate_state(1)[0])
+    return int(
+        np.random.SeedSequence([v % 2**32
+                                for v in values]).generate_state(1)[0])
 
 
 _STAGES = {'step': 0x17E4, 'fetch': 0xFE7C}
 
 
-def iteration_seed(seed: int, iteration: int, rank: int,
+def iteration_seed(seed: int,
+                   iteration: int,
+                   rank: int,
                    stage: str = 'step') -> int:
     """A 32-bit seed for the main process of ``rank`` before it fetches
     (``stage='fetch'``) or runs (``'step'``) the batch of training

@@ -42,23 +42,28 @@ class DecayedSlope(NamedTuple):
 
 
 def decayed_slopes(model: nn.Module, optimizer,
-                   slope_types: Sequence[type] = (nn.PReLU, )
-                   ) -> List[DecayedSlope]:
+                   slope_types=(nn.PReLU, )) -> List[DecayedSlope]:
     """The PReLU slopes of ``model`` that ``optimizer`` (a
     ``torch.optim.Optimizer``) would decay, with their param group index and
     weight decay."""
     if is_model_wrapper(model):
         model = model.module
-    slopes = {id(param): name for name, param in model.named_parameters()
-              if param.requires_grad}
-    owned = {id(p) for m in model.modules() if isinstance(m, slope_types)
-             for p in m.parameters(recurse=False)}
-    return [DecayedSlope(slopes[id(param)], index,
-                         float(group['weight_decay']))
-            for index, group in enumerate(optimizer.param_groups)
-            if (group.get('weight_decay') or 0) > 0 and group.get('lr') != 0
-            for param in group['params']
-            if id(param) in owned and id(param) in slopes]
+    slopes = {
+        id(param): name
+        for name, param in model.named_parameters() if param.requires_grad
+    }
+    owned = {
+        id(p)
+        for m in model.modules() if isinstance(m, slope_types)
+        for p in m.parameters(recurse=False)
+    }
+    return [
+        DecayedSlope(slopes[id(param)], index, float(group['weight_decay']))
+        for index, group in enumerate(optimizer.param_groups)
+        if (group.get('weight_decay') or 0) > 0 and group.get('lr') != 0
+        for param in group['params']
+        if id(param) in owned and id(param) in slopes
+    ]
 
 
 @HOOKS.register_module()
@@ -80,7 +85,8 @@ class SlopeDecayCheckHook(SwitchableHook):
 
     priority = 'VERY_HIGH'
 
-    def __init__(self, strict: bool = False,
+    def __init__(self,
+                 strict: bool = False,
                  slope_types: Optional[Sequence] = None,
                  enable: bool = True) -> None:
         super().__init__(enable)
@@ -101,14 +107,14 @@ class SlopeDecayCheckHook(SwitchableHook):
         wrappers = getattr(wrapper, 'optim_wrappers', {'': wrapper})
         self.found = [
             f._replace(name=f'{key}: {f.name}' if key else f.name)
-            for key, each in wrappers.items()
-            for f in decayed_slopes(runner.model, each.optimizer,
-                                    self.slope_types)]
+            for key, each in wrappers.items() for f in decayed_slopes(
+                runner.model, each.optimizer, self.slope_types)
+        ]
         if not self.found:
             return
         cfg = getattr(runner, 'cfg', None) or {}
-        constructor = (cfg.get('optim_wrapper', None) or {}).get(
-            'constructor', None)
+        constructor = (cfg.get('optim_wrapper', None)
+                       or {}).get('constructor', None)
         message = slope_decay_message(self.found, constructor)
         if self.strict:
             raise ValueError(message)

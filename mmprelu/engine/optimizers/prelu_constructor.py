@@ -8,8 +8,7 @@ from mmengine.optim import DefaultOptimWrapperConstructor
 from mmprelu.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
 
 
-def resolve_module_types(types: Sequence[Union[str, type]],
-                         key: str) -> tuple:
+def resolve_module_types(types: Sequence[Union[str, type]], key: str) -> tuple:
     """``types`` as classes; strings are looked up in ``MODELS``. A bad
     entry raises ``ValueError`` naming the config ``key``."""
     resolved = []
@@ -93,8 +92,9 @@ class PReLUOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         if not prefix:  # the whole model (children have a prefix): merge
             self._members = group_members(params, self.optimizer_cfg)
             params[:] = [
-                dict(params[ids[0]],
-                     params=[params[i]['params'][0] for i in ids])
+                dict(
+                    params[ids[0]],
+                    params=[params[i]['params'][0] for i in ids])
                 for ids in self._members
             ]
 
@@ -115,8 +115,9 @@ class PReLUOptimWrapperConstructor(DefaultOptimWrapperConstructor):
 def _same(a, b) -> bool:
     """Equal settings: equal values of one type (any two non-bool numbers
     compare by value); tensors only if identical."""
-    numbers = all(isinstance(x, (int, float)) and not isinstance(x, bool)
-                  for x in (a, b))
+    numbers = all(
+        isinstance(x, (int, float)) and not isinstance(x, bool)
+        for x in (a, b))
     if not numbers and type(a) is not type(b):
         return False
     try:
@@ -129,6 +130,7 @@ def group_members(groups: List[dict], optimizer_cfg: dict) -> List[list]:
     """Indices of ``groups`` (one parameter each) with equal settings, in
     order of first appearance; a key a group lacks counts with its value in
     ``optimizer_cfg``."""
+
     def settings(group):
         merged = {k: v for k, v in optimizer_cfg.items() if k != 'type'}
         merged.update((k, v) for k, v in group.items() if k != 'params')
@@ -170,6 +172,6 @@ def merge_saved_groups(members: List[list], optimizer,
                     f'have different settings ({settings} vs {other}) but '
                     'this config puts their parameters in one group; '
                     'resume with the config the checkpoint was trained with')
-        groups.append(dict(settings,
-                           params=[saved[i]['params'][0] for i in ids]))
+        groups.append(
+            dict(settings, params=[saved[i]['params'][0] for i in ids]))
     return dict(state_dict, param_groups=groups)

@@ -11,8 +11,7 @@ from mmpretrain.models.backbones.base_backbone import BaseBackbone
 
 from mmprelu.registry import MODELS
 from ..utils.activation import build_activation
-from .prelu_net_archs import (ARCH_KEYS, ARCHS, arch_from_layers,
-                              output_strides)
+from .prelu_net_archs import ARCH_KEYS, ARCHS, arch_from_layers, output_strides
 
 
 class ConvAct(nn.Module):
@@ -23,8 +22,14 @@ class ConvAct(nn.Module):
     shared slope unless told the channel count.
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride,
-                 act_cfg, norm_cfg=None, dilation=1):
+    def __init__(self,
+                 in_channels,
+                 out_channels,
+                 kernel_size,
+                 stride,
+                 act_cfg,
+                 norm_cfg=None,
+                 dilation=1):
         super().__init__()
         self.pad = None
         padding = dilation * (kernel_size // 2)
@@ -131,7 +136,9 @@ class PReLUNet(BaseBackbone):
 
     #: name -> the per-stage arch dict of the paper's layer table ARCHS
     arch_settings: Dict[str, dict] = {
-        name: arch_from_layers(layers) for name, layers in ARCHS.items()}
+        name: arch_from_layers(layers)
+        for name, layers in ARCHS.items()
+    }
 
     def __init__(self,
                  arch: Union[str, dict] = 'A',
@@ -180,9 +187,14 @@ class PReLUNet(BaseBackbone):
                 stride = self.arch['strides'][i] if j == 0 else 1
                 stage.add_module(
                     f'conv{j + 1}',
-                    ConvAct(channels, out, self.arch['kernel_sizes'][i],
-                            1 if dense else stride, act_cfg, norm_cfg,
-                            dilation=rate))
+                    ConvAct(
+                        channels,
+                        out,
+                        self.arch['kernel_sizes'][i],
+                        1 if dense else stride,
+                        act_cfg,
+                        norm_cfg,
+                        dilation=rate))
                 rate *= stride if dense else 1
                 channels = out
             self.stages.append(stage)

@@ -10,8 +10,9 @@ turns an entry into the per-stage dict (:data:`ARCH_KEYS`) that
 import math
 from typing import Dict, NamedTuple, Sequence, Tuple, Union
 
-__all__ = ['ARCH_KEYS', 'ARCHS', 'Conv', 'Pool', 'arch_from_layers',
-           'output_strides']
+__all__ = [
+    'ARCH_KEYS', 'ARCHS', 'Conv', 'Pool', 'arch_from_layers', 'output_strides'
+]
 
 #: Per-stage keys of an arch; stage 0 is conv1 (the "stem").
 ARCH_KEYS = ('channels', 'depths', 'kernel_sizes', 'strides', 'pools')
@@ -37,42 +38,31 @@ class Pool(NamedTuple):
 #: for a 224 input). A stage is an optional Pool and the Conv after it.
 ARCHS: Dict[str, Tuple[Union[Conv, Pool], ...]] = {
     # Table 3, model A (19 layers with SPP {7, 3, 2, 1} and 3 fc)
-    'a': (Conv(7, 96, stride=2),  # conv1 7x7, 96, /2    224 -> 112
-          Pool(2, 2),             # 2x2 maxpool, /2      -> 56
-          Conv(3, 256, 5),        # 3x3, 256 x5
-          Pool(2, 2),             # 2x2 maxpool, /2      -> 28
-          Conv(3, 512, 5),        # 3x3, 512 x5
-          Pool(2, 2),             # 2x2 maxpool, /2      -> 14
-          Conv(3, 512, 5)),       # 3x3, 512 x5
+    'a': (
+        Conv(7, 96, stride=2),  # conv1 7x7, 96, /2    224 -> 112
+        Pool(2, 2),  # 2x2 maxpool, /2      -> 56
+        Conv(3, 256, 5),  # 3x3, 256 x5
+        Pool(2, 2),  # 2x2 maxpool, /2      -> 28
+        Conv(3, 512, 5),  # 3x3, 512 x5
+        Pool(2, 2),  # 2x2 maxpool, /2      -> 14
+        Conv(3, 512, 5)),  # 3x3, 512 x5
     # Table 3, model B (22 layers)
-    'b': (Conv(7, 96, stride=2),
-          Pool(2, 2),
-          Conv(3, 256, 6),
-          Pool(2, 2),
-          Conv(3, 512, 6),
-          Pool(2, 2),
-          Conv(3, 512, 6)),
+    'b': (Conv(7, 96, stride=2), Pool(2, 2), Conv(3, 256, 6), Pool(2, 2),
+          Conv(3, 512, 6), Pool(2, 2), Conv(3, 512, 6)),
     # Table 3, model C (22 layers, wider)
-    'c': (Conv(7, 96, stride=2),
-          Pool(2, 2),
-          Conv(3, 384, 6),
-          Pool(2, 2),
-          Conv(3, 768, 6),
-          Pool(2, 2),
-          Conv(3, 896, 6)),
+    'c': (Conv(7, 96, stride=2), Pool(2, 2), Conv(3, 384, 6), Pool(2, 2),
+          Conv(3, 768, 6), Pool(2, 2), Conv(3, 896, 6)),
     # Table 1, the 14-layer model (model E of He & Sun 2014; SPP
     # {6, 3, 2, 1} and 3 fc in neck and head)
-    '14': (Conv(7, 64, stride=2),  # conv1 7x7, 64, /2  224 -> 112
-           Pool(3, 3),             # pool1 3x3, /3      -> 37
-           Conv(2, 128, 4),        # conv21-24 2x2, 128
-           Pool(2, 2),             # pool2 2x2, /2      -> 18
-           Conv(2, 256, 6)),       # conv31-36 2x2, 256
+    '14': (
+        Conv(7, 64, stride=2),  # conv1 7x7, 64, /2  224 -> 112
+        Pool(3, 3),  # pool1 3x3, /3      -> 37
+        Conv(2, 128, 4),  # conv21-24 2x2, 128
+        Pool(2, 2),  # pool2 2x2, /2      -> 18
+        Conv(2, 256, 6)),  # conv31-36 2x2, 256
     # Fig. 3, the 30-layer model: Table 1 + 16 extra 2x2, 256 conv layers,
     # placed after conv36 (the paper does not say where)
-    '30': (Conv(7, 64, stride=2),
-           Pool(3, 3),
-           Conv(2, 128, 4),
-           Pool(2, 2),
+    '30': (Conv(7, 64, stride=2), Pool(3, 3), Conv(2, 128, 4), Pool(2, 2),
            Conv(2, 256, 6 + 16)),
 }
 
@@ -89,8 +79,8 @@ def arch_from_layers(layers: Sequence[Union[Conv, Pool]]) -> dict:
                 raise ValueError(f'PReLUNet: two pools in a row in {layers}')
             pool = (layer.kernel, layer.stride)
             continue
-        for key, value in zip(ARCH_KEYS, (layer.channels, layer.n,
-                                          layer.kernel, layer.stride, pool)):
+        values = (layer.channels, layer.n, layer.kernel, layer.stride, pool)
+        for key, value in zip(ARCH_KEYS, values):
             arch[key].append(value)
         pool = None
     if pool is not None:

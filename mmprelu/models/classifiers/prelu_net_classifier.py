@@ -31,8 +31,8 @@ def predict_by_shape(predict, inputs: torch.Tensor,
     results: List[Optional[DataSample]] = [None] * len(inputs)
     for (height, width), indices in groups.items():
         images = inputs if len(indices) == len(inputs) else inputs[indices]
-        samples = ([data_samples[i] for i in indices]
-                   if data_samples else None)
+        samples = ([data_samples[i]
+                    for i in indices] if data_samples else None)
         if (height, width) != full:
             images = images[..., :height, :width]
         for i, sample in zip(indices, predict(images, samples, **kwargs)):

@@ -8,7 +8,6 @@ from .report import ConversionError, ConversionReport
 
 __all__ = [
     'PReLUConverted', 'build_prelu_converted', 'MultiSitePReLU',
-    'register_site_resets',
-    'apply_msra', 'convert_relu_to_prelu', 'ConversionError',
-    'ConversionReport'
+    'register_site_resets', 'apply_msra', 'convert_relu_to_prelu',
+    'ConversionError', 'ConversionReport'
 ]

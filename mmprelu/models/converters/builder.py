@@ -35,8 +35,9 @@ def pretrained_prefixes(model: nn.Module) -> list:
     for name, m in model.named_modules():
         cfgs = getattr(m, 'init_cfg', None) or []
         cfgs = cfgs if isinstance(cfgs, (list, tuple)) else [cfgs]
-        if any(isinstance(c, dict) and c.get('type') == 'Pretrained'
-               for c in cfgs):
+        if any(
+                isinstance(c, dict) and c.get('type') == 'Pretrained'
+                for c in cfgs):
             out.append(name)
     return out
 
@@ -51,8 +52,10 @@ def _init_weights_then_msra(self) -> None:
     skip = pretrained_prefixes(self)
     done = apply_msra(self, state['slopes'], state['cfg'], skip)
     note = f'; kept pretrained weights under {skip}' if skip else ''
-    print_log(f'PReLUConverted: MSRA init ({state["cfg"]}) of '
-              f'{len(done)} layer(s){note}', logger='current')
+    print_log(
+        f'PReLUConverted: MSRA init ({state["cfg"]}) of '
+        f'{len(done)} layer(s){note}',
+        logger='current')
 
 
 def build_prelu_converted(model: Optional[dict] = None,
@@ -114,8 +117,13 @@ def build_prelu_converted(model: Optional[dict] = None,
             f'convert_types, strict, input_shape; every other key goes to '
             f'the model') from err
     report = convert_relu_to_prelu(
-        net, channel_shared=channel_shared, init=init, scope=scope,
-        convert_types=convert_types, msra=msra, strict=strict,
+        net,
+        channel_shared=channel_shared,
+        init=init,
+        scope=scope,
+        convert_types=convert_types,
+        msra=msra,
+        strict=strict,
         input_shape=input_shape)
     print_log(str(report), logger='current')
     net.prelu_report = report

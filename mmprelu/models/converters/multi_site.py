@@ -87,7 +87,8 @@ class MultiSitePReLU(nn.Module):
             f'{self.num_sites} (one per site); the calls were matched to '
             f'sites 0, 1, ... in order, which is right only if the missing '
             f'calls were the last ones. Counting restarts at the next '
-            f'forward.', stacklevel=2)
+            f'forward.',
+            stacklevel=2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         index = self._next % len(self.sites)
@@ -120,7 +121,8 @@ class ResetSiteCounters:
                  names: Optional[List[str]] = None) -> None:
         self.modules = list(modules)
         self.names = list(names) if names is not None else [
-            f'#{i}' for i in range(len(self.modules))]
+            f'#{i}' for i in range(len(self.modules))
+        ]
 
     def __call__(self, module: nn.Module, args, *output) -> None:
         # as a forward hook: output is (result,), result None when the
@@ -140,5 +142,7 @@ def register_site_resets(owner: nn.Module,
     with an exception (``always_call=True``, torch >= 2.0). Returns the two
     hook handles."""
     hook = ResetSiteCounters(modules, names)
-    return [owner.register_forward_pre_hook(hook),
-            owner.register_forward_hook(hook, always_call=True)]
+    return [
+        owner.register_forward_pre_hook(hook),
+        owner.register_forward_hook(hook, always_call=True)
+    ]

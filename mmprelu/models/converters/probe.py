@@ -106,9 +106,11 @@ class _Recorder:
 
     def __init__(self, model: nn.Module, act_types: tuple) -> None:
         self.names = {m: n for n, m in model.named_modules()}
-        self.acts = {m for m in self.names
-                     if isinstance(m, act_types)
-                     or activation_slope(m) is not None}
+        self.acts = {
+            m
+            for m in self.names
+            if isinstance(m, act_types) or activation_slope(m) is not None
+        }
         self.stack: List[nn.Module] = []
         self.flow: Dict[int, Tuple[torch.Tensor, frozenset]] = {}
         self.result = ProbeResult(calls=defaultdict(list))
@@ -135,8 +137,8 @@ class _Recorder:
         owner = self.stack[-1] if self.stack else None
         if rect is not None and owner not in self.acts:
             self.result.functional.append(
-                (self.names.get(owner, ''), type(owner).__name__, rect[0],
-                 rect[1]))
+                (self.names.get(owner,
+                                ''), type(owner).__name__, rect[0], rect[1]))
             self.consume(srcs, rect[1], rect[2](args, kwargs))
             srcs = frozenset()
         self.mark(out, srcs)
@@ -150,13 +152,15 @@ class _Recorder:
         if not xs:
             return
         calls = self.result.calls[module]
-        calls.append(SiteCall(
-            channels=int(xs[0].shape[1]) if xs[0].dim() >= 2 else None,
-            ndim=xs[0].dim(),
-            parent=self.names.get(parent) if parent is not None else None))
+        calls.append(
+            SiteCall(
+                channels=int(xs[0].shape[1]) if xs[0].dim() >= 2 else None,
+                ndim=xs[0].dim(),
+                parent=self.names.get(parent) if parent is not None else None))
         slope = activation_slope(module)
-        self.consume(self.sources(xs[0]), (module, len(calls) - 1),
-                     0.0 if slope is None else slope)
+        self.consume(
+            self.sources(xs[0]), (module, len(calls) - 1),
+            0.0 if slope is None else slope)
 
     def post_hook(self, module, args, kwargs, output) -> None:
         if self.stack and self.stack[-1] is module:
@@ -197,9 +201,11 @@ def _on_meta(model: nn.Module, forward: Callable) -> Callable:
     """``forward`` run with meta copies of the parameters and buffers
     (``functional_call`` swaps them in and restores the originals; tied
     tensors are listed once and stay tied)."""
-    state = {f'model.{name}': t.detach().to('meta')
-             for named in (model.named_parameters(), model.named_buffers())
-             for name, t in named}
+    state = {
+        f'model.{name}': t.detach().to('meta')
+        for named in (model.named_parameters(), model.named_buffers())
+        for name, t in named
+    }
     call = _Call(model, forward)
     return lambda _, x: functional_call(call, state, (x, ))
 
@@ -228,10 +234,11 @@ def _run(model, act_types, x, forward) -> ProbeResult:
     handles = []
     try:
         for m in recorder.names:
-            handles.append(m.register_forward_pre_hook(
-                recorder.pre_hook, with_kwargs=True))
-            handles.append(m.register_forward_hook(
-                recorder.post_hook, with_kwargs=True))
+            handles.append(
+                m.register_forward_pre_hook(
+                    recorder.pre_hook, with_kwargs=True))
+            handles.append(
+                m.register_forward_hook(recorder.post_hook, with_kwargs=True))
         with _eval_mode(model), torch.no_grad(), _FlowMode(recorder):
             forward(model, x)
     finally:

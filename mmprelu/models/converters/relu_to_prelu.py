@@ -3,7 +3,7 @@ with MSRA init (§2.2, Eq. 15): :func:`convert_relu_to_prelu`.
 """
 import warnings
 from collections import Counter, defaultdict
-from typing import (Callable, Dict, List, Optional, Sequence, Tuple, Union)
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch.nn as nn
 
@@ -117,7 +117,9 @@ def _msra_slopes(model, probe: ProbeResult, converted: set, init: float,
     return slopes
 
 
-def apply_msra(model: nn.Module, slopes: Dict[str, float], msra: dict,
+def apply_msra(model: nn.Module,
+               slopes: Dict[str, float],
+               msra: dict,
                skip: Sequence[str] = ()) -> List[str]:
     """Draw the weights of the layers named in ``slopes`` with MSRA init
     (Eq. 15, ``a = slopes[name]``); names under a prefix in ``skip`` are
@@ -126,8 +128,8 @@ def apply_msra(model: nn.Module, slopes: Dict[str, float], msra: dict,
     modules = dict(model.named_modules())
     done = []
     for name, a in slopes.items():
-        if name not in modules or any(
-                p == '' or _in_scope(name, [p]) for p in skip):
+        if name not in modules or any(p == '' or _in_scope(name, [p])
+                                      for p in skip):
             continue
         init.init_layer(modules[name], a)
         done.append(name)
@@ -136,26 +138,26 @@ def apply_msra(model: nn.Module, slopes: Dict[str, float], msra: dict,
 
 def _new_activation(channels, channel_shared, init, ref):
     if len(channels) == 1:
-        new = PReLU(channels[0] or 1, channel_shared=channel_shared,
-                    init=init)
+        new = PReLU(channels[0] or 1, channel_shared=channel_shared, init=init)
     else:
         new = MultiSitePReLU([c or 1 for c in channels],
-                             channel_shared=channel_shared, init=init)
+                             channel_shared=channel_shared,
+                             init=init)
     if ref is not None:
         new = new.to(device=ref.device, dtype=ref.dtype)
     return new
 
 
-def convert_relu_to_prelu(model: nn.Module,
-                          channel_shared: bool = False,
-                          init: float = 0.25,
-                          scope: ScopeType = None,
-                          convert_types=('ReLU', ),
-                          msra: Optional[dict] = None,
-                          strict: bool = False,
-                          input_shape: Sequence[int] = (1, 3, 224, 224),
-                          forward: Optional[Callable] = None
-                          ) -> ConversionReport:
+def convert_relu_to_prelu(
+        model: nn.Module,
+        channel_shared: bool = False,
+        init: float = 0.25,
+        scope: ScopeType = None,
+        convert_types=('ReLU', ),
+        msra: Optional[dict] = None,
+        strict: bool = False,
+        input_shape: Sequence[int] = (1, 3, 224, 224),
+        forward: Optional[Callable] = None) -> ConversionReport:
     """Replace, in place, every ReLU module of ``model`` by PReLU (Eq. 1).
 
     Each *call site* gets its own slopes: a module called once becomes a
@@ -207,9 +209,11 @@ def convert_relu_to_prelu(model: nn.Module,
     msra = None if msra is None else _check_msra_cfg(msra)
     probe = probe_model(model, types, input_shape, forward)
     report = ConversionReport(
-        options=dict(channel_shared=channel_shared, init=init,
-                     scope=scope, convert_types=tuple(
-                         t.__name__ for t in types)),
+        options=dict(
+            channel_shared=channel_shared,
+            init=init,
+            scope=scope,
+            convert_types=tuple(t.__name__ for t in types)),
         probe_on_meta=probe.on_meta)
 
     plan = []
@@ -225,20 +229,21 @@ def convert_relu_to_prelu(model: nn.Module,
             continue
         calls = probe.calls.get(module, [])
         if not calls:
-            report.not_converted.append((
-                label, type(module).__name__,
-                'never called by the probe forward (unused, or used only '
-                'in training mode or for other inputs); left as is'))
+            report.not_converted.append(
+                (label, type(module).__name__,
+                 'never called by the probe forward (unused, or used only '
+                 'in training mode or for other inputs); left as is'))
         elif not channel_shared and any(c.channels is None for c in calls):
-            report.not_converted.append((
-                label, type(module).__name__,
-                f'called on a {calls[0].ndim}-d input without a channel '
-                f'dimension; left as is (channel_shared=True converts it)'))
+            report.not_converted.append(
+                (label, type(module).__name__,
+                 f'called on a {calls[0].ndim}-d input without a channel '
+                 f'dimension; left as is (channel_shared=True converts it)'))
         else:
             plan.append((module, places, label, calls))
     wanted = {t.__name__ for t in types}
-    counts = Counter(f for f in probe.functional
-                     if _in_scope(f[0], prefixes) and f[2] in wanted)
+    counts = Counter(
+        f for f in probe.functional
+        if _in_scope(f[0], prefixes) and f[2] in wanted)
     report.functional = [(name, typ, func, n)
                          for (name, typ, _, func), n in counts.items()]
     if strict and report.problems:
@@ -246,8 +251,7 @@ def convert_relu_to_prelu(model: nn.Module,
             'convert_relu_to_prelu(strict=True): these ReLUs cannot be '
             'converted:\n  ' + '\n  '.join(report.problems))
 
-    ref = next((p for p in model.parameters() if p.is_floating_point()),
-               None)
+    ref = next((p for p in model.parameters() if p.is_floating_point()), None)
     modules = dict(model.named_modules())
     resets = defaultdict(list)
     for module, places, label, calls in plan:
@@ -261,9 +265,11 @@ def convert_relu_to_prelu(model: nn.Module,
             reset_by = parents.pop() if len(parents) == 1 else ''
             resets[reset_by if reset_by in modules else ''].append(
                 (new, label))
-        report.converted.append(ConvertedModule(
-            label, type(module).__name__, channels,
-            sum(s.numel() for s in new.parameters()), reset_by))
+        report.converted.append(
+            ConvertedModule(label,
+                            type(module).__name__, channels,
+                            sum(s.numel() for s in new.parameters()),
+                            reset_by))
     for owner, sites in resets.items():
         register_site_resets(modules[owner], [m for m, _ in sites],
                              [label for _, label in sites])
@@ -276,5 +282,6 @@ def convert_relu_to_prelu(model: nn.Module,
     if report.problems:
         warnings.warn(
             'convert_relu_to_prelu: not converted (strict=True makes this an '
-            'error):\n  ' + '\n  '.join(report.problems), stacklevel=2)
+            'error):\n  ' + '\n  '.join(report.problems),
+            stacklevel=2)
     return report

@@ -59,19 +59,25 @@ class ConversionReport:
 
     @property
     def problems(self) -> List[str]:
-        out = [f'{name} ({typ}): {reason}'
-               for name, typ, reason in self.not_converted]
-        out += [f'{name or "<model>"} ({typ}) calls {func} {n} time(s) in '
-                f'its forward: a functional call has no module to replace; '
-                f'left as is (make it a module, e.g. self.relu = nn.ReLU(), '
-                f'to convert it)' for name, typ, func, n in self.functional]
+        out = [
+            f'{name} ({typ}): {reason}'
+            for name, typ, reason in self.not_converted
+        ]
+        out += [
+            f'{name or "<model>"} ({typ}) calls {func} {n} time(s) in '
+            f'its forward: a functional call has no module to replace; '
+            f'left as is (make it a module, e.g. self.relu = nn.ReLU(), '
+            f'to convert it)' for name, typ, func, n in self.functional
+        ]
         return out
 
     def __str__(self) -> str:
         opts = ', '.join(f'{k}={v!r}' for k, v in self.options.items())
-        lines = [f'ReLU -> PReLU conversion ({opts}): '
-                 f'{len(self.converted)} module(s), {self.num_sites} call '
-                 f'site(s), {self.num_slopes} slope(s)']
+        lines = [
+            f'ReLU -> PReLU conversion ({opts}): '
+            f'{len(self.converted)} module(s), {self.num_sites} call '
+            f'site(s), {self.num_slopes} slope(s)'
+        ]
         for c in self.converted:
             site = 'site' if len(c.channels) == 1 else 'sites'
             line = (f'  {c.name} ({c.old_type}): {len(c.channels)} {site}, '
@@ -89,7 +95,7 @@ class ConversionReport:
             counts: Dict[float, int] = {}
             for a in self.msra.values():
                 counts[a] = counts.get(a, 0) + 1
-            parts = ', '.join(f'a={a:g}: {n}' for a, n in sorted(
-                counts.items()))
+            parts = ', '.join(f'a={a:g}: {n}'
+                              for a, n in sorted(counts.items()))
             lines.append(f'MSRA init of {len(self.msra)} layer(s) ({parts})')
         return '\n'.join(lines)

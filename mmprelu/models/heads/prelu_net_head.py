@@ -53,8 +53,12 @@ class PReLUNetHead(StackedLinearClsHead):
                  **kwargs) -> None:
         kwargs.setdefault(
             'init_cfg',
-            dict(type='Normal', layer='Linear', std=0.01, bias=0.,
-                 override=dict(type='Normal', name='fc', std=0.001, bias=0.)))
+            dict(
+                type='Normal',
+                layer='Linear',
+                std=0.01,
+                bias=0.,
+                override=dict(type='Normal', name='fc', std=0.001, bias=0.)))
         super().__init__(num_classes, in_channels, tuple(mid_channels),
                          dropout_rate, norm_cfg, act_cfg, **kwargs)
 
@@ -98,8 +102,9 @@ class LayerwiseNormalInit(NormalInit):
                              "'Linear'), the type whose modules get the stds")
 
     def __call__(self, module: nn.Module) -> None:
-        layers = [m for m in module.modules()
-                  if type(m).__name__ in self.layer]
+        layers = [
+            m for m in module.modules() if type(m).__name__ in self.layer
+        ]
         if len(layers) != len(self.stds):
             raise ValueError(
                 f'LayerwiseNormal init: std has {len(self.stds)} values '
@@ -107,8 +112,9 @@ class LayerwiseNormalInit(NormalInit):
                 f'{"/".join(self.layer)} layers')
         for layer, std in zip(layers, self.stds):
             if std is not None:
-                NormalInit(mean=self.mean, std=std, bias=self.bias,
-                           layer=self.layer)(layer)
+                NormalInit(
+                    mean=self.mean, std=std, bias=self.bias, layer=self.layer)(
+                        layer)
 
 
 WEIGHT_INITIALIZERS.register_module(

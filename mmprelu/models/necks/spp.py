@@ -53,8 +53,7 @@ class SpatialPyramidPooling(nn.Module):
                  mode: str = 'sppnet') -> None:
         super().__init__()
         levels = tuple(levels)
-        if not levels or any(not isinstance(n, int) or n < 1
-                             for n in levels):
+        if not levels or any(not isinstance(n, int) or n < 1 for n in levels):
             raise ValueError(f'SpatialPyramidPooling: levels must be '
                              f'positive ints, got {levels!r}')
         if mode not in MODES:

@@ -63,8 +63,8 @@ class DenseWindowTTA(AverageClsScoreTTA):
                  dense_impl: str = 'auto',
                  chunk: int = 64) -> None:
         super().__init__(module, data_preprocessor)
-        for key, value in (('window', window), ('stride', stride),
-                           ('chunk', chunk)):
+        for key, value in (('window', window), ('stride', stride), ('chunk',
+                                                                    chunk)):
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f'DenseWindowTTA: {key} must be a positive '
                                  f'int, got {value!r}')
@@ -83,8 +83,9 @@ class DenseWindowTTA(AverageClsScoreTTA):
                 f'DenseWindowTTA: window={window} is smaller than the finest '
                 f'SPP level ({max(neck.levels)}); a window must hold at '
                 f'least {max(neck.levels)}x{max(neck.levels)} cells')
-        self.conv_applies = (neck.mode == 'sppnet' and isinstance(
-            self.module.head, StackedLinearClsHead))
+        self.conv_applies = (
+            neck.mode == 'sppnet'
+            and isinstance(self.module.head, StackedLinearClsHead))
         if dense_impl == 'conv' and not self.conv_applies:
             raise ValueError(
                 "DenseWindowTTA: dense_impl='conv' needs the SPP-net bin "
@@ -99,14 +100,18 @@ class DenseWindowTTA(AverageClsScoreTTA):
         classifier's ``test_step`` on each view (``TestTimeAug`` data
         collated by ``pseudo_collate``: one entry per view and key)."""
         views = [dict(zip(data, view)) for view in zip(*data.values())]
-        return self.merge_preds(list(zip(*[
-            self.predict(**self.module.data_preprocessor(view, False))
-            for view in views
-        ])))
+        return self.merge_preds(
+            list(
+                zip(*[
+                    self.predict(**self.module.data_preprocessor(view, False))
+                    for view in views
+                ])))
 
-    def predict(self, inputs: torch.Tensor,
-                data_samples: Optional[List[DataSample]] = None
-                ) -> List[DataSample]:
+    def predict(
+            self,
+            inputs: torch.Tensor,
+            data_samples: Optional[List[DataSample]] = None
+    ) -> List[DataSample]:
         """The dense test of one batch of preprocessed images (padded
         images of different shapes each at their own size)."""
         return predict_by_shape(self._predict, inputs, data_samples)
@@ -122,8 +127,7 @@ class DenseWindowTTA(AverageClsScoreTTA):
                                        self.window, self.stride)
         else:
             logits = dense_logits_windows(fmap, model.neck, model.head,
-                                          self.window, self.stride,
-                                          self.chunk)
+                                          self.window, self.stride, self.chunk)
         scores = logits.softmax(dim=2).mean(dim=1)
         if data_samples is None:
             data_samples = [DataSample() for _ in range(len(scores))]

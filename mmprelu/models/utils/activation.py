@@ -92,8 +92,7 @@ class PReLU(nn.PReLU):
                 f'impl={self.impl!r}')
 
 
-def build_activation(act_cfg: Optional[dict],
-                     num_channels: int) -> nn.Module:
+def build_activation(act_cfg: Optional[dict], num_channels: int) -> nn.Module:
     """Build the activation that follows a layer with ``num_channels``
     outputs.
 

@@ -75,13 +75,15 @@ def dense_logits_conv(fmap: torch.Tensor,
         span = channels * n * n
         kernels = first.fc.weight[:, offset:offset + span].view(
             -1, channels, n, n).split(max(1, KERNEL_CHUNK // span))
-        biases = (first.fc.bias.split(len(kernels[0])) if x is None else
-                  [None] * len(kernels))
+        biases = (
+            first.fc.bias.split(len(kernels[0])) if x is None else [None] *
+            len(kernels))
         offset += span
         out = torch.cat([
             F.conv2d(pooled, k, b, stride=stride, dilation=(sh, sw))
             for k, b in zip(kernels, biases)
-        ], dim=1)[..., :ny, :nx]
+        ],
+                        dim=1)[..., :ny, :nx]
         x = out if x is None else x + out
     x = x.flatten(2).transpose(1, 2).reshape(num * ny * nx, -1)
     for layer in (first.norm, first.act, first.dropout):
@@ -110,7 +112,8 @@ def dense_logits_windows(fmap: torch.Tensor,
         windows = torch.stack([
             fmap[..., y:y + win_h, x:x + win_w]
             for y, x in corners[start:start + chunk]
-        ], dim=1)
+        ],
+                              dim=1)
         out = head(neck((windows.flatten(0, 1), )))
         logits.append(out.view(num, windows.shape[1], -1))
     return torch.cat(logits, dim=1)

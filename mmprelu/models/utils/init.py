@@ -32,14 +32,18 @@ def msra_fan(weight: torch.Tensor, mode: str) -> float:
     receptive = math.prod(weight.shape[2:]) if weight.dim() > 2 else 1
     fan_in = weight.shape[1] * receptive
     fan_out = weight.shape[0] * receptive
-    fans = {'fan_in': fan_in, 'fan_out': fan_out,
-            'avg': (fan_in + fan_out) / 2.0}
+    fans = {
+        'fan_in': fan_in,
+        'fan_out': fan_out,
+        'avg': (fan_in + fan_out) / 2.0
+    }
     if mode not in fans:
         raise ValueError(f'MSRA init: unknown mode {mode!r}; valid: {MODES}')
     return float(fans[mode])
 
 
-def msra_std(weight: torch.Tensor, mode: str = 'fan_out',
+def msra_std(weight: torch.Tensor,
+             mode: str = 'fan_out',
              a: float = 0.0) -> float:
     """The std :class:`MSRAInit` draws with: Eq. (15) (and its Eq. (14)
     form), ``std = sqrt(2 / ((1 + a^2) n))``; ``a = 0`` gives Eq. (10)/(14)
@@ -127,8 +131,12 @@ class MSRAInit(KaimingInit):
             raise ValueError(
                 f"MSRA init: a must be 'auto' or a number, got {a!r}")
         kwargs.setdefault('layer', ['Conv2d', 'Linear'])
-        super().__init__(a=a, mode=mode, nonlinearity=nonlinearity,
-                         distribution=distribution, **kwargs)
+        super().__init__(
+            a=a,
+            mode=mode,
+            nonlinearity=nonlinearity,
+            distribution=distribution,
+            **kwargs)
 
     def _selected(self, m: nn.Module) -> bool:
         if not isinstance(m, WEIGHT_LAYERS):
@@ -143,15 +151,17 @@ class MSRAInit(KaimingInit):
         kaiming_init(m, a, mode, self.nonlinearity, self.bias,
                      self.distribution)
         if self.mode == 'avg' and m.weight.numel():
-            m.weight.mul_(math.sqrt(msra_fan(m.weight, 'fan_in')
-                                    / msra_fan(m.weight, 'avg')))
+            m.weight.mul_(
+                math.sqrt(
+                    msra_fan(m.weight, 'fan_in') / msra_fan(m.weight, 'avg')))
 
     def __call__(self, module: nn.Module) -> None:
         slopes = following_slopes(module) if self.a == 'auto' else {}
         for m in module.modules():
             if self._selected(m):
-                self.init_layer(m, slopes.get(m, 0.0) if self.a == 'auto'
-                                else float(self.a))
+                self.init_layer(
+                    m,
+                    slopes.get(m, 0.0) if self.a == 'auto' else float(self.a))
         if hasattr(module, '_params_init_info'):
             update_init_info(module, init_info=self._get_init_info())
 

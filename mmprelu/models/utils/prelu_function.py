@@ -58,10 +58,9 @@ def lean_applies(input: torch.Tensor, weight: torch.Tensor) -> bool:
 
     Everything else (no grad, GPU float32 / bfloat16, meta tensors, other
     dtypes) is left to ``F.prelu``."""
-    if not (torch.is_grad_enabled()
-            and (input.requires_grad or weight.requires_grad)
-            and input.dim() >= 2 and input.numel() > 0
-            and weight.is_floating_point()
+    if not (torch.is_grad_enabled() and
+            (input.requires_grad or weight.requires_grad) and input.dim() >= 2
+            and input.numel() > 0 and weight.is_floating_point()
             and weight.numel() in (1, input.shape[1])):
         return False
     autocast = autocast_dtype(input.device.type)
@@ -96,15 +95,16 @@ class PReLUFunction(torch.autograd.Function):
     def forward(ctx, input: torch.Tensor,
                 weight: torch.Tensor) -> torch.Tensor:
         output = torch.prelu(input, weight.to(input.dtype))
-        ctx.from_output = (input.device.type == 'cpu'
-                           and bool((weight > 0).all()))
+        ctx.from_output = (
+            input.device.type == 'cpu' and bool((weight > 0).all()))
         ctx.save_for_backward(output if ctx.from_output else input, weight)
         return output
 
     @staticmethod
     @once_differentiable
-    def backward(ctx, grad: torch.Tensor
-                 ) -> Tuple[Optional[torch.Tensor], Optional[torch.Tensor]]:
+    def backward(
+        ctx, grad: torch.Tensor
+    ) -> Tuple[Optional[torch.Tensor], Optional[torch.Tensor]]:
         kept, weight = ctx.saved_tensors
         shape = [1] * kept.dim()
         if weight.numel() > 1:
@@ -122,8 +122,10 @@ class PReLUFunction(torch.autograd.Function):
             grad_weight = torch.stack([
                 _gradients(grad[i:i + step], kept[i:i + step], slope, dims,
                            weight.dtype, grad_input[i:i + step],
-                           temp[:min(step, len(kept) - i)])[1]
-                for i in range(0, len(kept), step)]).sum(0)
+                           temp[:min(step,
+                                     len(kept) - i)])[1]
+                for i in range(0, len(kept), step)
+            ]).sum(0)
         if ctx.from_output:
             grad_weight = grad_weight / weight.reshape(grad_weight.shape)
         need_input, need_weight = ctx.needs_input_grad[:2]

@@ -24,8 +24,9 @@ def analytic_counts(arch, size=224, num_classes=1000, levels=(7, 3, 2, 1)):
     arch = PReLUNet.parse_arch(arch)
     macs = params = 0
     cin, hw = 3, size
-    for c, d, k, s, pool in zip(*(arch[key] for key in (
-            'channels', 'depths', 'kernel_sizes', 'strides', 'pools'))):
+    for c, d, k, s, pool in zip(*(arch[key] for key in ('channels', 'depths',
+                                                        'kernel_sizes',
+                                                        'strides', 'pools'))):
         if pool:
             hw = (hw - pool[0]) // pool[1] + 1
         for j in range(d):
@@ -48,11 +49,13 @@ def build_full(arch, act_cfg=dict(type='PReLU')):
     neck = SpatialPyramidPooling(levels)
     return nn.ModuleDict(
         dict(
-            backbone=PReLUNet(arch, act_cfg=act_cfg, out_indices=(0, 1, 2, 3)
-                              if arch in 'ABC' else (0, 1, 2)),
+            backbone=PReLUNet(
+                arch,
+                act_cfg=act_cfg,
+                out_indices=(0, 1, 2, 3) if arch in 'ABC' else (0, 1, 2)),
             neck=neck,
-            head=PReLUNetHead(
-                1000, neck.out_channels(width), act_cfg=act_cfg)))
+            head=PReLUNetHead(1000, neck.out_channels(width),
+                              act_cfg=act_cfg)))
 
 
 @pytest.mark.parametrize('arch', ['A', 'B', 'C'])
@@ -91,14 +94,15 @@ def test_small_models_on_meta(arch, maps, convs):
 def test_slopes_per_layer(arch, shared):
     with torch.device('meta'):
         model = build_full(arch, dict(type='PReLU', channel_shared=shared))
-    weights = [m for m in model.modules() if isinstance(m, (nn.Conv2d,
-                                                            nn.Linear))]
+    weights = [
+        m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))
+    ]
     prelus = [m for m in model.modules() if isinstance(m, PReLU)]
     # one PReLU after every weight layer but the last fc
     assert len(prelus) == len(weights) - 1
     for layer, act in zip(weights, prelus):
-        width = getattr(layer, 'out_channels', getattr(layer, 'out_features',
-                                                        None))
+        width = getattr(layer, 'out_channels',
+                        getattr(layer, 'out_features', None))
         assert act.weight.numel() == (1 if shared else width)
     if arch == '14' and shared:
         assert sum(p.weight.numel() for p in prelus) == 13  # §2.1
@@ -146,7 +150,10 @@ def test_arch_name_case_insensitive_and_custom_keys():
 @pytest.mark.parametrize('kwargs,match', [
     (dict(arch='D'), r"unknown arch 'D'.*\['14', '30', 'A', 'B', 'C'\]"),
     (dict(arch=dict(TINY, depths=(1, 2))), 'same non-zero length'),
-    (dict(arch={k: v for k, v in TINY.items() if k != 'pools'}), 'missing'),
+    (dict(arch={
+        k: v
+        for k, v in TINY.items() if k != 'pools'
+    }), 'missing'),
     (dict(arch=dict(TINY, kernel_sizes=(7, 0, 3))), 'positive ints'),
     (dict(arch=TINY, out_indices=(3, )), 'out of range'),
     (dict(arch=TINY, frozen_stages=3), 'frozen_stages'),

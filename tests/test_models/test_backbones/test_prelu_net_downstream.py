@@ -8,23 +8,28 @@ from mmengine.registry import Registry
 
 import mmprelu
 
-DOWNSTREAM = Registry('model', parent=ROOT_MODELS,
-                      scope='downstream_contract')
+DOWNSTREAM = Registry('model', parent=ROOT_MODELS, scope='downstream_contract')
 # arch C's layout at a few channels: strides 2, 4, 8, 16
-TINY = dict(channels=(4, 6, 8, 10), depths=(1, 2, 1, 1),
-            kernel_sizes=(7, 3, 3, 3), strides=(2, 1, 1, 1),
-            pools=(None, (2, 2), (2, 2), (2, 2)))
+TINY = dict(
+    channels=(4, 6, 8, 10),
+    depths=(1, 2, 1, 1),
+    kernel_sizes=(7, 3, 3, 3),
+    strides=(2, 1, 1, 1),
+    pools=(None, (2, 2), (2, 2), (2, 2)))
 
 
-@pytest.mark.parametrize('type_name', ['mmprelu.PReLUNet',
-                                       'mmpretrain.PReLUNet'])
-@pytest.mark.parametrize('out_indices,frozen', [((1, 2, 3), 1),
-                                                ((2, 3), 0), ((-1, ), -1),
+@pytest.mark.parametrize('type_name',
+                         ['mmprelu.PReLUNet', 'mmpretrain.PReLUNet'])
+@pytest.mark.parametrize('out_indices,frozen', [((1, 2, 3), 1), ((2, 3), 0),
+                                                ((-1, ), -1),
                                                 ((0, 1, 2, 3), 3)])
 def test_downstream_backbone_contract(type_name, out_indices, frozen):
-    model = DOWNSTREAM.build(dict(type=type_name, arch=TINY,
-                                  out_indices=out_indices,
-                                  frozen_stages=frozen))
+    model = DOWNSTREAM.build(
+        dict(
+            type=type_name,
+            arch=TINY,
+            out_indices=out_indices,
+            frozen_stages=frozen))
     assert isinstance(model, mmprelu.PReLUNet)
     assert model.strides == (2, 4, 8, 16)
     assert model.out_channels == TINY['channels']

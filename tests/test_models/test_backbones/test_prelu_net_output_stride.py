@@ -13,32 +13,63 @@ from mmprelu.models.backbones.prelu_net_archs import output_strides
 ROOT = Path(__file__).resolve().parents[3]
 # model C's layout at a few channels (strides 2/4/8/16), two convs in the
 # dilated stages so that dilated convs also feed dilated convs
-TINY = dict(channels=(4, 6, 8, 10), depths=(1, 2, 2, 2),
-            kernel_sizes=(7, 3, 3, 3), strides=(2, 1, 1, 1),
-            pools=(None, (2, 2), (2, 2), (2, 2)))
+TINY = dict(
+    channels=(4, 6, 8, 10),
+    depths=(1, 2, 2, 2),
+    kernel_sizes=(7, 3, 3, 3),
+    strides=(2, 1, 1, 1),
+    pools=(None, (2, 2), (2, 2), (2, 2)))
 # Table 1's layout (3x3/3 pool, even 2x2 kernels) at a few channels
-TINY_14 = dict(channels=(4, 6, 8), depths=(1, 2, 2), kernel_sizes=(7, 2, 2),
-               strides=(2, 1, 1), pools=(None, (3, 3), (2, 2)))
+TINY_14 = dict(
+    channels=(4, 6, 8),
+    depths=(1, 2, 2),
+    kernel_sizes=(7, 2, 2),
+    strides=(2, 1, 1),
+    pools=(None, (3, 3), (2, 2)))
 
 
-@pytest.mark.parametrize('arch,table', [
-    ('A', {16: (1, 1, 1, 1), 8: (1, 1, 1, 2), 4: (1, 1, 2, 4),
-           2: (1, 2, 4, 8)}),
-    ('C', {16: (1, 1, 1, 1), 8: (1, 1, 1, 2), 4: (1, 1, 2, 4),
-           2: (1, 2, 4, 8)}),
-    ('14', {12: (1, 1, 1), 6: (1, 1, 2), 2: (1, 3, 6)}),
-    # a stride-2 conv instead of a pool; a stage without downsampling
-    (dict(channels=(4, 4, 4), depths=(1, 1, 1), kernel_sizes=(3, 3, 3),
-          strides=(2, 2, 1), pools=(None, None, None)),
-     {4: (1, 1, 1), 2: (1, 2, 2)}),
-])
+@pytest.mark.parametrize(
+    'arch,table',
+    [
+        ('A', {
+            16: (1, 1, 1, 1),
+            8: (1, 1, 1, 2),
+            4: (1, 1, 2, 4),
+            2: (1, 2, 4, 8)
+        }),
+        ('C', {
+            16: (1, 1, 1, 1),
+            8: (1, 1, 1, 2),
+            4: (1, 1, 2, 4),
+            2: (1, 2, 4, 8)
+        }),
+        ('14', {
+            12: (1, 1, 1),
+            6: (1, 1, 2),
+            2: (1, 3, 6)
+        }),
+        # a stride-2 conv instead of a pool; a stage without downsampling
+        (dict(
+            channels=(4, 4, 4),
+            depths=(1, 1, 1),
+            kernel_sizes=(3, 3, 3),
+            strides=(2, 2, 1),
+            pools=(None, None, None)), {
+                4: (1, 1, 1),
+                2: (1, 2, 2)
+            }),
+    ])
 def test_output_stride_table(arch, table):
     assert output_strides(PReLUNet.parse_arch(arch)) == table
 
 
 # a stride-2 conv opens stage 1 (no pool)
-STRIDED = dict(channels=(4, 6, 8), depths=(1, 2, 2), kernel_sizes=(3, 3, 3),
-               strides=(2, 2, 1), pools=(None, None, None))
+STRIDED = dict(
+    channels=(4, 6, 8),
+    depths=(1, 2, 2),
+    kernel_sizes=(3, 3, 3),
+    strides=(2, 2, 1),
+    pools=(None, None, None))
 
 
 @pytest.mark.parametrize('arch,size', [(TINY, (64, 96)), (TINY_14, (72, 96)),
@@ -58,16 +89,17 @@ def test_dilated_trunk_computes_the_native_one(arch, size):
     with torch.no_grad():
         ref = native(x)
         for output_stride in sorted(output_strides(native.arch))[:-1]:
-            model = PReLUNet(arch, out_indices=native.out_indices,
-                             output_stride=output_stride)
+            model = PReLUNet(
+                arch,
+                out_indices=native.out_indices,
+                output_stride=output_stride)
             model.load_state_dict(native.state_dict())
             outs = model(x)
             assert model.strides[-1] == output_stride
             for a, b, s_native, s in zip(ref, outs, native.strides,
                                          model.strides):
                 step = s_native // s
-                assert b.shape[-2:] == (a.shape[-2] * step,
-                                        a.shape[-1] * step)
+                assert b.shape[-2:] == (a.shape[-2] * step, a.shape[-1] * step)
                 torch.testing.assert_close(b[..., ::step, ::step], a)
 
 
@@ -84,13 +116,15 @@ def test_default_is_the_paper_trunk():
     assert dilated.state_dict().keys() == model.state_dict().keys()
 
 
-@pytest.mark.parametrize('arch,bad,valid', [
-    ('C', 32, '[2, 4, 8, 16]'), ('C', 0, '[2, 4, 8, 16]'),
-    ('14', 8, '[2, 6, 12]')])
+@pytest.mark.parametrize('arch,bad,valid', [('C', 32, '[2, 4, 8, 16]'),
+                                            ('C', 0, '[2, 4, 8, 16]'),
+                                            ('14', 8, '[2, 6, 12]')])
 def test_invalid_output_stride_names_the_choices(arch, bad, valid):
-    with pytest.raises(ValueError, match=re.escape(
-            f'output_stride {bad} is not valid for this arch; valid: None '
-            f'or one of {valid}')):
+    with pytest.raises(
+            ValueError,
+            match=re.escape(
+                f'output_stride {bad} is not valid for this arch; valid: None '
+                f'or one of {valid}')):
         PReLUNet(arch, output_stride=bad)
 
 
@@ -112,7 +146,7 @@ def test_cost_at_512_is_the_documented_one(arch):
     cells = [c.strip() for c in row.group(1).split('|')]
     for cell, output_stride in zip(cells, (16, 8, 4)):
         macs = backbone_macs(arch, output_stride)
-        assert cell.startswith(f'{macs / 1e11:.2f}e11'), (output_stride,
-                                                          cell, macs)
+        assert cell.startswith(f'{macs / 1e11:.2f}e11'), (output_stride, cell,
+                                                          macs)
     # ratios the doc states in words
     assert backbone_macs(arch, 8) < 1.5 * backbone_macs(arch, 16)

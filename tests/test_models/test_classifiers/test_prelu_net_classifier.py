@@ -5,8 +5,12 @@ from mmpretrain.structures import DataSample
 
 from mmprelu.models import PReLUNetClassifier
 
-TINY = dict(channels=(8, 16, 16), depths=(1, 1, 1), kernel_sizes=(7, 3, 3),
-            strides=(2, 1, 1), pools=(None, (2, 2), (2, 2)))
+TINY = dict(
+    channels=(8, 16, 16),
+    depths=(1, 1, 1),
+    kernel_sizes=(7, 3, 3),
+    strides=(2, 1, 1),
+    pools=(None, (2, 2), (2, 2)))
 
 
 def make_classifier(act_cfg=dict(type='PReLU'), levels=(7, 3, 2, 1)):
@@ -14,11 +18,14 @@ def make_classifier(act_cfg=dict(type='PReLU'), levels=(7, 3, 2, 1)):
     model = PReLUNetClassifier(
         backbone=dict(type='PReLUNet', arch=TINY, act_cfg=act_cfg),
         neck=dict(type='SpatialPyramidPooling', levels=levels),
-        head=dict(type='PReLUNetHead', num_classes=10,
-                  in_channels=16 * sum(n * n for n in levels),
-                  mid_channels=(24, 24), act_cfg=act_cfg,
-                  # scores far from uniform: differences show
-                  init_cfg=dict(type='Normal', layer='Linear', std=0.1)))
+        head=dict(
+            type='PReLUNetHead',
+            num_classes=10,
+            in_channels=16 * sum(n * n for n in levels),
+            mid_channels=(24, 24),
+            act_cfg=act_cfg,
+            # scores far from uniform: differences show
+            init_cfg=dict(type='Normal', layer='Linear', std=0.1)))
     model.init_weights()
     return model.eval()
 
@@ -40,8 +47,10 @@ def test_takes_exactly_image_classifiers_arguments():
     """A derived config may switch type to ImageClassifier and back."""
     assert PReLUNetClassifier.__init__ is ImageClassifier.__init__
     with pytest.raises(TypeError, match='test_cfg'):
-        PReLUNetClassifier(backbone=dict(type='PReLUNet', arch=TINY),
-                           head=dict(type='ClsHead'), test_cfg=dict())
+        PReLUNetClassifier(
+            backbone=dict(type='PReLUNet', arch=TINY),
+            head=dict(type='ClsHead'),
+            test_cfg=dict())
 
 
 @pytest.mark.parametrize('act_cfg', [dict(type='PReLU'), dict(type='ReLU')])
@@ -54,8 +63,8 @@ def test_mixed_size_batch_has_no_padding_leak(act_cfg):
         assert torch.allclose(out.pred_score, alone.pred_score, atol=1e-6)
     # the padded batch without the shapes differs: the grouping matters
     padded = model.predict(batch)
-    assert not torch.allclose(padded[0].pred_score, batched[0].pred_score,
-                              atol=1e-4)
+    assert not torch.allclose(
+        padded[0].pred_score, batched[0].pred_score, atol=1e-4)
 
 
 def test_training_path_unchanged():
@@ -119,8 +128,8 @@ def test_predict_is_upstreams_per_shape_group(monkeypatch):
     record(monkeypatch, model, 'extract_feat', feats)
     real = model.head.predict
     monkeypatch.setattr(
-        model.head, 'predict', lambda f, s, **k: seen.append(k) or
-        heads.append(len(s)) or real(f, s))
+        model.head, 'predict',
+        lambda f, s, **k: seen.append(k) or heads.append(len(s)) or real(f, s))
     _, batch, samples = padded_batch([(56, 56), (64, 72), (56, 56)])
     out = model.predict(batch, samples, temperature=2.0)
     assert feats == [{}, {}]  # stage='neck', upstream's default
@@ -132,8 +141,9 @@ def test_predict_is_upstreams_per_shape_group(monkeypatch):
 def test_without_neck():
     """neck=None as upstream allows it: LeNet5 gives logits, ClsHead
     turns them into scores."""
-    model = PReLUNetClassifier(backbone=dict(type='LeNet5', num_classes=10),
-                               head=dict(type='ClsHead')).eval()
+    model = PReLUNetClassifier(
+        backbone=dict(type='LeNet5', num_classes=10),
+        head=dict(type='ClsHead')).eval()
     imgs = torch.randn(2, 1, 32, 32)
     with torch.no_grad():
         out = model.predict(imgs)

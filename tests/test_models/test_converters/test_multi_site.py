@@ -56,8 +56,10 @@ def expected(x, calls=3):
 
 
 def site_grads(model):
-    return [None if s.weight.grad is None else s.weight.grad.clone()
-            for s in model.act.sites]
+    return [
+        None if s.weight.grad is None else s.weight.grad.clone()
+        for s in model.act.sites
+    ]
 
 
 def reference_grads(x, calls=3):

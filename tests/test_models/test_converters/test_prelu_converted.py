@@ -40,9 +40,12 @@ def test_registered_and_exported():
 
 def test_nested_and_flat_forms_give_the_same_model():
     flat = build()
-    nested = MODELS.build(dict(
-        type='PReLUConverted', model=dict(type='ImageClassifier', **PARTS),
-        data_preprocessor=dict(type='ClsDataPreprocessor'), **OPTS))
+    nested = MODELS.build(
+        dict(
+            type='PReLUConverted',
+            model=dict(type='ImageClassifier', **PARTS),
+            data_preprocessor=dict(type='ClsDataPreprocessor'),
+            **OPTS))
     assert type(flat).__name__ == type(nested).__name__ == 'ImageClassifier'
     assert list(flat.state_dict()) == list(nested.state_dict())
     assert isinstance(nested.backbone.layer1[0].relu, MultiSitePReLU)
@@ -51,8 +54,11 @@ def test_nested_and_flat_forms_give_the_same_model():
 
 def test_bad_configs_are_named():
     with pytest.raises(ValueError, match='not both'):
-        MODELS.build(dict(type='PReLUConverted', model=dict(
-            type='ImageClassifier', **PARTS), backbone=BACKBONE))
+        MODELS.build(
+            dict(
+                type='PReLUConverted',
+                model=dict(type='ImageClassifier', **PARTS),
+                backbone=BACKBONE))
     with pytest.raises(TypeError, match='chanel_shared'):
         build(chanel_shared=True)
 
@@ -77,12 +83,17 @@ def test_msra_none_keeps_the_models_init():
 
 
 def test_pretrained_backbone_is_not_reinitialized(tmp_path):
-    stock = MODELS.build(dict(type='ResNet', **{
-        k: v for k, v in BACKBONE.items() if k != 'type'}))
+    stock = MODELS.build(
+        dict(
+            type='ResNet',
+            **{
+                k: v
+                for k, v in BACKBONE.items() if k != 'type'
+            }))
     path = tmp_path / 'stock_relu_resnet.pth'
     torch.save(dict(state_dict=stock.state_dict()), path)
-    backbone = dict(BACKBONE, init_cfg=dict(
-        type='Pretrained', checkpoint=str(path)))
+    backbone = dict(
+        BACKBONE, init_cfg=dict(type='Pretrained', checkpoint=str(path)))
     model = build(backbone=backbone)
     model.init_weights()
     assert torch.equal(model.backbone.conv1.weight, stock.conv1.weight)
@@ -92,14 +103,23 @@ def test_pretrained_backbone_is_not_reinitialized(tmp_path):
 
 def test_slopes_get_no_weight_decay():
     model = build()
-    wrapper = build_optim_wrapper(model, dict(
-        optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-4),
-        constructor='PReLUOptimWrapperConstructor'))
-    slopes = {id(p) for m in model.modules() if isinstance(m, nn.PReLU)
-              for p in m.parameters()}
+    wrapper = build_optim_wrapper(
+        model,
+        dict(
+            optimizer=dict(
+                type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-4),
+            constructor='PReLUOptimWrapperConstructor'))
+    slopes = {
+        id(p)
+        for m in model.modules() if isinstance(m, nn.PReLU)
+        for p in m.parameters()
+    }
     assert len(slopes) == model.prelu_report.num_sites
-    decay = {id(p): g['weight_decay']
-             for g in wrapper.optimizer.param_groups for p in g['params']}
+    decay = {
+        id(p): g['weight_decay']
+        for g in wrapper.optimizer.param_groups
+        for p in g['params']
+    }
     assert all(decay[i] == 0 for i in slopes)
     assert decay[id(model.backbone.layer1[0].relu.sites[2].weight)] == 0
     assert decay[id(model.backbone.conv1.weight)] == 1e-4
@@ -125,8 +145,10 @@ def test_checkpoint_round_trip(tmp_path):
 def test_mmpretrain_get_model(tmp_path):
     from mmengine.config import Config
     from mmpretrain.apis import get_model
-    cfg = Config(dict(model=dict(type='PReLUConverted', **PARTS, **OPTS),
-                      data_preprocessor=dict(num_classes=5)))
+    cfg = Config(
+        dict(
+            model=dict(type='PReLUConverted', **PARTS, **OPTS),
+            data_preprocessor=dict(num_classes=5)))
     model = get_model(cfg)
     assert model.data_preprocessor.__class__.__name__ == 'ClsDataPreprocessor'
     assert model.prelu_report.num_sites == 49

@@ -30,9 +30,9 @@ class Net(nn.Module):
 
 def snapshot(model):
     return ([(n, p, p.detach().clone(), p.device)
-             for n, p in model.named_parameters()],
-            [(n, b, b.clone()) for n, b in model.named_buffers()],
-            [m.training for m in model.modules()])
+             for n, p in model.named_parameters()], [
+                 (n, b, b.clone()) for n, b in model.named_buffers()
+             ], [m.training for m in model.modules()])
 
 
 def assert_untouched(model, before):

@@ -136,8 +136,9 @@ def test_strict_raises_before_changing_anything():
 
 
 def test_scope_and_bad_options():
-    model = nn.Sequential(nn.Conv2d(3, 4, 1), nn.ReLU(),
-                          nn.Sequential(nn.Conv2d(4, 4, 1), nn.ReLU()))
+    model = nn.Sequential(
+        nn.Conv2d(3, 4, 1), nn.ReLU(),
+        nn.Sequential(nn.Conv2d(4, 4, 1), nn.ReLU()))
     report = convert(model, scope='2')
     assert type(model[1]) is nn.ReLU and isinstance(model[2][1], PReLU)
     assert [c.name for c in report.converted] == ['2.1']
@@ -171,8 +172,8 @@ def test_shared_module_replaced_everywhere():
 
 def test_msra_slope_of_each_layer():
     model = MobileNetV2(widen_factor=0.25)
-    report = convert(model, convert_types=('ReLU6', ), init=0.5,
-                     msra=dict(mode='fan_out'))
+    report = convert(
+        model, convert_types=('ReLU6', ), init=0.5, msra=dict(mode='fan_out'))
     # expand and depthwise convs feed a PReLU; the linear bottleneck
     # projection feeds the next block's conv: a = 0
     assert report.msra['layer2.0.conv.0.conv'] == 0.5

@@ -36,16 +36,28 @@ def test_takes_stacked_linear_cls_heads_arguments():
     ours = inspect.signature(PReLUNetHead).parameters
     theirs = inspect.signature(StackedLinearClsHead).parameters
     assert list(ours)[:6] == list(theirs)[:6]
-    args = dict(num_classes=5, in_channels=12, mid_channels=[8, 6],
-                dropout_rate=0.3, norm_cfg=dict(type='BN1d'),
-                act_cfg=dict(type='ReLU'), topk=(1, 2))
+    args = dict(
+        num_classes=5,
+        in_channels=12,
+        mid_channels=[8, 6],
+        dropout_rate=0.3,
+        norm_cfg=dict(type='BN1d'),
+        act_cfg=dict(type='ReLU'),
+        topk=(1, 2))
     ours, theirs = PReLUNetHead(**args), StackedLinearClsHead(**args)
     assert list(ours.state_dict()) == list(theirs.state_dict())
-    assert ({n: type(m) for n, m in ours.named_modules()} ==
-            {n: type(m) for n, m in theirs.named_modules()} | {'': type(ours)})
+    assert ({
+        n: type(m)
+        for n, m in ours.named_modules()
+    } == {
+        n: type(m)
+        for n, m in theirs.named_modules()
+    } | {
+        '': type(ours)
+    })
     assert ours.dropout_rate == 0.3 and list(ours.mid_channels) == [8, 6]
-    shared = PReLUNetHead(5, 12, act_cfg=dict(type='PReLU',
-                                              channel_shared=True))
+    shared = PReLUNetHead(
+        5, 12, act_cfg=dict(type='PReLU', channel_shared=True))
     assert shared.layers[0].act.weight.numel() == 1
 
 
@@ -71,10 +83,16 @@ def test_layerwise_normal_init():
     also on mmpretrain's StackedLinearClsHead (no per-layer names)."""
     torch.manual_seed(0)
     head = StackedLinearClsHead(
-        10, 400, [400, 400], init_cfg=[
+        10,
+        400, [400, 400],
+        init_cfg=[
             dict(type='Constant', layer='Linear', val=1., bias=2.),
-            dict(type='LayerwiseNormal', layer='Linear', bias=0.,
-                 std=(0.02, None, 0.004))])
+            dict(
+                type='LayerwiseNormal',
+                layer='Linear',
+                bias=0.,
+                std=(0.02, None, 0.004))
+        ])
     head.init_weights()
     first, middle, last = (block.fc for block in head.layers)
     assert first.weight.std().item() == pytest.approx(0.02, rel=0.05)

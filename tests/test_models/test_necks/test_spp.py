@@ -50,8 +50,10 @@ def test_too_small():
         spp(torch.randn(1, 2, 5, 9))
 
 
-@pytest.mark.parametrize('kwargs', [dict(levels=(0, 1)), dict(levels=()),
-                                    dict(mode='avg')])
+@pytest.mark.parametrize(
+    'kwargs',
+    [dict(levels=(0, 1)),
+     dict(levels=()), dict(mode='avg')])
 def test_bad_config(kwargs):
     with pytest.raises(ValueError):
         SpatialPyramidPooling(**kwargs)
@@ -62,8 +64,7 @@ def sppnet_reference(x, levels):
     every floor(a / n) cells (SPP-net's rule)."""
     out = []
     for n in levels:
-        (kh, sh), (kw, sw) = [((a + n - 1) // n, a // n)
-                              for a in x.shape[-2:]]
+        (kh, sh), (kw, sw) = [((a + n - 1) // n, a // n) for a in x.shape[-2:]]
         bins = torch.empty(x.shape[0], x.shape[1], n, n)
         for i in range(n):
             for j in range(n):
@@ -73,15 +74,19 @@ def sppnet_reference(x, levels):
     return torch.cat(out, 1)
 
 
-@pytest.mark.parametrize('name', ['coffee_orig.JPEG',  # landscape 2:3
-                                  'hubble_deep_field_rot.png',  # portrait
-                                  'page_rot.png'])  # portrait 1:2
+@pytest.mark.parametrize(
+    'name',
+    [
+        'coffee_orig.JPEG',  # landscape 2:3
+        'hubble_deep_field_rot.png',  # portrait
+        'page_rot.png'
+    ])  # portrait 1:2
 def test_non_square_photo_maps(photo_tensor, name):
     x = photo_tensor(name, short=15)
     assert x.shape[-2] != x.shape[-1]
     levels = (7, 3, 2, 1)
-    assert torch.equal(SpatialPyramidPooling(levels)(x),
-                       sppnet_reference(x, levels))
+    assert torch.equal(
+        SpatialPyramidPooling(levels)(x), sppnet_reference(x, levels))
     # both axes treated alike: the transposed map gives transposed bins
     flat = SpatialPyramidPooling(levels)(x.transpose(-2, -1))
     start = 0

@@ -11,30 +11,46 @@ from mmprelu.models.tta import dense_window_tta as module
 from mmprelu.models.utils.dense import dense_logits_conv, dense_logits_windows
 from mmprelu.registry import MODELS
 
-TINY = dict(channels=(8, 16, 16), depths=(1, 1, 1), kernel_sizes=(7, 3, 3),
-            strides=(2, 1, 1), pools=(None, (2, 2), (2, 2)))
+TINY = dict(
+    channels=(8, 16, 16),
+    depths=(1, 1, 1),
+    kernel_sizes=(7, 3, 3),
+    strides=(2, 1, 1),
+    pools=(None, (2, 2), (2, 2)))
 
 
-def classifier_cfg(act_cfg=dict(type='PReLU'), levels=(7, 3, 2, 1),
-                   mode='sppnet', cls='PReLUNetClassifier'):
+def classifier_cfg(
+        act_cfg=dict(type='PReLU'),
+        levels=(7, 3, 2, 1),
+        mode='sppnet',
+        cls='PReLUNetClassifier'):
     return dict(
         type=cls,
         backbone=dict(type='PReLUNet', arch=TINY, act_cfg=act_cfg),
         neck=dict(type='SpatialPyramidPooling', levels=levels, mode=mode),
-        head=dict(type='PReLUNetHead', num_classes=10,
-                  in_channels=16 * sum(n * n for n in levels),
-                  mid_channels=(24, 24), act_cfg=act_cfg,
-                  # scores far from uniform: differences show
-                  init_cfg=dict(type='Normal', layer='Linear', std=0.1)))
+        head=dict(
+            type='PReLUNetHead',
+            num_classes=10,
+            in_channels=16 * sum(n * n for n in levels),
+            mid_channels=(24, 24),
+            act_cfg=act_cfg,
+            # scores far from uniform: differences show
+            init_cfg=dict(type='Normal', layer='Linear', std=0.1)))
 
 
-def make_tta(act_cfg=dict(type='PReLU'), levels=(7, 3, 2, 1),
-             neck_mode='sppnet', cls='PReLUNetClassifier', **kwargs):
+def make_tta(
+        act_cfg=dict(type='PReLU'),
+        levels=(7, 3, 2, 1),
+        neck_mode='sppnet',
+        cls='PReLUNetClassifier',
+        **kwargs):
     init_default_scope('mmpretrain')
     torch.manual_seed(0)
-    tta = MODELS.build(dict(type='DenseWindowTTA', **kwargs,
-                            module=classifier_cfg(act_cfg, levels,
-                                                  neck_mode, cls)))
+    tta = MODELS.build(
+        dict(
+            type='DenseWindowTTA',
+            **kwargs,
+            module=classifier_cfg(act_cfg, levels, neck_mode, cls)))
     tta.module.init_weights()
     return tta.eval()
 
@@ -63,8 +79,7 @@ def test_one_window_equals_the_classifiers_whole_image(act_cfg, size):
     tta = make_tta(act_cfg, window=1000)
     whole = tta.module.predict(img)
     dense = tta.predict(img)
-    assert torch.allclose(whole[0].pred_score, dense[0].pred_score,
-                          atol=1e-6)
+    assert torch.allclose(whole[0].pred_score, dense[0].pred_score, atol=1e-6)
 
 
 def test_scores_are_mean_softmax_over_windows():
@@ -107,19 +122,26 @@ def test_test_step_averages_the_views(cls):
     tta = make_tta(window=7, cls=cls)
     assert type(tta.module).__name__ == cls
     gen = torch.Generator().manual_seed(0)
-    views = [[torch.randint(0, 256, s, generator=gen, dtype=torch.uint8)
-              for s in ((3, 64, 80), (3, 80, 64))],
-             [torch.randint(0, 256, s, generator=gen, dtype=torch.uint8)
-              for s in ((3, 72, 90), (3, 90, 72))]]
-    samples = [[DataSample(metainfo=dict(img_shape=tuple(img.shape[1:])))
-                .set_gt_label(i) for i, img in enumerate(view)]
-               for view in views]
+    views = [[
+        torch.randint(0, 256, s, generator=gen, dtype=torch.uint8)
+        for s in ((3, 64, 80), (3, 80, 64))
+    ],
+             [
+                 torch.randint(0, 256, s, generator=gen, dtype=torch.uint8)
+                 for s in ((3, 72, 90), (3, 90, 72))
+             ]]
+    samples = [[
+        DataSample(metainfo=dict(
+            img_shape=tuple(img.shape[1:]))).set_gt_label(i)
+        for i, img in enumerate(view)
+    ] for view in views]
     with torch.no_grad():
         merged = tta.test_step(dict(inputs=views, data_samples=samples))
         for i, out in enumerate(merged):
             alone = [
-                tta.predict(tta.module.data_preprocessor(
-                    dict(inputs=[view[i]]), False)['inputs'])[0].pred_score
+                tta.predict(
+                    tta.module.data_preprocessor(
+                        dict(inputs=[view[i]]), False)['inputs'])[0].pred_score
                 for view in views
             ]
             expected = (alone[0] + alone[1]) / 2
@@ -128,22 +150,22 @@ def test_test_step_averages_the_views(cls):
 
 
 def test_adaptive_neck_uses_windows():
-    tta = make_tta(window=7, levels=(3, 1), neck_mode='adaptive',
-                   chunk=1)
+    tta = make_tta(window=7, levels=(3, 1), neck_mode='adaptive', chunk=1)
     assert tta.impl_for(torch.zeros(1, 16, 20, 20)) == 'windows'
-    assert tta.predict(torch.randn(1, 3, 80, 80))[0].pred_score.shape == (
-        10, )
+    assert tta.predict(torch.randn(1, 3, 80, 80))[0].pred_score.shape == (10, )
 
 
-@pytest.mark.parametrize('kwargs,error,match', [
-    (dict(window=0), ValueError, 'window'),
-    (dict(chunk=1.5), ValueError, 'chunk'),
-    (dict(dense_impl='fft'), ValueError, "dense_impl 'fft'.*'conv'"),
-    (dict(window=5), ValueError, 'smaller than the finest SPP level'),
-    (dict(mode='dense'), TypeError, 'mode'),  # the old test_cfg key
-    (dict(neck_mode='adaptive', dense_impl='conv'), ValueError,
-     "dense_impl='conv'.*adaptive"),
-])
+@pytest.mark.parametrize(
+    'kwargs,error,match',
+    [
+        (dict(window=0), ValueError, 'window'),
+        (dict(chunk=1.5), ValueError, 'chunk'),
+        (dict(dense_impl='fft'), ValueError, "dense_impl 'fft'.*'conv'"),
+        (dict(window=5), ValueError, 'smaller than the finest SPP level'),
+        (dict(mode='dense'), TypeError, 'mode'),  # the old test_cfg key
+        (dict(neck_mode='adaptive',
+              dense_impl='conv'), ValueError, "dense_impl='conv'.*adaptive"),
+    ])
 def test_bad_arguments(kwargs, error, match):
     with pytest.raises(error, match=match):
         make_tta(**kwargs)
@@ -152,11 +174,15 @@ def test_bad_arguments(kwargs, error, match):
 @pytest.mark.parametrize('neck', [None, dict(type='GlobalAveragePooling')])
 def test_needs_an_spp_neck(neck):
     init_default_scope('mmpretrain')
-    with pytest.raises(ValueError, match=r"neck=dict\(type="
-                       r"'SpatialPyramidPooling'.*AverageClsScoreTTA"):
-        DenseWindowTTA(ImageClassifier(
-            backbone=dict(type='PReLUNet', arch=TINY), neck=neck,
-            head=dict(type='ClsHead')))
+    with pytest.raises(
+            ValueError,
+            match=r"neck=dict\(type="
+            r"'SpatialPyramidPooling'.*AverageClsScoreTTA"):
+        DenseWindowTTA(
+            ImageClassifier(
+                backbone=dict(type='PReLUNet', arch=TINY),
+                neck=neck,
+                head=dict(type='ClsHead')))
 
 
 @pytest.mark.parametrize('chunk,expected', [(64, 'windows'), (23, 'conv'),
@@ -168,17 +194,22 @@ def test_auto_picks_windows_when_they_fit_one_chunk(monkeypatch, chunk,
     for name in ('conv', 'windows'):
         real = getattr(module, f'dense_logits_{name}')
         monkeypatch.setattr(
-            module, f'dense_logits_{name}',
-            lambda *a, _real=real, _name=name, **k: used.append(_name)
-            or _real(*a, **k))
+            module,
+            f'dense_logits_{name}',
+            lambda *a, _real=real, _name=name, **k: used.append(_name) or
+            _real(*a, **k))
     tta = make_tta(window=7, chunk=chunk)
     score = tta.predict(torch.randn(1, 3, 80, 96))[0].pred_score
     assert used == [expected]
     assert score.sum().item() == pytest.approx(1.0, abs=1e-5)
 
 
-@pytest.mark.parametrize('name', ['coffee_orig.JPEG',  # landscape 2:3
-                                  'page_rot.png'])  # portrait 1:2
+@pytest.mark.parametrize(
+    'name',
+    [
+        'coffee_orig.JPEG',  # landscape 2:3
+        'page_rot.png'
+    ])  # portrait 1:2
 def test_dense_on_non_square_photo_maps(photo_tensor, name):
     """A real photograph at shorter side 80: a non-square last map whose
     windows slide along both axes; the conv form equals the windows cut
@@ -195,8 +226,8 @@ def test_dense_on_non_square_photo_maps(photo_tensor, name):
         score = tta.predict(img)[0].pred_score
     assert fast.shape[0] == (height - 6) * (width - 6)
     # float32 rounding, relative to the logits' size (up to ~20 here)
-    torch.testing.assert_close(fast, ref, rtol=1e-5,
-                               atol=1e-5 * ref.abs().max().item())
+    torch.testing.assert_close(
+        fast, ref, rtol=1e-5, atol=1e-5 * ref.abs().max().item())
     assert torch.allclose(score, ref.softmax(1).mean(0), atol=1e-5)
 
 

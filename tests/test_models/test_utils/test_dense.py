@@ -11,27 +11,36 @@ from mmprelu.models.utils.dense import (dense_logits_conv,
                                         dense_logits_windows, window_grid)
 
 LEVELS = (7, 3, 2, 1)
-TINY = dict(channels=(8, 16, 16), depths=(1, 1, 1), kernel_sizes=(7, 3, 3),
-            strides=(2, 1, 1), pools=(None, (2, 2), (2, 2)))
+TINY = dict(
+    channels=(8, 16, 16),
+    depths=(1, 1, 1),
+    kernel_sizes=(7, 3, 3),
+    strides=(2, 1, 1),
+    pools=(None, (2, 2), (2, 2)))
 BF16 = dict(device_type='cpu', dtype=torch.bfloat16)
-ACTS = [dict(type='PReLU'), dict(type='ReLU'),
-        dict(type='PReLU', channel_shared=True)]
+ACTS = [
+    dict(type='PReLU'),
+    dict(type='ReLU'),
+    dict(type='PReLU', channel_shared=True)
+]
 
 
 def bf16_close(out, ref, scale):
     """Within bf16 precision: 2 % of the largest reference logit (bf16
     keeps 8 bits; fc1 sums ~1000 products)."""
-    torch.testing.assert_close(out.float(), ref.float(), rtol=0,
-                               atol=0.02 * scale)
+    torch.testing.assert_close(
+        out.float(), ref.float(), rtol=0, atol=0.02 * scale)
 
 
 def make_head(act_cfg, norm_cfg=None):
     torch.manual_seed(0)
-    head = PReLUNetHead(10, 16 * sum(n * n for n in LEVELS),
-                        mid_channels=(24, 24), act_cfg=act_cfg,
-                        norm_cfg=norm_cfg,
-                        init_cfg=dict(type='Normal', std=0.1,
-                                      layer='Linear'))
+    head = PReLUNetHead(
+        10,
+        16 * sum(n * n for n in LEVELS),
+        mid_channels=(24, 24),
+        act_cfg=act_cfg,
+        norm_cfg=norm_cfg,
+        init_cfg=dict(type='Normal', std=0.1, layer='Linear'))
     head.init_weights()
     if act_cfg['type'] == 'PReLU':  # random slopes, not all 0.25
         for block in head.layers[:-1]:
@@ -55,8 +64,8 @@ def test_dense_conv_equals_explicit_windows(act_cfg, size, stride):
         torch.testing.assert_close(fast, ref, atol=1e-5, rtol=1e-5)
         y, x = (ny - 1) * stride, (nx - 1) * stride
         win = fmap[1:, :, y:y + min(14, size[0]), x:x + min(14, size[1])]
-        torch.testing.assert_close(fast[1, -1], head(neck((win, )))[0],
-                                   atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(
+            fast[1, -1], head(neck((win, )))[0], atol=1e-5, rtol=1e-5)
 
 
 @pytest.mark.parametrize('autocast', [False, True])
@@ -83,14 +92,15 @@ def test_norm_layers_of_the_head_are_applied():
     with torch.no_grad():
         torch.testing.assert_close(
             dense_logits_conv(fmap, neck, head),
-            dense_logits_windows(fmap, neck, head), atol=1e-5, rtol=1e-5)
+            dense_logits_windows(fmap, neck, head),
+            atol=1e-5,
+            rtol=1e-5)
 
 
 @pytest.mark.parametrize('act_cfg', ACTS[:2])
 @pytest.mark.parametrize('map_dtype', [torch.bfloat16, torch.float32])
 @pytest.mark.parametrize('stride', [1, 2])
-def test_conv_form_under_autocast_equals_windows(act_cfg, map_dtype,
-                                                 stride):
+def test_conv_form_under_autocast_equals_windows(act_cfg, map_dtype, stride):
     """A bf16 map (what the trunk gives under autocast) with fp32
     weights: autocast casts the convolutions as it casts the windows'
     F.linear."""
@@ -124,8 +134,8 @@ def test_no_cast_outside_autocast():
 def test_conv_form_refuses_adaptive_bins():
     neck = SpatialPyramidPooling(LEVELS, mode='adaptive')
     with pytest.raises(ValueError, match="mode='sppnet'"):
-        dense_logits_conv(torch.randn(1, 16, 20, 20), neck,
-                          make_head(dict(type='ReLU')))
+        dense_logits_conv(
+            torch.randn(1, 16, 20, 20), neck, make_head(dict(type='ReLU')))
 
 
 def test_dense_test_under_bf16_autocast(monkeypatch):
@@ -137,9 +147,11 @@ def test_dense_test_under_bf16_autocast(monkeypatch):
     model = PReLUNetClassifier(
         backbone=dict(type='PReLUNet', arch=TINY),
         neck=dict(type='SpatialPyramidPooling', levels=LEVELS),
-        head=dict(type='PReLUNetHead', num_classes=10,
-                  in_channels=16 * sum(n * n for n in LEVELS),
-                  mid_channels=(24, 24)))
+        head=dict(
+            type='PReLUNetHead',
+            num_classes=10,
+            in_channels=16 * sum(n * n for n in LEVELS),
+            mid_channels=(24, 24)))
     model.init_weights()
     tta = DenseWindowTTA(model.eval(), window=7)
     used = []

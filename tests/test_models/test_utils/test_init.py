@@ -3,12 +3,10 @@ import math
 import pytest
 import torch
 import torch.nn as nn
-from mmengine.model import BaseModule
+from mmengine.model import BaseModule, KaimingInit
 from mmengine.registry import WEIGHT_INITIALIZERS as ROOT_INITS
 
 from mmprelu.models.utils import MSRAInit, PReLU
-from mmengine.model import KaimingInit
-
 from mmprelu.models.utils.init import following_slopes, msra_fan, msra_std
 from mmprelu.registry import WEIGHT_INITIALIZERS
 
@@ -22,8 +20,8 @@ def big_conv(cin=64, cout=256, k=3):
 def test_fan_formulas(mode, n):
     # Eq. (10): n = k^2 c ; Eq. (14): n_hat = k^2 d
     assert msra_fan(big_conv().weight, mode) == n
-    assert msra_std(big_conv().weight, mode, 0.25) == pytest.approx(
-        math.sqrt(2 / ((1 + 0.0625) * n)))
+    assert msra_std(big_conv().weight, mode,
+                    0.25) == pytest.approx(math.sqrt(2 / ((1 + 0.0625) * n)))
 
 
 class Net(BaseModule):
@@ -52,8 +50,9 @@ def test_init_statistics(mode, act, a):
 
 def test_fixed_slope_and_uniform():
     torch.manual_seed(0)
-    net = Net(PReLU(256), dict(type='MSRA', a=0, distribution='uniform',
-                               layer='Conv2d'))
+    net = Net(
+        PReLU(256),
+        dict(type='MSRA', a=0, distribution='uniform', layer='Conv2d'))
     net.init_weights()
     std = math.sqrt(2 / (9 * 256))
     assert net.conv.weight.std().item() == pytest.approx(std, rel=0.03)
@@ -85,30 +84,38 @@ def test_bad_args(kwargs, match):
 @pytest.mark.parametrize('a', [0.0, 0.25, 1.0])
 def test_std_is_eq15(cin, cout, mode, a):
     # Eq. (15) with n of Eq. (10) / (14) / their mean, written out here
-    n = {'fan_in': 9 * cin, 'fan_out': 9 * cout,
-         'avg': 9 * (cin + cout) / 2}[mode]
+    n = {
+        'fan_in': 9 * cin,
+        'fan_out': 9 * cout,
+        'avg': 9 * (cin + cout) / 2
+    }[mode]
     weight = big_conv(cin, cout).weight
     expected = math.sqrt(2 / ((1 + a * a) * n))
     assert msra_std(weight, mode, a) == pytest.approx(expected, rel=1e-12)
 
 
-@pytest.mark.parametrize('distribution,draw', [
-    ('normal', nn.init.kaiming_normal_),
-    ('uniform', nn.init.kaiming_uniform_)])
+@pytest.mark.parametrize('distribution,draw',
+                         [('normal', nn.init.kaiming_normal_),
+                          ('uniform', nn.init.kaiming_uniform_)])
 @pytest.mark.parametrize('mode', ['fan_in', 'fan_out', 'avg'])
 def test_the_draw_is_torchs_kaiming(distribution, draw, mode):
     """Same seed, same numbers as torch's kaiming_*_ with the layer's slope
     (``'avg'``: the ``'fan_in'`` draw times sqrt(n / n_avg)): the formula
     is not written twice."""
-    net = Net(PReLU(256), dict(type='MSRA', mode=mode,
-                               distribution=distribution, layer='Conv2d'))
+    net = Net(
+        PReLU(256),
+        dict(
+            type='MSRA', mode=mode, distribution=distribution, layer='Conv2d'))
     assert isinstance(MSRAInit(), KaimingInit)
     torch.manual_seed(0)
     net.init_weights()
     ref = torch.empty_like(net.conv.weight)
     torch.manual_seed(0)
-    draw(ref, a=0.25, mode='fan_in' if mode == 'avg' else mode,
-         nonlinearity='leaky_relu')
+    draw(
+        ref,
+        a=0.25,
+        mode='fan_in' if mode == 'avg' else mode,
+        nonlinearity='leaky_relu')
     if mode == 'avg':
         ref *= math.sqrt(msra_fan(ref, 'fan_in') / msra_fan(ref, 'avg'))
     assert torch.equal(net.conv.weight, ref)
@@ -118,8 +125,9 @@ def test_kaiming_arguments_keep_their_meaning():
     """``nonlinearity='relu'`` (KaimingInit's default) ignores ``a``, as in
     KaimingInit; ``bias`` fills biases."""
     torch.manual_seed(0)
-    net = Net(PReLU(256), dict(type='MSRA', nonlinearity='relu', bias=0.5,
-                               layer='Conv2d'))
+    net = Net(
+        PReLU(256),
+        dict(type='MSRA', nonlinearity='relu', bias=0.5, layer='Conv2d'))
     net.init_weights()
     assert net.conv.weight.std().item() == pytest.approx(
         msra_std(net.conv.weight, 'fan_out', 0.0), rel=0.03)

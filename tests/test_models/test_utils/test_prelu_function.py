@@ -29,8 +29,8 @@ needs_cpu_fp16 = pytest.mark.skipif(
 def slopes(channels, shared, mode, dtype=torch.float32):
     """Positive slopes (output kept) or some <= 0 (input kept)."""
     gen = torch.Generator().manual_seed(channels)
-    w = torch.rand(1 if shared else channels, generator=gen,
-                   dtype=dtype) + 0.05
+    w = torch.rand(
+        1 if shared else channels, generator=gen, dtype=dtype) + 0.05
     if mode == 'nonpositive':
         w[0] = -0.3
         if not shared:
@@ -67,8 +67,8 @@ def test_matches_stock_prelu(shape, shared, mode):
     assert torch.equal(ya, yb)  # forward bitwise equal
     assert torch.equal(ga, gb)  # input gradient bitwise equal
     # slope gradient: equal up to summation order (and the / a rounding)
-    torch.testing.assert_close(ours.weight.grad, stock.weight.grad,
-                               rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(
+        ours.weight.grad, stock.weight.grad, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize('shape', [(4, 3), (2, 3, 4, 5)])
@@ -166,8 +166,9 @@ def test_double_backward_with_torch_impl():
 
 @pytest.mark.parametrize('bad', ['fast', 'python', 'Lean', 1])
 def test_bad_impl(bad):
-    with pytest.raises(ValueError, match=r"valid choices are \('lean', "
-                       r"'torch'\)"):
+    with pytest.raises(
+            ValueError, match=r"valid choices are \('lean', "
+            r"'torch'\)"):
         PReLU(3, impl=bad)
 
 

@@ -28,8 +28,10 @@ tta_pipeline = [
         type='TestTimeAug',
         transforms=[
             [dict(type='ResizeEdge', scale=s, edge='short') for s in (64, 88)],
-            [dict(type='RandomFlip', prob=0.),
-             dict(type='RandomFlip', prob=1.)],
+            [
+                dict(type='RandomFlip', prob=0.),
+                dict(type='RandomFlip', prob=1.)
+            ],
             [dict(type='PackInputs')],
         ]),
 ]

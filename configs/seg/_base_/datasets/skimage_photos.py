@@ -5,14 +5,18 @@
 # validation and both inference modes on CPU, not for accuracy.
 dataset_type = 'BaseSegDataset'
 data_root = 'data/photos_seg'
-metainfo = dict(classes=('dark', 'mid', 'bright'),
-                palette=[[0, 0, 0], [128, 128, 128], [255, 255, 255]])
+metainfo = dict(
+    classes=('dark', 'mid', 'bright'),
+    palette=[[0, 0, 0], [128, 128, 128], [255, 255, 255]])
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
-    dict(type='RandomResize', scale=(256, 128), ratio_range=(0.75, 1.5),
-         keep_ratio=True),
+    dict(
+        type='RandomResize',
+        scale=(256, 128),
+        ratio_range=(0.75, 1.5),
+        keep_ratio=True),
     # = model.data_preprocessor.size and model.test_cfg.crop_size
     dict(type='RandomCrop', crop_size=(128, 128)),
     dict(type='RandomFlip', prob=0.5),
@@ -34,8 +38,8 @@ train_dataloader = dict(
         type=dataset_type,
         metainfo=metainfo,
         data_root=data_root,
-        data_prefix=dict(img_path='img_dir/train',
-                         seg_map_path='ann_dir/train'),
+        data_prefix=dict(
+            img_path='img_dir/train', seg_map_path='ann_dir/train'),
         img_suffix='.jpg',
         seg_map_suffix='.png',
         pipeline=train_pipeline))

@@ -127,10 +127,14 @@ tta_pipeline = [
     dict(
         type='TestTimeAug',
         transforms=[
-            [dict(type='ResizeEdge', scale=s, edge='short')
-             for s in (64, 96, 120)],
-            [dict(type='RandomFlip', prob=0.),
-             dict(type='RandomFlip', prob=1.)],
+            [
+                dict(type='ResizeEdge', scale=s, edge='short')
+                for s in (64, 96, 120)
+            ],
+            [
+                dict(type='RandomFlip', prob=0.),
+                dict(type='RandomFlip', prob=1.)
+            ],
             [dict(type='PackInputs')],
         ]),
 ]

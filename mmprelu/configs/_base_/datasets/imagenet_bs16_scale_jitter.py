@@ -130,10 +130,14 @@ tta_pipeline = [
     dict(
         type='TestTimeAug',
         transforms=[
-            [dict(type='ResizeEdge', scale=s, edge='short')
-             for s in (256, 384, 480)],
-            [dict(type='RandomFlip', prob=0.),
-             dict(type='RandomFlip', prob=1.)],
+            [
+                dict(type='ResizeEdge', scale=s, edge='short')
+                for s in (256, 384, 480)
+            ],
+            [
+                dict(type='RandomFlip', prob=0.),
+                dict(type='RandomFlip', prob=1.)
+            ],
             [dict(type='PackInputs')],
         ]),
 ]

@@ -39,11 +39,15 @@ tta_pipeline = [
         transforms=[
             [dict(type='ResizeEdge', scale=256, edge='short')],
             [dict(type='PositionalCrop', crop_size=256, position='center')],
-            [dict(type='PositionalCrop', crop_size=224, position=p)
-             for p in ('top_left', 'top_right', 'bottom_left',
-                       'bottom_right', 'center')],
-            [dict(type='RandomFlip', prob=0.),
-             dict(type='RandomFlip', prob=1.)],
+            [
+                dict(type='PositionalCrop', crop_size=224, position=p)
+                for p in ('top_left', 'top_right', 'bottom_left',
+                          'bottom_right', 'center')
+            ],
+            [
+                dict(type='RandomFlip', prob=0.),
+                dict(type='RandomFlip', prob=1.)
+            ],
             [dict(type='PackInputs')],
         ]),
 ]

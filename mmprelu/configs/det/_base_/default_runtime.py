@@ -12,8 +12,9 @@ with read_base():
 # 'mmprelu' registers PReLUNet, the MSRA initializer and our hooks and
 # constructor; 'mmprelu.engine.safe_loading' switches mmengine's checkpoint
 # loading to mmprelu's weights-only policy (Pretrained init, --resume)
-custom_imports = dict(imports=['mmprelu', 'mmprelu.engine.safe_loading'],
-                      allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mmprelu', 'mmprelu.engine.safe_loading'],
+    allow_failed_imports=False)
 # mmengine imports `custom_imports` for text configs only: a new-style
 # config imports them itself, while it is read (docs/downstream.md)
 __import__('mmprelu')

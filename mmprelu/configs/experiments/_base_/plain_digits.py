@@ -37,8 +37,11 @@ model.merge(dict(
         # (drawn in this order: all at 0.04, then fc1 and the last fc again)
         init_cfg=[
             dict(type='Normal', layer='Linear', std=0.04, bias=0.),
-            dict(type='LayerwiseNormal', layer='Linear',
-                 std=(0.02, None, 0.004), bias=0.),
+            dict(
+                type='LayerwiseNormal',
+                layer='Linear',
+                std=(0.02, None, 0.004),
+                bias=0.),
         ])))
 
 # Table 2's protocol: shorter side fixed (256 -> 64 here) in training, no
@@ -65,8 +68,7 @@ train_dataloader.merge(dict(dataset=dict(pipeline=train_pipeline)))
 # constant for the fixed budget (the paper lowers it on plateaus over 75+
 # ImageNet epochs; 4x larger made the 30-layer MSRA run oscillate). The huge
 # max_norm never clips: it only makes mmengine log `grad_norm`.
-optim_wrapper.merge(dict(
-    optimizer=dict(lr=0.0025), clip_grad=dict(max_norm=1e8)))
+optim_wrapper.merge(dict(optimizer=dict(lr=0.0025), clip_grad=dict(max_norm=1e8)))
 param_scheduler.merge(dict(
     _delete_=True, type='ConstantLR', factor=1.0, by_epoch=True))
 train_cfg.merge(dict(max_epochs=15))  # ~30 s a run on one CPU thread

@@ -11,8 +11,9 @@ default_scope = 'mmseg'
 # constructor; 'mmprelu.engine.safe_loading' switches mmengine's checkpoint
 # loading to mmprelu's weights-only policy (Pretrained init, --resume and
 # tools/test.py on torch >= 2.6)
-custom_imports = dict(imports=['mmprelu', 'mmprelu.engine.safe_loading'],
-                      allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mmprelu', 'mmprelu.engine.safe_loading'],
+    allow_failed_imports=False)
 # mmengine imports `custom_imports` for text configs only: a new-style
 # config imports them itself, while it is read (docs/downstream.md)
 __import__('mmprelu')
@@ -22,8 +23,9 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=8000,
-                    max_keep_ckpts=3),
+    checkpoint=dict(
+        type='CheckpointHook', by_epoch=False, interval=8000,
+        max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'),
     # mmprelu's hook (mmpretrain registry, hence the scope prefix): the

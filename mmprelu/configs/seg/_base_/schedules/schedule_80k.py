@@ -4,14 +4,18 @@
 # 80,000 iterations of 16 images (4 GPUs x 4), the usual ADE20K schedule of
 # mmseg: SGD with the "poly" lr decay (power 0.9), validation and a
 # checkpoint every 8,000 iterations (default_runtime.py).
-train_cfg = dict(
-    type='IterBasedTrainLoop', max_iters=80000, val_interval=8000)
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=80000, val_interval=8000)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 
 param_scheduler = [
-    dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=80000,
-         by_epoch=False),
+    dict(
+        type='PolyLR',
+        eta_min=1e-4,
+        power=0.9,
+        begin=0,
+        end=80000,
+        by_epoch=False),
 ]
 
 # mmseg's lr and weight decay for ResNet backbones; our choices: gradient
