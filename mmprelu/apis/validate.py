@@ -200,8 +200,8 @@ def _check_model(cfg, crops: Sequence[Tuple[str, Tuple[int, int]]],
                f'test_protocol.scales)', (s, s))
               for s in sorted(set(test_scales))]
     for what, (height, width) in sizes:
-        fh, fw = (feature_map_size(arch,
-                                   height), feature_map_size(arch, width))
+        fh = feature_map_size(arch, height)
+        fw = feature_map_size(arch, width)
         if min(fh, fw) < finest:
             raise ValueError(
                 f'{key}.neck.levels={tuple(levels)}: the finest level '

@@ -56,7 +56,7 @@ class PReLUNetClassifier(ImageClassifier):
     (checked to 1e-5), at the cost of one trunk pass per distinct shape; a
     batch of one shape (centre crops, validation) is passed through as it
     is. The dense sliding-window test is a test-time model of its own,
-    :class:`~mmprelu.models.tta.DenseTestTTA`.
+    :class:`~mmprelu.models.tta.DenseWindowTTA`.
     """
 
     def predict(self,

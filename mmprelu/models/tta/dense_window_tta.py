@@ -63,8 +63,8 @@ class DenseWindowTTA(AverageClsScoreTTA):
                  dense_impl: str = 'auto',
                  chunk: int = 64) -> None:
         super().__init__(module, data_preprocessor)
-        for key, value in (('window', window), ('stride', stride), ('chunk',
-                                                                    chunk)):
+        for key, value in dict(
+                window=window, stride=stride, chunk=chunk).items():
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f'DenseWindowTTA: {key} must be a positive '
                                  f'int, got {value!r}')
