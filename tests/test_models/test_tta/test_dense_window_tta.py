@@ -10,32 +10,7 @@ from mmprelu.models import DenseWindowTTA, PReLUNetClassifier
 from mmprelu.models.tta import dense_window_tta as module
 from mmprelu.models.utils.dense import dense_logits_conv, dense_logits_windows
 from mmprelu.registry import MODELS
-
-TINY = dict(
-    channels=(8, 16, 16),
-    depths=(1, 1, 1),
-    kernel_sizes=(7, 3, 3),
-    strides=(2, 1, 1),
-    pools=(None, (2, 2), (2, 2)))
-
-
-def classifier_cfg(
-        act_cfg=dict(type='PReLU'),
-        levels=(7, 3, 2, 1),
-        mode='sppnet',
-        cls='PReLUNetClassifier'):
-    return dict(
-        type=cls,
-        backbone=dict(type='PReLUNet', arch=TINY, act_cfg=act_cfg),
-        neck=dict(type='SpatialPyramidPooling', levels=levels, mode=mode),
-        head=dict(
-            type='PReLUNetHead',
-            num_classes=10,
-            in_channels=16 * sum(n * n for n in levels),
-            mid_channels=(24, 24),
-            act_cfg=act_cfg,
-            # scores far from uniform: differences show
-            init_cfg=dict(type='Normal', layer='Linear', std=0.1)))
+from tiny_classifier import TINY, classifier_cfg, padded_batch
 
 
 def make_tta(
@@ -53,17 +28,6 @@ def make_tta(
             module=classifier_cfg(act_cfg, levels, neck_mode, cls)))
     tta.module.init_weights()
     return tta.eval()
-
-
-def padded_batch(sizes, seed=0):
-    gen = torch.Generator().manual_seed(seed)
-    imgs = [torch.randn(3, *s, generator=gen) for s in sizes]
-    height, width = max(s[0] for s in sizes), max(s[1] for s in sizes)
-    batch = torch.zeros(len(sizes), 3, height, width)
-    for i, img in enumerate(imgs):
-        batch[i, :, :img.shape[1], :img.shape[2]] = img
-    samples = [DataSample(metainfo=dict(img_shape=s)) for s in sizes]
-    return imgs, batch, samples
 
 
 def test_is_an_average_cls_score_tta():

@@ -9,14 +9,9 @@ from mmprelu.models import (DenseWindowTTA, PReLUNetClassifier, PReLUNetHead,
                             SpatialPyramidPooling)
 from mmprelu.models.utils.dense import (dense_logits_conv,
                                         dense_logits_windows, window_grid)
+from tiny_classifier import TINY
 
 LEVELS = (7, 3, 2, 1)
-TINY = dict(
-    channels=(8, 16, 16),
-    depths=(1, 1, 1),
-    kernel_sizes=(7, 3, 3),
-    strides=(2, 1, 1),
-    pools=(None, (2, 2), (2, 2)))
 BF16 = dict(device_type='cpu', dtype=torch.bfloat16)
 ACTS = [
     dict(type='PReLU'),
