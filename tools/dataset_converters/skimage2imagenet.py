@@ -72,25 +72,38 @@ JPEG_QUALITY = 90
 VAL_VARIANTS = ('rot', 'orig', 'crop', 'flip')
 
 
-def parse_args(argv=None):
-    parser = converter_parser(
-        'Write scikit-image\'s embedded photographs as a tiny ImageNet-'
-        'layout set of mixed sizes, orientations and formats.', 'data/photos')
+def photo_parser(description: str, out_dir: str, max_side: int):
+    """The converter parser with the photo options (``--max-side``,
+    ``--seed``) shared with skimage2seg.py; parse with
+    :func:`parse_photo_args`."""
+    parser = converter_parser(description, out_dir)
     parser.add_argument(
         '--max-side',
         type=int,
-        default=640,
+        default=max_side,
         help='shrink photographs whose longer side is larger than this '
-        '(pixels, >= 32; default: 640)')
+        f'(pixels, >= 32; default: {max_side})')
     parser.add_argument(
         '--seed',
         type=int,
         default=0,
         help='seed of the crop positions (default: 0)')
+    return parser
+
+
+def parse_photo_args(parser, argv=None):
     args = parser.parse_args(argv)
     if args.max_side < 32:
         parser.error(f'--max-side must be >= 32, got {args.max_side}')
     return args
+
+
+def parse_args(argv=None):
+    return parse_photo_args(
+        photo_parser(
+            'Write scikit-image\'s embedded photographs as a tiny ImageNet-'
+            'layout set of mixed sizes, orientations and formats.',
+            'data/photos', 640), argv)
 
 
 def load_photo(name: str) -> np.ndarray:

@@ -35,39 +35,26 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from imagenet_layout import SPLITS, converter_parser, write_image
+from imagenet_layout import SPLITS, write_image
 from skimage2imagenet import (JPEG_QUALITY, PHOTOS, VAL_VARIANTS, VARIANTS,
-                              load_photo, shrink, variant)
+                              load_photo, parse_photo_args, photo_parser,
+                              shrink, variant)
 
 #: Class names by label value, for 3 and 2 classes.
 CLASSES = {3: ('dark', 'mid', 'bright'), 2: ('dark', 'bright')}
 
 
 def parse_args(argv=None):
-    parser = converter_parser(
+    parser = photo_parser(
         'Write scikit-image\'s embedded photographs and brightness masks as '
-        'a tiny mmsegmentation-layout set.', 'data/photos_seg')
-    parser.add_argument(
-        '--max-side',
-        type=int,
-        default=320,
-        help='shrink photographs whose longer side is larger than this '
-        '(pixels, >= 32; default: 320)')
+        'a tiny mmsegmentation-layout set.', 'data/photos_seg', 320)
     parser.add_argument(
         '--classes',
         type=int,
         default=3,
         choices=(2, 3),
         help='number of classes (default: 3)')
-    parser.add_argument(
-        '--seed',
-        type=int,
-        default=0,
-        help='seed of the crop positions (default: 0)')
-    args = parser.parse_args(argv)
-    if args.max_side < 32:
-        parser.error(f'--max-side must be >= 32, got {args.max_side}')
-    return args
+    return parse_photo_args(parser, argv)
 
 
 def to_rgb_or_grey(img: np.ndarray) -> np.ndarray:
