@@ -20,15 +20,14 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-import torch.nn as nn
 from mmengine.config import Config
 from mmengine.hooks import CheckpointHook, Hook, LoggerHook
 from mmengine.logging import MessageHub, MMLogger
-from mmengine.model import BaseModel
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 import mmprelu  # noqa: F401  (registers our types)
+from toy_model import Toy
 
 ROOT = Path(__file__).resolve().parents[2]
 HAS_MMDET = importlib.util.find_spec('mmdet') is not None
@@ -176,20 +175,6 @@ def test_upstream_override(config, override, tmp_path):
         assert saved['meta'] == {'epoch': 1, 'iter': 4}
         assert (tmp_path / 'last_checkpoint').read_text() == str(tmp_path /
                                                                  'epoch_1.pth')
-
-
-class Toy(BaseModel):
-
-    def __init__(self):
-        super().__init__()
-        self.fc = nn.Linear(3, 2)
-        self.act = nn.PReLU(2)
-
-    def forward(self, inputs, labels=None, mode='tensor'):
-        out = self.act(self.fc(inputs))
-        if mode == 'loss':
-            return dict(loss=nn.functional.cross_entropy(out, labels))
-        return out
 
 
 def test_tiny_runner_trains_past_a_save_and_resumes(tmp_path):

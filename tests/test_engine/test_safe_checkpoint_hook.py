@@ -7,30 +7,15 @@ import uuid
 
 import pytest
 import torch
-import torch.nn as nn
 from mmengine.fileio import LocalBackend
 from mmengine.hooks import CheckpointHook
-from mmengine.model import BaseModel
 from mmengine.runner import Runner
 
 import mmprelu  # noqa: F401  (registers the hook)
 from mmprelu.engine import load_checkpoint_safely
 from mmprelu.engine.checkpoint_files import checkpoint_problem
 from mmprelu.engine.hooks import IterCheckpointHook
-
-
-class Toy(BaseModel):
-
-    def __init__(self):
-        super().__init__()
-        self.fc = nn.Linear(3, 2)
-        self.act = nn.PReLU(2)
-
-    def forward(self, inputs, labels=None, mode='tensor'):
-        out = self.act(self.fc(inputs))
-        if mode == 'loss':
-            return dict(loss=nn.functional.cross_entropy(out, labels))
-        return out
+from toy_model import Toy
 
 
 def make_runner(work_dir,
